@@ -1,0 +1,183 @@
+/* pg_health--1.0.sql */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION pg_health" to load this file. \quit
+
+-- The schema "health" is created by CREATE EXTENSION (control file: schema).
+-- Everyone may look up names in it; what each object allows is granted below.
+GRANT USAGE ON SCHEMA health TO PUBLIC;
+
+------------------------------------------------------------------------
+-- Verdicts: booleans only, callable by PUBLIC.
+------------------------------------------------------------------------
+CREATE FUNCTION health.live()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'pg_health_live_1_0'
+LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION health.live() IS
+  'true while the server answers and the pg_health worker is sampling; never depends on thresholds';
+
+CREATE FUNCTION health.ready(role pg_catalog.text DEFAULT NULL)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'pg_health_ready_1_0'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION health.ready(pg_catalog.text) IS
+  'true when ready to take traffic: started and no critical check; role: primary, replica or NULL (either)';
+
+CREATE FUNCTION health.started()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'pg_health_started_1_0'
+LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION health.started() IS
+  'true once initialization completed: consistent state reached and first sample taken';
+
+------------------------------------------------------------------------
+-- Reasons and figures: pg_monitor (or granted).
+------------------------------------------------------------------------
+CREATE FUNCTION health.checks(
+    role pg_catalog.text DEFAULT NULL,
+    OUT name pg_catalog.text,
+    OUT status pg_catalog.text,
+    OUT value double precision,
+    OUT warning_threshold double precision,
+    OUT critical_threshold double precision,
+    OUT detail pg_catalog.text,
+    OUT since timestamp with time zone)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_health_checks_1_0'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION health.checks(pg_catalog.text) IS
+  'one row per readiness check, with its status, figure, thresholds and a sentence to act on';
+
+CREATE FUNCTION health.report(role pg_catalog.text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'pg_health_report_1_0'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION health.report(pg_catalog.text) IS
+  'the whole health report (verdict, checks, connections, components) as one JSON document';
+
+CREATE FUNCTION health.refresh()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'pg_health_refresh_1_0'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION health.refresh() IS
+  'ask the worker for a new sample and wait for it (at most 5 s or 3 intervals); false if none came';
+
+CREATE FUNCTION health.status_row(
+    OUT status pg_catalog.text,
+    OUT ready boolean,
+    OUT live boolean,
+    OUT started boolean,
+    OUT role pg_catalog.text,
+    OUT in_recovery boolean,
+    OUT server_started_at timestamp with time zone,
+    OUT shmem_initialized_at timestamp with time zone,
+    OUT started_at timestamp with time zone,
+    OUT worker_pid integer,
+    OUT worker_started_at timestamp with time zone,
+    OUT generation bigint,
+    OUT sampled_at timestamp with time zone,
+    OUT sample_age interval,
+    OUT sample_duration interval,
+    OUT shmem_bytes bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pg_health_status_1_0'
+LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION health.connections_row(
+    OUT max_connections integer,
+    OUT superuser_reserved_connections integer,
+    OUT reserved_connections integer,
+    OUT usable_slots integer,
+    OUT slots_used integer,
+    OUT slots_free integer,
+    OUT available_to_ordinary_roles integer,
+    OUT available_to_reserved_roles integer,
+    OUT utilization_pct double precision,
+    OUT client_backends integer,
+    OUT active integer,
+    OUT idle integer,
+    OUT idle_in_transaction integer,
+    OUT idle_in_transaction_aborted integer,
+    OUT fastpath integer,
+    OUT disabled integer,
+    OUT starting integer,
+    OUT waiting_on_locks integer,
+    OUT oldest_transaction_age interval,
+    OUT oldest_transaction_pid integer,
+    OUT oldest_query_age interval,
+    OUT oldest_query_pid integer,
+    OUT longest_idle_in_transaction interval,
+    OUT longest_idle_in_transaction_pid integer,
+    OUT background_workers integer,
+    OUT autovacuum_workers integer,
+    OUT walsenders integer,
+    OUT other_processes integer,
+    OUT sampled_at timestamp with time zone)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_health_connections_1_0'
+LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION health.history_rows(
+    OUT sampled_at timestamp with time zone,
+    OUT generation bigint,
+    OUT status pg_catalog.text,
+    OUT in_recovery boolean,
+    OUT client_backends integer,
+    OUT available_to_ordinary_roles integer,
+    OUT utilization_pct double precision,
+    OUT active integer,
+    OUT idle_in_transaction integer,
+    OUT waiting_on_locks integer,
+    OUT oldest_transaction_age interval,
+    OUT warnings integer,
+    OUT criticals integer,
+    OUT sample_duration interval)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_health_history_1_0'
+LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION health.event_rows(
+    OUT occurred_at timestamp with time zone,
+    OUT generation bigint,
+    OUT old_status pg_catalog.text,
+    OUT new_status pg_catalog.text,
+    OUT reasons pg_catalog.text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_health_events_1_0'
+LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+
+-- Views for DBAs: thin wrappers over the functions above.
+CREATE VIEW health.checks AS SELECT * FROM health.checks();
+CREATE VIEW health.status AS SELECT * FROM health.status_row();
+CREATE VIEW health.connections AS SELECT * FROM health.connections_row();
+CREATE VIEW health.history AS SELECT * FROM health.history_rows();
+CREATE VIEW health.events AS SELECT * FROM health.event_rows();
+
+COMMENT ON VIEW health.checks IS 'readiness checks for either role, with reasons';
+COMMENT ON VIEW health.status IS 'the verdict, initialization state and the sampler''s own figures';
+COMMENT ON VIEW health.connections IS 'connection slots as PostgreSQL enforces them, and sessions by state';
+COMMENT ON VIEW health.history IS 'ring buffer of past samples (pg_health.history_size)';
+COMMENT ON VIEW health.events IS 'ring buffer of status transitions with their reasons (pg_health.events_size)';
+
+------------------------------------------------------------------------
+-- Privileges: least by default.
+------------------------------------------------------------------------
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA health FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA health FROM PUBLIC;
+
+GRANT EXECUTE ON FUNCTION health.live() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION health.ready(pg_catalog.text) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION health.started() TO PUBLIC;
+
+GRANT EXECUTE ON FUNCTION
+    health.checks(pg_catalog.text),
+    health.report(pg_catalog.text),
+    health.refresh(),
+    health.status_row(),
+    health.connections_row(),
+    health.history_rows(),
+    health.event_rows()
+  TO pg_monitor;
+GRANT SELECT ON health.checks, health.status, health.connections,
+                health.history, health.events TO pg_monitor;

@@ -1,0 +1,51 @@
+-- Least privilege: booleans for everyone, reasons for pg_monitor.
+CREATE FUNCTION pg_temp.sqlstate_of(query text) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE query;
+  RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+  RETURN SQLSTATE;
+END $$;
+
+CREATE ROLE ph_app;
+CREATE ROLE ph_monitor IN ROLE pg_monitor;
+
+SET ROLE ph_app;
+SELECT health.live(), health.ready(), health.started(), health.ready('primary');
+SELECT * FROM health.checks;
+SELECT health.report();
+-- each entry point's SQLSTATE for an ordinary role
+SELECT query, pg_temp.sqlstate_of(query) AS sqlstate
+  FROM (VALUES ('SELECT * FROM health.checks'),
+               ('SELECT * FROM health.checks()'),
+               ('SELECT health.report()'),
+               ('SELECT health.refresh()'),
+               ('SELECT * FROM health.status'),
+               ('SELECT * FROM health.connections'),
+               ('SELECT * FROM health.history'),
+               ('SELECT * FROM health.events'),
+               ('SELECT health.ready()')) AS q(query)
+ ORDER BY 1;
+RESET ROLE;
+
+-- pg_monitor members read everything
+SET ROLE ph_monitor;
+SELECT (SELECT count(*) FROM health.checks) > 0 AS checks,
+       health.report() ? 'status' AS report,
+       (SELECT count(*) FROM health.status) = 1 AS status,
+       (SELECT count(*) FROM health.connections) = 1 AS connections,
+       (SELECT count(*) FROM health.history) >= 0 AS history,
+       (SELECT count(*) FROM health.events) >= 0 AS events,
+       health.refresh() AS refresh;
+RESET ROLE;
+
+-- PUBLIC holds EXECUTE on exactly the three verdicts
+SELECT p.oid::regprocedure AS function
+  FROM pg_proc p
+ WHERE p.pronamespace = 'health'::regnamespace
+   AND has_function_privilege('public', p.oid, 'EXECUTE')
+ ORDER BY p.oid::regprocedure::text;
+
+DROP ROLE ph_app;
+DROP ROLE ph_monitor;

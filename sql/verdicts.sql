@@ -1,0 +1,80 @@
+-- The verdict on an idle, healthy primary.
+SELECT health.refresh();
+
+SELECT health.live(), health.ready(), health.started(),
+       health.ready('primary') AS ready_primary,
+       health.ready('replica') AS ready_replica,
+       health.ready(NULL) AS ready_either;
+
+SELECT status, ready, live, started, role, in_recovery,
+       worker_pid IS NOT NULL AS worker_running,
+       generation > 0 AS sampled,
+       sample_age < interval '5 s' AS fresh,
+       sample_duration < interval '1 s' AS quick,
+       shmem_initialized_at <= server_started_at + interval '10 s' AS no_crash_restart,
+       started_at >= server_started_at AS started_after_start
+  FROM health.status;
+
+-- one row per check, all ok; the role row follows the requested role
+SELECT name, status,
+       value IS NOT NULL AS has_value,
+       detail <> '' AS has_detail,
+       since <= now() AS since_past
+  FROM health.checks ORDER BY name;
+
+SELECT name, status, detail
+  FROM health.checks('replica') WHERE status <> 'ok';
+
+SELECT name, status, detail
+  FROM health.checks('primary') WHERE name = 'role';
+
+-- thresholds come from the GUCs (NULL when off)
+SELECT name, warning_threshold, critical_threshold
+  FROM health.checks WHERE name <> 'role' ORDER BY name;
+
+-- the report: one document with the verdict, its reasons and the figures
+SELECT jsonb_object_keys(health.report()) AS key ORDER BY 1;
+
+SELECT r->>'status' AS status, r->'ready' AS ready, r->'live' AS live,
+       r->'started' AS started, r->>'role' AS role, r->'requested_role' AS requested,
+       jsonb_array_length(r->'checks') AS checks,
+       jsonb_typeof(r->'connections') AS connections,
+       r->'components' AS components,
+       (r->>'sample_age_ms')::int BETWEEN 0 AND 5000 AS fresh
+  FROM health.report() AS r;
+
+SELECT r->>'status' AS status, r->'ready' AS ready, r->>'requested_role' AS requested,
+       (SELECT c->>'detail' FROM jsonb_array_elements(r->'checks') c
+         WHERE c->>'status' = 'critical') AS reason
+  FROM health.report('replica') AS r;
+
+-- report and checks agree on every check's status
+SELECT count(*) AS disagreements
+  FROM health.checks c
+  JOIN jsonb_array_elements(health.report()->'checks') j ON j->>'name' = c.name
+ WHERE j->>'status' <> c.status;
+
+-- slot accounting follows the server's settings
+SELECT max_connections = current_setting('max_connections')::int AS max_ok,
+       superuser_reserved_connections = current_setting('superuser_reserved_connections')::int AS reserved_ok,
+       usable_slots = max_connections - superuser_reserved_connections
+                      - coalesce(reserved_connections, 0) AS usable_ok,
+       slots_used + slots_free = max_connections AS slots_add_up,
+       available_to_ordinary_roles = greatest(slots_free - superuser_reserved_connections
+                      - coalesce(reserved_connections, 0), 0) AS available_ok,
+       client_backends >= 1 AS sees_us,
+       active >= 1 AS we_are_active,
+       client_backends = active + idle + idle_in_transaction + idle_in_transaction_aborted
+                         + fastpath + disabled + starting AS states_add_up,
+       utilization_pct BETWEEN 0 AND 100 AS pct_ok,
+       other_processes >= 1 AS sees_auxiliary
+  FROM health.connections;
+
+-- history grows with every sample; the first event is the way out of "unknown"
+SELECT health.refresh();
+SELECT count(*) >= 2 AS has_history,
+       bool_and(sample_duration < interval '1 s') AS quick,
+       max(generation) = (SELECT generation FROM health.status) AS newest_is_current
+  FROM health.history;
+
+SELECT old_status, new_status FROM health.events ORDER BY generation LIMIT 1;

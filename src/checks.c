@@ -1,0 +1,430 @@
+/*
+ * checks.c -- the built-in readiness checks and the overall verdict.
+ *
+ * ph_evaluate() runs in the sampler, once per sample, and turns the figures
+ * of a PhSnapshot into check rows and one state per requested role.  The
+ * readers only add what depends on the time of reading: whether the sample is
+ * fresh (ph_verdict, and the "sampler" row of ph_collect_checks).  SQL and
+ * HTTP call the same functions, so they cannot disagree.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "utils/float.h"
+
+#include "pg_health.h"
+
+static const char *const state_names[] = {
+	[PH_STATE_UNKNOWN] = "unknown",
+	[PH_STATE_STARTING] = "starting",
+	[PH_STATE_NOT_READY] = "not_ready",
+	[PH_STATE_DEGRADED] = "degraded",
+	[PH_STATE_READY] = "ready",
+};
+
+static const char *const check_status_names[] = {
+	[PH_CHECK_OK] = "ok",
+	[PH_CHECK_WARNING] = "warning",
+	[PH_CHECK_CRITICAL] = "critical",
+	[PH_CHECK_UNKNOWN] = "unknown",
+};
+
+const char *
+ph_state_name(PhState state)
+{
+	return state_names[state];
+}
+
+const char *
+ph_check_status_name(PhCheckStatus status)
+{
+	return check_status_names[status];
+}
+
+const char *
+ph_role_name(PhRole role)
+{
+	switch (role)
+	{
+		case PH_ROLE_PRIMARY:
+			return "primary";
+		case PH_ROLE_REPLICA:
+			return "replica";
+		default:
+			return NULL;
+	}
+}
+
+/* NULL means "either role"; anything else must be spelled as DESIGN.md does. */
+bool
+ph_role_from_string(const char *s, PhRole *role)
+{
+	if (s == NULL)
+		*role = PH_ROLE_ANY;
+	else if (strcmp(s, "primary") == 0)
+		*role = PH_ROLE_PRIMARY;
+	else if (strcmp(s, "replica") == 0)
+		*role = PH_ROLE_REPLICA;
+	else
+		return false;
+	return true;
+}
+
+/* Never below three intervals: a slow sample must not read as a dead worker. */
+int
+ph_stale_after(void)
+{
+	return Max(ph_stale_after_ms, 3 * ph_sample_interval_ms);
+}
+
+static double
+threshold_or_nan(int threshold)
+{
+	return threshold > 0 ? (double) threshold : get_float8_nan();
+}
+
+static PhCheckStatus
+threshold_status(double value, double warning, double critical)
+{
+	if (!isnan(critical) && value >= critical)
+		return PH_CHECK_CRITICAL;
+	if (!isnan(warning) && value >= warning)
+		return PH_CHECK_WARNING;
+	return PH_CHECK_OK;
+}
+
+static PhCheck *
+add_check(PhSnapshot *snap, const char *name, double value, int warning, int critical)
+{
+	PhCheck    *c = &snap->checks[snap->nchecks++];
+
+	Assert(snap->nchecks <= PH_MAX_CHECKS);
+	strlcpy(c->name, name, sizeof(c->name));
+	c->value = value;
+	c->warning_threshold = threshold_or_nan(warning);
+	c->critical_threshold = threshold_or_nan(critical);
+	c->status = threshold_status(value, c->warning_threshold, c->critical_threshold);
+	return c;
+}
+
+static double
+age_seconds(TimestampTz since, TimestampTz now)
+{
+	if (since == 0 || now <= since)
+		return 0.0;
+	return (double) (now - since) / USECS_PER_SEC;
+}
+
+static void
+check_connections(PhSnapshot *snap)
+{
+	const PhConnections *cn = &snap->conn;
+	PhCheck    *c = add_check(snap, "connections", cn->utilization_pct,
+							  ph_connections_warning, ph_connections_critical);
+
+	if (cn->available_ordinary <= 0)
+	{
+		c->status = PH_CHECK_CRITICAL;
+		snprintf(c->detail, sizeof(c->detail),
+				 "no connection slot left for ordinary roles: %d of %d usable slots in use "
+				 "(%d more reserved for superusers); new connections are refused with "
+				 "SQLSTATE 53300: end idle sessions or put a pooler in front",
+				 cn->slots_used, cn->usable,
+				 cn->superuser_reserved + Max(cn->reserved, 0));
+	}
+	else
+		snprintf(c->detail, sizeof(c->detail),
+				 "%d of %d usable connection slots in use (%.1f%%), %d left for ordinary roles%s",
+				 cn->slots_used, cn->usable, cn->utilization_pct, cn->available_ordinary,
+				 c->status == PH_CHECK_CRITICAL ? ": close to refusing connections (SQLSTATE 53300)" :
+				 c->status == PH_CHECK_WARNING ? ": find who holds them before new connections are refused" : "");
+}
+
+static void
+check_idle_in_transaction(PhSnapshot *snap)
+{
+	const PhConnections *cn = &snap->conn;
+	double		age = age_seconds(cn->oldest_idle_in_xact_start, snap->sampled_at);
+	PhCheck    *c = add_check(snap, "idle_in_transaction", age,
+							  ph_idle_xact_warning_s, ph_idle_xact_critical_s);
+
+	if (cn->oldest_idle_in_xact_pid == 0)
+		snprintf(c->detail, sizeof(c->detail), "no session is idle in transaction");
+	else
+		snprintf(c->detail, sizeof(c->detail),
+				 "%d session(s) idle in transaction; pid %d for %.0f s%s",
+				 cn->idle_in_transaction + cn->idle_in_transaction_aborted,
+				 cn->oldest_idle_in_xact_pid, age,
+				 c->status == PH_CHECK_OK ? "" :
+				 ": it holds locks and holds back vacuum; fix the application's transaction "
+				 "handling or set idle_in_transaction_session_timeout");
+}
+
+static void
+check_long_transaction(PhSnapshot *snap)
+{
+	const PhConnections *cn = &snap->conn;
+	double		age = age_seconds(cn->oldest_xact_start, snap->sampled_at);
+	PhCheck    *c = add_check(snap, "long_transaction", age,
+							  ph_long_xact_warning_s, ph_long_xact_critical_s);
+
+	if (cn->oldest_xact_pid == 0)
+		snprintf(c->detail, sizeof(c->detail), "no transaction is open");
+	else
+		snprintf(c->detail, sizeof(c->detail),
+				 "oldest transaction: pid %d, open for %.0f s%s",
+				 cn->oldest_xact_pid, age,
+				 c->status == PH_CHECK_OK ? "" :
+				 ": it holds back vacuum and may hold locks; check what it runs in pg_stat_activity");
+}
+
+static void
+check_blocked_sessions(PhSnapshot *snap)
+{
+	const PhConnections *cn = &snap->conn;
+	PhCheck    *c = add_check(snap, "blocked_sessions", cn->waiting_on_locks,
+							  ph_blocked_warning, ph_blocked_critical);
+
+	if (cn->waiting_on_locks == 0)
+		snprintf(c->detail, sizeof(c->detail), "no session is waiting on a lock");
+	else
+		snprintf(c->detail, sizeof(c->detail),
+				 "%d session(s) waiting on a lock%s",
+				 cn->waiting_on_locks,
+				 c->status == PH_CHECK_OK ? "" :
+				 ": find the blockers with pg_blocking_pids() and end or fix them");
+}
+
+static void
+check_role(PhSnapshot *snap, PhRole role)
+{
+	PhCheck    *c = &snap->role_checks[role];
+	const char *server = snap->in_recovery ? "a standby (in recovery)" : "a primary";
+
+	strlcpy(c->name, "role", sizeof(c->name));
+	c->value = snap->in_recovery ? 1.0 : 0.0;
+	c->warning_threshold = get_float8_nan();
+	c->critical_threshold = get_float8_nan();
+	c->status = PH_CHECK_OK;
+	if ((role == PH_ROLE_PRIMARY && snap->in_recovery) ||
+		(role == PH_ROLE_REPLICA && !snap->in_recovery))
+	{
+		c->status = PH_CHECK_CRITICAL;
+		snprintf(c->detail, sizeof(c->detail),
+				 "%s was requested, but this server is %s: route this request elsewhere",
+				 ph_role_name(role), server);
+	}
+	else
+		snprintf(c->detail, sizeof(c->detail), "server is %s", server);
+}
+
+/* A status keeps its start time for as long as it lasts, across samples. */
+static void
+carry_since(PhCheck *cur, const PhCheck *prev_checks, int nprev, TimestampTz now)
+{
+	cur->since = now;
+	for (int i = 0; i < nprev; i++)
+	{
+		if (strcmp(prev_checks[i].name, cur->name) == 0)
+		{
+			if (prev_checks[i].status == cur->status && prev_checks[i].since != 0)
+				cur->since = prev_checks[i].since;
+			return;
+		}
+	}
+}
+
+static PhState
+state_for_role(const PhSnapshot *snap, PhRole role)
+{
+	bool		warning = false;
+
+	if (snap->started_at == 0)
+		return PH_STATE_STARTING;
+	for (int i = 0; i <= snap->nchecks; i++)
+	{
+		const PhCheck *c = i < snap->nchecks ? &snap->checks[i] : &snap->role_checks[role];
+
+		if (c->status == PH_CHECK_CRITICAL)
+			return PH_STATE_NOT_READY;
+		if (c->status == PH_CHECK_WARNING)
+			warning = true;
+	}
+	return warning ? PH_STATE_DEGRADED : PH_STATE_READY;
+}
+
+/*
+ * Evaluate every built-in check of a freshly collected snapshot.  prev is the
+ * last published snapshot (generation 0 when there is none): it carries each
+ * check's "since" and the time initialisation completed.
+ */
+void
+ph_evaluate(PhSnapshot *snap, const PhSnapshot *prev)
+{
+	TimestampTz now = snap->sampled_at;
+
+	snap->started_at = prev->started_at;
+	if (snap->started_at == 0 && snap->consistent)
+		snap->started_at = now;
+
+	snap->nchecks = 0;
+	check_connections(snap);
+	check_idle_in_transaction(snap);
+	check_long_transaction(snap);
+	check_blocked_sessions(snap);
+	for (int i = 0; i < snap->nchecks; i++)
+		carry_since(&snap->checks[i], prev->checks, prev->nchecks, now);
+
+	for (int r = 0; r < PH_NUM_ROLES; r++)
+	{
+		check_role(snap, (PhRole) r);
+		carry_since(&snap->role_checks[r], &prev->role_checks[r], 1, now);
+		snap->state[r] = (uint8) state_for_role(snap, (PhRole) r);
+	}
+}
+
+void
+ph_verdict(const PhVerdictInput *in, TimestampTz now, PhVerdict *out)
+{
+	out->age_ms = in->generation == 0 ? -1 :
+		(now > in->sampled_at ? (now - in->sampled_at) / 1000 : 0);
+	out->fresh = in->generation > 0 && in->worker_pid != 0 &&
+		out->age_ms <= ph_stale_after();
+	out->live = out->fresh;
+	out->started = in->started_at != 0;
+	out->state = out->fresh ? (PhState) in->state : PH_STATE_UNKNOWN;
+	out->ready = out->state == PH_STATE_READY || out->state == PH_STATE_DEGRADED;
+}
+
+void
+ph_verdict_from_snapshot(const PhSnapshot *snap, pid_t worker_pid, PhRole role,
+						 TimestampTz now, PhVerdict *out)
+{
+	PhVerdictInput in;
+
+	in.generation = snap->generation;
+	in.sampled_at = snap->sampled_at;
+	in.started_at = snap->started_at;
+	in.worker_pid = worker_pid;
+	in.state = snap->state[role];
+	ph_verdict(&in, now, out);
+}
+
+/* The "sampler" row: the one check judged at read time. */
+static void
+sampler_check(const PhSnapshot *snap, pid_t worker_pid, const PhVerdict *v, PhCheck *c)
+{
+	double		age_s = v->age_ms / 1000.0;
+	int			limit = ph_stale_after();
+
+	memset(c, 0, sizeof(*c));
+	strlcpy(c->name, "sampler", sizeof(c->name));
+	c->value = v->age_ms >= 0 ? (double) v->age_ms : get_float8_nan();
+	c->warning_threshold = get_float8_nan();
+	c->critical_threshold = (double) limit;
+	c->status = v->fresh ? PH_CHECK_OK : PH_CHECK_CRITICAL;
+	c->since = v->fresh ? snap->worker_started_at :
+		(snap->generation > 0 ? snap->sampled_at : 0);
+
+	if (snap->generation == 0)
+		snprintf(c->detail, sizeof(c->detail),
+				 "the pg_health worker has not taken a sample yet%s",
+				 worker_pid == 0 ? " and is not running: see the server log" : "");
+	else if (worker_pid == 0)
+		snprintf(c->detail, sizeof(c->detail),
+				 "the pg_health worker is not running (last sample %.1f s ago); "
+				 "the postmaster restarts it within seconds: see the server log",
+				 age_s);
+	else if (!v->fresh)
+		snprintf(c->detail, sizeof(c->detail),
+				 "last sample is %.1f s old (limit %.1f s): the pg_health worker (pid %d) "
+				 "is not sampling; see the server log",
+				 age_s, limit / 1000.0, (int) worker_pid);
+	else
+		snprintf(c->detail, sizeof(c->detail),
+				 "sample %llu taken %lld ms ago by worker pid %d",
+				 (unsigned long long) snap->generation, (long long) v->age_ms,
+				 (int) worker_pid);
+}
+
+/*
+ * All check rows for a role, as readers show them: the sampler row first, then
+ * the built-in checks and the role check.  When the sample is stale, the
+ * other rows keep their last detail but their status becomes "unknown".
+ * out must have room for PH_MAX_CHECKS + 2 rows.
+ */
+int
+ph_collect_checks(const PhSnapshot *snap, pid_t worker_pid, PhRole role,
+				  TimestampTz now, PhCheck *out)
+{
+	PhVerdict	v;
+	int			n = 0;
+
+	ph_verdict_from_snapshot(snap, worker_pid, role, now, &v);
+	sampler_check(snap, worker_pid, &v, &out[n++]);
+	if (snap->generation == 0)
+		return n;
+	for (int i = 0; i <= snap->nchecks; i++)
+	{
+		out[n] = i < snap->nchecks ? snap->checks[i] : snap->role_checks[role];
+		if (!v.fresh)
+			out[n].status = PH_CHECK_UNKNOWN;
+		n++;
+	}
+	return n;
+}
+
+void
+ph_history_entry(const PhSnapshot *snap, PhHistoryEntry *h)
+{
+	const PhConnections *cn = &snap->conn;
+
+	memset(h, 0, sizeof(*h));
+	h->generation = snap->generation;
+	h->sampled_at = snap->sampled_at;
+	h->state = snap->state[PH_ROLE_ANY];
+	h->in_recovery = snap->in_recovery;
+	h->client_backends = cn->client_backends;
+	h->available_ordinary = cn->available_ordinary;
+	h->active = cn->active;
+	h->idle_in_transaction = cn->idle_in_transaction + cn->idle_in_transaction_aborted;
+	h->waiting_on_locks = cn->waiting_on_locks;
+	h->utilization_pct = cn->utilization_pct;
+	h->oldest_xact_age_us = cn->oldest_xact_start ? snap->sampled_at - cn->oldest_xact_start : 0;
+	h->sample_duration_us = snap->sample_duration_us;
+	for (int i = 0; i < snap->nchecks; i++)
+	{
+		if (snap->checks[i].status == PH_CHECK_WARNING)
+			h->warnings++;
+		else if (snap->checks[i].status == PH_CHECK_CRITICAL)
+			h->criticals++;
+	}
+}
+
+/* "name: detail; name: detail" for every check that is not ok. */
+void
+ph_reasons(const PhSnapshot *snap, PhRole role, char *buf, size_t len)
+{
+	StringInfoData s;
+
+	initStringInfo(&s);
+	for (int i = 0; i <= snap->nchecks; i++)
+	{
+		const PhCheck *c = i < snap->nchecks ? &snap->checks[i] : &snap->role_checks[role];
+
+		if (c->status == PH_CHECK_OK)
+			continue;
+		if (s.len > 0)
+			appendStringInfoString(&s, "; ");
+		appendStringInfo(&s, "%s %s: %s", c->name,
+						 ph_check_status_name((PhCheckStatus) c->status), c->detail);
+	}
+	if (snap->started_at == 0)
+		appendStringInfo(&s, "%sserver has not reached a consistent state yet",
+						 s.len > 0 ? "; " : "");
+	if (s.len == 0)
+		appendStringInfoString(&s, "all checks ok");
+	strlcpy(buf, s.data, len);
+	pfree(s.data);
+}

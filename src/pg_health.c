@@ -1,0 +1,162 @@
+/*
+ * pg_health.c -- module entry: GUCs, shared memory request, sampler worker.
+ *
+ * _PG_init only registers.  When the library is not in
+ * shared_preload_libraries it returns at once: the SQL functions then find no
+ * shared memory and say how to preload (or, for live()/ready(), answer false).
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "utils/guc.h"
+
+#include "pg_health.h"
+
+PG_MODULE_MAGIC;
+
+int			ph_sample_interval_ms = 1000;
+int			ph_stale_after_ms = 5000;
+int			ph_connections_warning = 80;
+int			ph_connections_critical = 95;
+int			ph_idle_xact_warning_s = 60;
+int			ph_idle_xact_critical_s = 0;
+int			ph_long_xact_warning_s = 300;
+int			ph_long_xact_critical_s = 0;
+int			ph_blocked_warning = 5;
+int			ph_blocked_critical = 0;
+int			ph_history_size = 600;
+int			ph_events_size = 200;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+void		_PG_init(void);
+
+static void
+ph_shmem_request_hook(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	ph_shmem_request();
+}
+
+static void
+ph_shmem_startup_hook(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	ph_shmem_startup();
+}
+
+static void
+ph_define_gucs(void)
+{
+	DefineCustomIntVariable("pg_health.sample_interval",
+							"Time between two samples of the health worker.",
+							NULL,
+							&ph_sample_interval_ms,
+							1000, 10, 60000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.stale_after",
+							"Age after which the last sample counts as stale (status unknown, live() false).",
+							"The effective limit is never below three sample intervals.",
+							&ph_stale_after_ms,
+							5000, 100, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.connections_warning",
+							"Share of usable connection slots in use that makes the connections check a warning.",
+							"Percent of max_connections less reserved slots; 0 turns the warning off.",
+							&ph_connections_warning,
+							80, 0, 1000,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.connections_critical",
+							"Share of usable connection slots in use that makes the connections check critical.",
+							"Percent; 0 turns it off.  The check is critical whenever no slot is left for ordinary roles.",
+							&ph_connections_critical,
+							95, 0, 1000,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.idle_in_transaction_warning",
+							"Time idle in transaction after which the idle_in_transaction check warns.",
+							"0 turns it off.",
+							&ph_idle_xact_warning_s,
+							60, 0, INT_MAX / 1000,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.idle_in_transaction_critical",
+							"Time idle in transaction after which the idle_in_transaction check is critical.",
+							"0 (the default) turns it off.",
+							&ph_idle_xact_critical_s,
+							0, 0, INT_MAX / 1000,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.long_transaction_warning",
+							"Transaction age after which the long_transaction check warns.",
+							"0 turns it off.",
+							&ph_long_xact_warning_s,
+							300, 0, INT_MAX / 1000,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.long_transaction_critical",
+							"Transaction age after which the long_transaction check is critical.",
+							"0 (the default) turns it off.",
+							&ph_long_xact_critical_s,
+							0, 0, INT_MAX / 1000,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.blocked_sessions_warning",
+							"Number of sessions waiting on locks that makes the blocked_sessions check warn.",
+							"0 turns it off.",
+							&ph_blocked_warning,
+							5, 0, INT_MAX,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.blocked_sessions_critical",
+							"Number of sessions waiting on locks that makes the blocked_sessions check critical.",
+							"0 (the default) turns it off.",
+							&ph_blocked_critical,
+							0, 0, INT_MAX,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.history_size",
+							"Number of samples kept in health.history.",
+							NULL,
+							&ph_history_size,
+							600, 0, 100000,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.events_size",
+							"Number of status transitions kept in health.events.",
+							NULL,
+							&ph_events_size,
+							200, 0, 10000,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("pg_health");
+}
+
+void
+_PG_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	/* pg_upgrade's server must not run our worker or touch its data. */
+	if (IsBinaryUpgrade)
+		return;
+
+	ph_define_gucs();
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = ph_shmem_request_hook;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = ph_shmem_startup_hook;
+
+	ph_register_sampler();
+}

@@ -1,0 +1,233 @@
+/*
+ * pg_health.h -- types shared by every part of pg_health.
+ *
+ * The sampler worker fills a PhSnapshot in its own memory, evaluates the
+ * checks into it and publishes it into shared memory in one copy.  Readers
+ * (SQL functions, later the HTTP endpoint) copy it back out under a shared
+ * lock and format outside the lock.  Freshness of the snapshot is the one
+ * thing judged at read time, by ph_verdict(), which every reader shares.
+ */
+#ifndef PG_HEALTH_H
+#define PG_HEALTH_H
+
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+#include "port/atomics.h"
+#include "storage/condition_variable.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "utils/timestamp.h"
+
+#define PH_NAME_LEN			64
+#define PH_DETAIL_LEN		320
+#define PH_MAX_CHECKS		16
+#define PH_REASONS_LEN		1024
+
+/* Status of one check. */
+typedef enum PhCheckStatus
+{
+	PH_CHECK_OK = 0,
+	PH_CHECK_WARNING,
+	PH_CHECK_CRITICAL,
+	PH_CHECK_UNKNOWN
+} PhCheckStatus;
+
+/* Overall status, as DESIGN.md defines it. */
+typedef enum PhState
+{
+	PH_STATE_UNKNOWN = 0,		/* sampler stale or absent */
+	PH_STATE_STARTING,			/* not yet started() */
+	PH_STATE_NOT_READY,			/* a critical check */
+	PH_STATE_DEGRADED,			/* warnings only: still ready */
+	PH_STATE_READY
+} PhState;
+
+/* The role a caller asks readiness for. */
+typedef enum PhRole
+{
+	PH_ROLE_ANY = 0,
+	PH_ROLE_PRIMARY,
+	PH_ROLE_REPLICA
+} PhRole;
+#define PH_NUM_ROLES 3
+
+typedef struct PhCheck
+{
+	char		name[PH_NAME_LEN];
+	uint8		status;			/* PhCheckStatus */
+	double		value;			/* NaN when the check has no figure */
+	double		warning_threshold;	/* NaN when off */
+	double		critical_threshold; /* NaN when off */
+	char		detail[PH_DETAIL_LEN];
+	TimestampTz since;			/* when this status began */
+} PhCheck;
+
+/* Connection-slot and session figures of one sample. */
+typedef struct PhConnections
+{
+	int			max_connections;
+	int			superuser_reserved;
+	int			reserved;		/* reserved_connections; -1 before PG16 */
+	int			usable;			/* slots ordinary roles may ever use */
+	int			slots_used;		/* client PGPROCs in use */
+	int			slots_free;
+	int			available_ordinary; /* free slots an ordinary role can take */
+	int			available_reserved; /* ... a pg_use_reserved_connections role;
+									 * -1 before PG16 */
+	double		utilization_pct;	/* slots_used / usable */
+
+	int			client_backends;	/* sessions seen in backend status */
+	int			active;
+	int			idle;
+	int			idle_in_transaction;
+	int			idle_in_transaction_aborted;
+	int			fastpath;
+	int			disabled;
+	int			starting;		/* no state yet (authenticating) */
+	int			waiting_on_locks;
+
+	TimestampTz oldest_xact_start;
+	int			oldest_xact_pid;
+	TimestampTz oldest_query_start;
+	int			oldest_query_pid;
+	TimestampTz oldest_idle_in_xact_start;
+	int			oldest_idle_in_xact_pid;
+
+	int			background_workers;
+	int			autovacuum_workers;
+	int			walsenders;
+	int			other_processes;
+} PhConnections;
+
+typedef struct PhSnapshot
+{
+	uint64		generation;		/* 0: never sampled */
+	TimestampTz sampled_at;
+	int64		sample_duration_us;
+	uint64		refresh_served; /* refresh requests this sample answers */
+	bool		in_recovery;
+	bool		consistent;		/* primary, or hot standby accepting reads */
+	TimestampTz started_at;		/* when started() first became true; 0 = not */
+	TimestampTz worker_started_at;	/* start of the worker that took it */
+	PhConnections conn;
+	int			nchecks;
+	PhCheck		checks[PH_MAX_CHECKS];	/* role-independent checks */
+	PhCheck		role_checks[PH_NUM_ROLES];
+	uint8		state[PH_NUM_ROLES];	/* PhState, freshness not applied */
+} PhSnapshot;
+
+typedef struct PhHistoryEntry
+{
+	uint64		generation;
+	TimestampTz sampled_at;
+	uint8		state;
+	bool		in_recovery;
+	int			client_backends;
+	int			available_ordinary;
+	int			active;
+	int			idle_in_transaction;
+	int			waiting_on_locks;
+	int			warnings;
+	int			criticals;
+	double		utilization_pct;
+	int64		oldest_xact_age_us;
+	int64		sample_duration_us;
+} PhHistoryEntry;
+
+typedef struct PhEvent
+{
+	TimestampTz occurred_at;
+	uint64		generation;
+	uint8		old_state;
+	uint8		new_state;
+	char		reasons[PH_REASONS_LEN];
+} PhEvent;
+
+typedef struct PhShared
+{
+	LWLock	   *lock;			/* guards everything below but the atomics */
+	TimestampTz shmem_initialized_at;
+	Size		shmem_size;
+	pid_t		worker_pid;		/* 0 when no sampler runs */
+	Latch	   *worker_latch;
+	pg_atomic_uint64 refresh_requested;
+	ConditionVariable sampled_cv;	/* broadcast after each publish */
+	PhSnapshot	snap;
+	int			history_size;
+	uint64		history_count;	/* entries ever appended */
+	int			events_size;
+	uint64		events_count;
+	/* history ring, then events ring, follow (see shmem.c) */
+} PhShared;
+
+/* What a reader needs to decide, copied from shared memory. */
+typedef struct PhVerdictInput
+{
+	uint64		generation;
+	TimestampTz sampled_at;
+	TimestampTz started_at;
+	pid_t		worker_pid;
+	uint8		state;
+} PhVerdictInput;
+
+typedef struct PhVerdict
+{
+	PhState		state;
+	bool		live;
+	bool		ready;
+	bool		started;
+	bool		fresh;
+	int64		age_ms;			/* -1 when never sampled */
+} PhVerdict;
+
+/* GUCs (pg_health.c) */
+extern int	ph_sample_interval_ms;
+extern int	ph_stale_after_ms;
+extern int	ph_connections_warning;
+extern int	ph_connections_critical;
+extern int	ph_idle_xact_warning_s;
+extern int	ph_idle_xact_critical_s;
+extern int	ph_long_xact_warning_s;
+extern int	ph_long_xact_critical_s;
+extern int	ph_blocked_warning;
+extern int	ph_blocked_critical;
+extern int	ph_history_size;
+extern int	ph_events_size;
+
+/* shmem.c */
+extern PhShared *ph_shared;
+extern void ph_shmem_request(void);
+extern void ph_shmem_startup(void);
+extern Size ph_shmem_size(void);
+extern void ph_publish(const PhSnapshot *snap, const PhHistoryEntry *hist,
+					   const PhEvent *event);
+extern void ph_read_snapshot(PhSnapshot *out, pid_t *worker_pid);
+extern void ph_read_verdict_input(PhRole role, PhVerdictInput *out);
+extern int	ph_read_history(PhHistoryEntry **out);
+extern int	ph_read_events(PhEvent **out);
+
+/* checks.c */
+extern void ph_evaluate(PhSnapshot *snap, const PhSnapshot *prev);
+extern void ph_verdict(const PhVerdictInput *in, TimestampTz now, PhVerdict *out);
+extern void ph_verdict_from_snapshot(const PhSnapshot *snap, pid_t worker_pid,
+									 PhRole role, TimestampTz now, PhVerdict *out);
+extern int	ph_collect_checks(const PhSnapshot *snap, pid_t worker_pid, PhRole role,
+							  TimestampTz now, PhCheck *out);
+extern void ph_history_entry(const PhSnapshot *snap, PhHistoryEntry *out);
+extern void ph_reasons(const PhSnapshot *snap, PhRole role, char *buf, size_t len);
+extern int	ph_stale_after(void);
+extern const char *ph_state_name(PhState state);
+extern const char *ph_check_status_name(PhCheckStatus status);
+extern const char *ph_role_name(PhRole role);
+extern bool ph_role_from_string(const char *s, PhRole *role);
+
+/* sampler.c */
+extern PGDLLEXPORT void pg_health_sampler_main(Datum main_arg);
+extern void ph_register_sampler(void);
+
+/* report.c */
+extern void ph_report_json(StringInfo buf, const PhSnapshot *snap, pid_t worker_pid,
+						   PhRole role, TimestampTz now);
+
+#endif							/* PG_HEALTH_H */

@@ -1,0 +1,191 @@
+/*
+ * report.c -- the health report document: the JSON that health.report()
+ * returns and that the HTTP endpoint will serve, built by this one function
+ * from a copied-out snapshot (never under the lock).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "utils/datetime.h"
+#include "utils/json.h"
+
+#include "pg_health.h"
+
+static void
+json_key(StringInfo buf, const char *key, bool *first)
+{
+	if (!*first)
+		appendStringInfoChar(buf, ',');
+	*first = false;
+	escape_json(buf, key);
+	appendStringInfoChar(buf, ':');
+}
+
+/* Times in UTC, ISO 8601, whatever the reader's TimeZone: one document. */
+static void
+json_time(StringInfo buf, const char *key, TimestampTz ts, bool *first)
+{
+	char		out[MAXDATELEN + 1];
+	int			utc = 0;
+
+	json_key(buf, key, first);
+	if (ts == 0)
+	{
+		appendStringInfoString(buf, "null");
+		return;
+	}
+	JsonEncodeDateTime(out, TimestampTzGetDatum(ts), TIMESTAMPTZOID, &utc);
+	appendStringInfo(buf, "\"%s\"", out);
+}
+
+static void
+json_num(StringInfo buf, const char *key, double v, bool *first)
+{
+	json_key(buf, key, first);
+	if (isnan(v) || isinf(v))
+		appendStringInfoString(buf, "null");
+	else
+		appendStringInfo(buf, "%.10g", v);
+}
+
+static void
+json_int(StringInfo buf, const char *key, int64 v, bool *first)
+{
+	json_key(buf, key, first);
+	appendStringInfo(buf, INT64_FORMAT, v);
+}
+
+/* An int figure that does not exist on this server (negative): null. */
+static void
+json_opt_int(StringInfo buf, const char *key, int64 v, bool *first)
+{
+	if (v < 0)
+	{
+		json_key(buf, key, first);
+		appendStringInfoString(buf, "null");
+	}
+	else
+		json_int(buf, key, v, first);
+}
+
+static void
+json_bool(StringInfo buf, const char *key, bool v, bool *first)
+{
+	json_key(buf, key, first);
+	appendStringInfoString(buf, v ? "true" : "false");
+}
+
+static void
+json_str(StringInfo buf, const char *key, const char *v, bool *first)
+{
+	json_key(buf, key, first);
+	if (v == NULL)
+		appendStringInfoString(buf, "null");
+	else
+		escape_json(buf, v);
+}
+
+static void
+json_age_ms(StringInfo buf, const char *key, TimestampTz since, TimestampTz at, bool *first)
+{
+	json_opt_int(buf, key, since == 0 ? -1 : Max(at - since, 0) / 1000, first);
+}
+
+static void
+report_connections(StringInfo buf, const PhSnapshot *snap)
+{
+	const PhConnections *c = &snap->conn;
+	bool		first = true;
+
+	appendStringInfoChar(buf, '{');
+	json_int(buf, "max_connections", c->max_connections, &first);
+	json_int(buf, "superuser_reserved_connections", c->superuser_reserved, &first);
+	json_opt_int(buf, "reserved_connections", c->reserved, &first);
+	json_int(buf, "usable_slots", c->usable, &first);
+	json_int(buf, "slots_used", c->slots_used, &first);
+	json_int(buf, "slots_free", c->slots_free, &first);
+	json_int(buf, "available_to_ordinary_roles", c->available_ordinary, &first);
+	json_opt_int(buf, "available_to_reserved_roles", c->available_reserved, &first);
+	json_num(buf, "utilization_pct", c->utilization_pct, &first);
+	json_int(buf, "client_backends", c->client_backends, &first);
+	json_int(buf, "active", c->active, &first);
+	json_int(buf, "idle", c->idle, &first);
+	json_int(buf, "idle_in_transaction", c->idle_in_transaction, &first);
+	json_int(buf, "idle_in_transaction_aborted", c->idle_in_transaction_aborted, &first);
+	json_int(buf, "fastpath", c->fastpath, &first);
+	json_int(buf, "disabled", c->disabled, &first);
+	json_int(buf, "starting", c->starting, &first);
+	json_int(buf, "waiting_on_locks", c->waiting_on_locks, &first);
+	json_age_ms(buf, "oldest_transaction_age_ms", c->oldest_xact_start, snap->sampled_at, &first);
+	json_age_ms(buf, "oldest_query_age_ms", c->oldest_query_start, snap->sampled_at, &first);
+	json_age_ms(buf, "longest_idle_in_transaction_ms", c->oldest_idle_in_xact_start,
+				snap->sampled_at, &first);
+	json_int(buf, "background_workers", c->background_workers, &first);
+	json_int(buf, "autovacuum_workers", c->autovacuum_workers, &first);
+	json_int(buf, "walsenders", c->walsenders, &first);
+	json_int(buf, "other_processes", c->other_processes, &first);
+	appendStringInfoChar(buf, '}');
+}
+
+/*
+ * The whole report for one role at one time.  Keys in the order a person
+ * reads them: verdict first, then why, then the figures.
+ */
+void
+ph_report_json(StringInfo buf, const PhSnapshot *snap, pid_t worker_pid,
+			   PhRole role, TimestampTz now)
+{
+	PhVerdict	v;
+	PhCheck		checks[PH_MAX_CHECKS + 2];
+	int			nchecks;
+	bool		first = true;
+
+	ph_verdict_from_snapshot(snap, worker_pid, role, now, &v);
+	nchecks = ph_collect_checks(snap, worker_pid, role, now, checks);
+
+	appendStringInfoChar(buf, '{');
+	json_str(buf, "status", ph_state_name(v.state), &first);
+	json_bool(buf, "ready", v.ready, &first);
+	json_bool(buf, "live", v.live, &first);
+	json_bool(buf, "started", v.started, &first);
+	json_str(buf, "role", snap->generation == 0 ? NULL :
+			 snap->in_recovery ? "replica" : "primary", &first);
+	json_str(buf, "requested_role", ph_role_name(role), &first);
+	json_int(buf, "generation", (int64) snap->generation, &first);
+	json_time(buf, "sampled_at", snap->sampled_at, &first);
+	json_opt_int(buf, "sample_age_ms", v.age_ms, &first);
+	json_int(buf, "sample_duration_us", snap->sample_duration_us, &first);
+
+	json_key(buf, "checks", &first);
+	appendStringInfoChar(buf, '[');
+	for (int i = 0; i < nchecks; i++)
+	{
+		bool		f = true;
+
+		if (i > 0)
+			appendStringInfoChar(buf, ',');
+		appendStringInfoChar(buf, '{');
+		json_str(buf, "name", checks[i].name, &f);
+		json_str(buf, "status", ph_check_status_name((PhCheckStatus) checks[i].status), &f);
+		json_num(buf, "value", checks[i].value, &f);
+		json_num(buf, "warning_threshold", checks[i].warning_threshold, &f);
+		json_num(buf, "critical_threshold", checks[i].critical_threshold, &f);
+		json_str(buf, "detail", checks[i].detail, &f);
+		json_time(buf, "since", checks[i].since, &f);
+		appendStringInfoChar(buf, '}');
+	}
+	appendStringInfoChar(buf, ']');
+
+	json_key(buf, "connections", &first);
+	if (snap->generation == 0)
+		appendStringInfoString(buf, "null");
+	else
+		report_connections(buf, snap);
+
+	/* application components arrive with pg_health.required_components */
+	json_key(buf, "components", &first);
+	appendStringInfoString(buf, "[]");
+	appendStringInfoChar(buf, '}');
+}

@@ -1,0 +1,344 @@
+/*
+ * sampler.c -- the pg_health sampler: a background worker with shared memory
+ * access only (no database connection), started with the postmaster so it
+ * can say "starting" during recovery.
+ *
+ * Every pg_health.sample_interval, or sooner when health.refresh() asks, it
+ * reads connection slots, backend status and recovery state, evaluates the
+ * checks (checks.c) and publishes one snapshot (shmem.c).  Status
+ * transitions become events and one LOG line each.
+ *
+ * It never raises an error for a run-time condition: what it reads is
+ * shared memory, copied with the protocols core provides.  On SIGTERM it
+ * exits with status 1 and the postmaster restarts it after
+ * PH_RESTART_SECONDS.
+ */
+#include "postgres.h"
+
+#include "access/xlog.h"
+#include "access/xlogrecovery.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/backend_status.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/wait_event.h"
+
+#include "compat.h"
+#include "pg_health.h"
+
+/* Long enough to avoid a hard restart loop, short enough for probes. */
+#define PH_RESTART_SECONDS 2
+
+void
+ph_register_sampler(void)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+	worker.bgw_start_time = BgWorkerStart_PostmasterStart;
+	worker.bgw_restart_time = PH_RESTART_SECONDS;
+	strlcpy(worker.bgw_library_name, "pg_health", sizeof(worker.bgw_library_name));
+	strlcpy(worker.bgw_function_name, "pg_health_sampler_main", sizeof(worker.bgw_function_name));
+	strlcpy(worker.bgw_name, "pg_health sampler", sizeof(worker.bgw_name));
+	strlcpy(worker.bgw_type, "pg_health sampler", sizeof(worker.bgw_type));
+	RegisterBackgroundWorker(&worker);
+}
+
+static int
+cmp_pid(const void *a, const void *b)
+{
+	int			x = *(const int *) a;
+	int			y = *(const int *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Pids of processes waiting on a heavyweight lock, sorted.  wait_event_info
+ * is a 4-byte field each process writes for itself; pg_stat_activity reads it
+ * without a lock too.
+ */
+static int
+collect_lock_waiters(int **out)
+{
+	PROC_HDR   *pg = ProcGlobal;
+	int		   *pids = palloc(sizeof(int) * Max(pg->allProcCount, 1));
+	int			n = 0;
+
+	for (uint32 i = 0; i < pg->allProcCount; i++)
+	{
+		volatile PGPROC *proc = &pg->allProcs[i];
+		int			pid = proc->pid;
+		uint32		wait = proc->wait_event_info;
+
+		if (pid != 0 && (wait & 0xFF000000) == PG_WAIT_LOCK)
+			pids[n++] = pid;
+	}
+	if (n > 1)
+		qsort(pids, n, sizeof(int), cmp_pid);
+	*out = pids;
+	return n;
+}
+
+static inline void
+keep_oldest(TimestampTz ts, int pid, TimestampTz *oldest, int *oldest_pid)
+{
+	if (ts != 0 && (*oldest == 0 || ts < *oldest))
+	{
+		*oldest = ts;
+		*oldest_pid = pid;
+	}
+}
+
+static void
+count_client(PhConnections *c, const PgBackendStatus *be, const int *waiters, int nwaiters)
+{
+	int			pid = be->st_procpid;
+
+	c->client_backends++;
+	switch (be->st_state)
+	{
+		case STATE_RUNNING:
+			c->active++;
+			keep_oldest(be->st_activity_start_timestamp, pid,
+						&c->oldest_query_start, &c->oldest_query_pid);
+			break;
+		case STATE_IDLE:
+			c->idle++;
+			break;
+		case STATE_IDLEINTRANSACTION:
+			c->idle_in_transaction++;
+			keep_oldest(be->st_state_start_timestamp, pid,
+						&c->oldest_idle_in_xact_start, &c->oldest_idle_in_xact_pid);
+			break;
+		case STATE_IDLEINTRANSACTION_ABORTED:
+			c->idle_in_transaction_aborted++;
+			keep_oldest(be->st_state_start_timestamp, pid,
+						&c->oldest_idle_in_xact_start, &c->oldest_idle_in_xact_pid);
+			break;
+		case STATE_FASTPATH:
+			c->fastpath++;
+			break;
+		case STATE_DISABLED:
+			c->disabled++;
+			break;
+		default:
+			c->starting++;
+			break;
+	}
+	keep_oldest(be->st_xact_start_timestamp, pid, &c->oldest_xact_start, &c->oldest_xact_pid);
+	if (nwaiters > 0 && bsearch(&pid, waiters, nwaiters, sizeof(int), cmp_pid) != NULL)
+		c->waiting_on_locks++;
+}
+
+/*
+ * Slot accounting as InitPostgres() enforces it: a client backend takes a
+ * PGPROC from the regular free list (max_connections of them; walsenders,
+ * autovacuum and background workers have lists of their own), then an
+ * ordinary role is refused unless superuser_reserved_connections (plus
+ * reserved_connections on 16+) PGPROCs remain free.
+ */
+static void
+collect_slots(PhConnections *c)
+{
+	int			reserved_total = PH_SUPERUSER_RESERVED() + PH_RESERVED_CONNECTIONS();
+
+	c->max_connections = MaxConnections;
+	c->superuser_reserved = PH_SUPERUSER_RESERVED();
+	c->reserved = PH_HAVE_RESERVED_CONNECTIONS ? PH_RESERVED_CONNECTIONS() : -1;
+	c->usable = Max(MaxConnections - reserved_total, 0);
+	c->slots_free = ph_free_client_slots(MaxConnections);
+	c->slots_used = MaxConnections - c->slots_free;
+	c->available_ordinary = Max(c->slots_free - reserved_total, 0);
+	c->available_reserved = PH_HAVE_RESERVED_CONNECTIONS ?
+		Max(c->slots_free - PH_SUPERUSER_RESERVED(), 0) : -1;
+	c->utilization_pct = c->usable > 0 ? 100.0 * c->slots_used / c->usable : 100.0;
+}
+
+/* Sessions by state, ages and process kinds, from the local status snapshot. */
+static void
+collect_sessions(PhConnections *c)
+{
+	int		   *waiters;
+	int			nwaiters = collect_lock_waiters(&waiters);
+	int			n;
+
+	pgstat_clear_backend_activity_snapshot();
+	n = pgstat_fetch_stat_numbackends();
+	for (int i = 1; i <= n; i++)
+	{
+		LocalPgBackendStatus *local = ph_local_beentry_by_index(i);
+		PgBackendStatus *be;
+
+		if (local == NULL)
+			continue;
+		be = &local->backendStatus;
+		switch (be->st_backendType)
+		{
+			case B_BACKEND:
+				count_client(c, be, waiters, nwaiters);
+				break;
+			case B_AUTOVAC_LAUNCHER:
+			case B_AUTOVAC_WORKER:
+				c->autovacuum_workers++;
+				break;
+			case B_BG_WORKER:
+				c->background_workers++;
+				break;
+			case B_WAL_SENDER:
+				c->walsenders++;
+				break;
+			default:
+				c->other_processes++;
+				break;
+		}
+	}
+	pgstat_clear_backend_activity_snapshot();
+}
+
+static void
+ph_sampler_detach(int code, Datum arg)
+{
+	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
+	if (ph_shared->worker_pid == MyProcPid)
+	{
+		ph_shared->worker_pid = 0;
+		ph_shared->worker_latch = NULL;
+	}
+	LWLockRelease(ph_shared->lock);
+}
+
+/*
+ * One sample.  prev holds the last published snapshot and is updated to the
+ * new one.  All allocation happens in the caller's short-lived context.
+ */
+static void
+take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worker)
+{
+	static PhSnapshot cur;
+	PhHistoryEntry hist;
+	PhEvent		event;
+	bool		transition;
+	PhState		old_state;
+	TimestampTz start = GetCurrentTimestamp();
+
+	memset(&cur, 0, sizeof(cur));
+	/* requests made before this point are answered by this sample */
+	cur.refresh_served = pg_atomic_read_u64(&ph_shared->refresh_requested);
+	cur.generation = prev->generation + 1;
+	cur.sampled_at = start;
+	cur.worker_started_at = worker_started_at;
+	cur.in_recovery = RecoveryInProgress();
+	cur.consistent = !cur.in_recovery || HotStandbyActive();
+
+	collect_slots(&cur.conn);
+	collect_sessions(&cur.conn);
+	ph_evaluate(&cur, prev);
+
+	/*
+	 * Readers see "unknown" from the moment a worker's pid is cleared, so the
+	 * first sample of every worker records the way back as a transition.
+	 */
+	old_state = first_of_worker ? PH_STATE_UNKNOWN : (PhState) prev->state[PH_ROLE_ANY];
+	transition = old_state != (PhState) cur.state[PH_ROLE_ANY];
+
+	cur.sample_duration_us = GetCurrentTimestamp() - start;
+	ph_history_entry(&cur, &hist);
+	if (transition)
+	{
+		memset(&event, 0, sizeof(event));
+		event.occurred_at = start;
+		event.generation = cur.generation;
+		event.old_state = (uint8) old_state;
+		event.new_state = cur.state[PH_ROLE_ANY];
+		ph_reasons(&cur, PH_ROLE_ANY, event.reasons, sizeof(event.reasons));
+	}
+
+	ph_publish(&cur, &hist, transition ? &event : NULL);
+
+	if (transition)
+		ereport(LOG,
+				(errmsg("pg_health: status changed from %s to %s",
+						ph_state_name(old_state), ph_state_name(cur.state[PH_ROLE_ANY])),
+				 errdetail_internal("%s", event.reasons)));
+
+	memcpy(prev, &cur, sizeof(cur));
+}
+
+void
+pg_health_sampler_main(Datum main_arg)
+{
+	static PhSnapshot prev;
+	MemoryContext sample_cxt;
+	TimestampTz worker_started_at = GetCurrentTimestamp();
+	TimestampTz last_start = 0;
+	uint64		served;
+	bool		first = true;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	/* one sampler at a time; the guard is released by ph_sampler_detach */
+	before_shmem_exit(ph_sampler_detach, (Datum) 0);
+	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
+	if (ph_shared->worker_pid != 0)
+	{
+		pid_t		other = ph_shared->worker_pid;
+
+		LWLockRelease(ph_shared->lock);
+		ereport(LOG,
+				(errmsg("pg_health sampler already running with pid %d, exiting", (int) other)));
+		proc_exit(1);
+	}
+	ph_shared->worker_pid = MyProcPid;
+	ph_shared->worker_latch = MyLatch;
+	memcpy(&prev, &ph_shared->snap, sizeof(prev));
+	LWLockRelease(ph_shared->lock);
+
+	sample_cxt = AllocSetContextCreate(TopMemoryContext, "pg_health sample",
+									   ALLOCSET_DEFAULT_SIZES);
+	served = prev.refresh_served;
+
+	for (;;)
+	{
+		TimestampTz now = GetCurrentTimestamp();
+		TimestampTz next = TimestampTzPlusMilliseconds(last_start, ph_sample_interval_ms);
+		uint64		requested = pg_atomic_read_u64(&ph_shared->refresh_requested);
+
+		if (first || now >= next || requested > served)
+		{
+			MemoryContext old = MemoryContextSwitchTo(sample_cxt);
+
+			last_start = now;
+			take_sample(&prev, worker_started_at, first);
+			served = prev.refresh_served;
+			first = false;
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(sample_cxt);
+			now = GetCurrentTimestamp();
+			next = TimestampTzPlusMilliseconds(last_start, ph_sample_interval_ms);
+		}
+
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 Max(TimestampDifferenceMilliseconds(now, next), 1),
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+	}
+}

@@ -1,0 +1,167 @@
+/*
+ * shmem.c -- pg_health's shared memory: layout, initialisation, publish and
+ * copy-out.
+ *
+ * One fixed-size segment: PhShared (the latest snapshot and bookkeeping),
+ * then the history ring, then the events ring.  One LWLock guards it all.
+ * The sampler writes under LW_EXCLUSIVE with a single memcpy per part;
+ * readers copy out under LW_SHARED and format after releasing.  Nothing
+ * that can fail or allocate runs while the lock is held.
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/shmem.h"
+
+#include "pg_health.h"
+
+PhShared   *ph_shared = NULL;
+
+static inline PhHistoryEntry *
+ph_history_ring(void)
+{
+	return (PhHistoryEntry *) ((char *) ph_shared + MAXALIGN(sizeof(PhShared)));
+}
+
+static inline PhEvent *
+ph_events_ring(void)
+{
+	return (PhEvent *) ((char *) ph_history_ring() +
+						MAXALIGN(mul_size(ph_shared->history_size,
+										  sizeof(PhHistoryEntry))));
+}
+
+Size
+ph_shmem_size(void)
+{
+	Size		size = MAXALIGN(sizeof(PhShared));
+
+	size = add_size(size, MAXALIGN(mul_size(ph_history_size, sizeof(PhHistoryEntry))));
+	size = add_size(size, MAXALIGN(mul_size(ph_events_size, sizeof(PhEvent))));
+	return size;
+}
+
+void
+ph_shmem_request(void)
+{
+	RequestAddinShmemSpace(ph_shmem_size());
+	RequestNamedLWLockTranche("pg_health", 1);
+}
+
+/*
+ * Runs in the postmaster at start and again after every crash restart, when
+ * shared memory is made anew: shmem_initialized_at later than the server's
+ * start time is how health.status shows that a crash restart happened.
+ */
+void
+ph_shmem_startup(void)
+{
+	bool		found;
+	Size		size = ph_shmem_size();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	ph_shared = ShmemInitStruct("pg_health", size, &found);
+	if (!found)
+	{
+		memset(ph_shared, 0, size);
+		ph_shared->lock = &(GetNamedLWLockTranche("pg_health"))->lock;
+		ph_shared->shmem_initialized_at = GetCurrentTimestamp();
+		ph_shared->shmem_size = size;
+		ph_shared->history_size = ph_history_size;
+		ph_shared->events_size = ph_events_size;
+		pg_atomic_init_u64(&ph_shared->refresh_requested, 0);
+		ConditionVariableInit(&ph_shared->sampled_cv);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+void
+ph_publish(const PhSnapshot *snap, const PhHistoryEntry *hist, const PhEvent *event)
+{
+	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
+	memcpy(&ph_shared->snap, snap, sizeof(PhSnapshot));
+	if (hist && ph_shared->history_size > 0)
+	{
+		ph_history_ring()[ph_shared->history_count % ph_shared->history_size] = *hist;
+		ph_shared->history_count++;
+	}
+	if (event && ph_shared->events_size > 0)
+	{
+		ph_events_ring()[ph_shared->events_count % ph_shared->events_size] = *event;
+		ph_shared->events_count++;
+	}
+	LWLockRelease(ph_shared->lock);
+
+	ConditionVariableBroadcast(&ph_shared->sampled_cv);
+}
+
+void
+ph_read_snapshot(PhSnapshot *out, pid_t *worker_pid)
+{
+	LWLockAcquire(ph_shared->lock, LW_SHARED);
+	memcpy(out, &ph_shared->snap, sizeof(PhSnapshot));
+	*worker_pid = ph_shared->worker_pid;
+	LWLockRelease(ph_shared->lock);
+}
+
+/* The O(1) path of live()/ready()/started(): a few words, not the snapshot. */
+void
+ph_read_verdict_input(PhRole role, PhVerdictInput *out)
+{
+	LWLockAcquire(ph_shared->lock, LW_SHARED);
+	out->generation = ph_shared->snap.generation;
+	out->sampled_at = ph_shared->snap.sampled_at;
+	out->started_at = ph_shared->snap.started_at;
+	out->state = ph_shared->snap.state[role];
+	out->worker_pid = ph_shared->worker_pid;
+	LWLockRelease(ph_shared->lock);
+}
+
+/*
+ * Copy a ring out, oldest first.  The ring's capacity is fixed at server
+ * start, so the buffer is allocated before taking the lock.
+ */
+static int
+ph_read_ring(void *ring, Size entry_size, int capacity, const uint64 *count,
+			 void **out)
+{
+	char	   *buf;
+	int			n;
+	uint64		total,
+				first;
+
+	*out = NULL;
+	if (capacity <= 0)
+		return 0;
+	buf = palloc(mul_size(capacity, entry_size));
+
+	LWLockAcquire(ph_shared->lock, LW_SHARED);
+	total = *count;
+	n = (int) Min(total, (uint64) capacity);
+	first = total - n;
+	for (int i = 0; i < n; i++)
+		memcpy(buf + (Size) i * entry_size,
+			   (char *) ring + ((first + i) % capacity) * entry_size,
+			   entry_size);
+	LWLockRelease(ph_shared->lock);
+
+	*out = buf;
+	return n;
+}
+
+int
+ph_read_history(PhHistoryEntry **out)
+{
+	return ph_read_ring(ph_history_ring(), sizeof(PhHistoryEntry),
+						ph_shared->history_size, &ph_shared->history_count,
+						(void **) out);
+}
+
+int
+ph_read_events(PhEvent **out)
+{
+	return ph_read_ring(ph_events_ring(), sizeof(PhEvent),
+						ph_shared->events_size, &ph_shared->events_count,
+						(void **) out);
+}

@@ -1,0 +1,448 @@
+/*
+ * sql.c -- the SQL-callable functions of pg_health.
+ *
+ * Each copies what it needs out of shared memory under a shared lock (shmem.c)
+ * and formats after releasing it.  The verdict functions copy a few words, so
+ * their cost does not depend on the number of sessions.  Without the library
+ * preloaded there is no shared memory: live() and ready() answer false,
+ * everything else fails with SQLSTATE 55000 and a hint.
+ *
+ * C symbols carry the SQL API version they first served (pg_stat_statements'
+ * convention): a later version that changes a signature adds a new symbol
+ * and keeps the old one, so an old install script keeps working.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/condition_variable.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "pg_health.h"
+
+PG_FUNCTION_INFO_V1(pg_health_live_1_0);
+PG_FUNCTION_INFO_V1(pg_health_ready_1_0);
+PG_FUNCTION_INFO_V1(pg_health_started_1_0);
+PG_FUNCTION_INFO_V1(pg_health_checks_1_0);
+PG_FUNCTION_INFO_V1(pg_health_report_1_0);
+PG_FUNCTION_INFO_V1(pg_health_refresh_1_0);
+PG_FUNCTION_INFO_V1(pg_health_status_1_0);
+PG_FUNCTION_INFO_V1(pg_health_connections_1_0);
+PG_FUNCTION_INFO_V1(pg_health_history_1_0);
+PG_FUNCTION_INFO_V1(pg_health_events_1_0);
+
+/* Longest health.refresh() waits, at least; see ph_refresh_timeout(). */
+#define PH_REFRESH_TIMEOUT_MS 5000
+
+static void
+require_preloaded(void)
+{
+	if (ph_shared == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_health must be loaded via \"shared_preload_libraries\""),
+				 errhint("Add pg_health to shared_preload_libraries in postgresql.conf and restart the server.")));
+}
+
+static PhRole
+role_arg(FunctionCallInfo fcinfo, int argno)
+{
+	PhRole		role;
+	char	   *s;
+
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return PH_ROLE_ANY;
+	s = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	if (!ph_role_from_string(s, &role))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid role \"%s\"", s),
+				 errhint("Accepted values are 'primary', 'replica', or NULL for either.")));
+	return role;
+}
+
+static void
+verdict_now(PhRole role, PhVerdict *v)
+{
+	PhVerdictInput in;
+
+	ph_read_verdict_input(role, &in);
+	ph_verdict(&in, GetCurrentTimestamp(), v);
+}
+
+Datum
+pg_health_live_1_0(PG_FUNCTION_ARGS)
+{
+	PhVerdict	v;
+
+	if (ph_shared == NULL)
+		PG_RETURN_BOOL(false);
+	verdict_now(PH_ROLE_ANY, &v);
+	PG_RETURN_BOOL(v.live);
+}
+
+Datum
+pg_health_ready_1_0(PG_FUNCTION_ARGS)
+{
+	PhRole		role = role_arg(fcinfo, 0);
+	PhVerdict	v;
+
+	if (ph_shared == NULL)
+		PG_RETURN_BOOL(false);
+	verdict_now(role, &v);
+	PG_RETURN_BOOL(v.ready);
+}
+
+Datum
+pg_health_started_1_0(PG_FUNCTION_ARGS)
+{
+	PhVerdict	v;
+
+	require_preloaded();
+	verdict_now(PH_ROLE_ANY, &v);
+	PG_RETURN_BOOL(v.started);
+}
+
+static Datum
+interval_from_us(int64 us)
+{
+	Interval   *iv = palloc0(sizeof(Interval));
+
+	iv->time = us;
+	return IntervalPGetDatum(iv);
+}
+
+/* Age at the sample's time, as an interval; NULL when there is none. */
+static void
+set_age(Datum *values, bool *nulls, int i, TimestampTz since, TimestampTz at)
+{
+	if (since == 0)
+		nulls[i] = true;
+	else
+		values[i] = interval_from_us(Max(at - since, 0));
+}
+
+static void
+set_time(Datum *values, bool *nulls, int i, TimestampTz ts)
+{
+	if (ts == 0)
+		nulls[i] = true;
+	else
+		values[i] = TimestampTzGetDatum(ts);
+}
+
+static void
+set_float(Datum *values, bool *nulls, int i, double v)
+{
+	if (isnan(v))
+		nulls[i] = true;
+	else
+		values[i] = Float8GetDatum(v);
+}
+
+static void
+set_opt_int(Datum *values, bool *nulls, int i, int v)
+{
+	if (v < 0)
+		nulls[i] = true;
+	else
+		values[i] = Int32GetDatum(v);
+}
+
+Datum
+pg_health_checks_1_0(PG_FUNCTION_ARGS)
+{
+	PhRole		role = role_arg(fcinfo, 0);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PhSnapshot *snap;
+	PhCheck		checks[PH_MAX_CHECKS + 2];
+	pid_t		worker_pid;
+	int			n;
+
+	require_preloaded();
+	InitMaterializedSRF(fcinfo, 0);
+
+	snap = palloc(sizeof(PhSnapshot));
+	ph_read_snapshot(snap, &worker_pid);
+	n = ph_collect_checks(snap, worker_pid, role, GetCurrentTimestamp(), checks);
+
+	for (int i = 0; i < n; i++)
+	{
+		Datum		values[7];
+		bool		nulls[7] = {0};
+
+		values[0] = CStringGetTextDatum(checks[i].name);
+		values[1] = CStringGetTextDatum(ph_check_status_name((PhCheckStatus) checks[i].status));
+		set_float(values, nulls, 2, checks[i].value);
+		set_float(values, nulls, 3, checks[i].warning_threshold);
+		set_float(values, nulls, 4, checks[i].critical_threshold);
+		values[5] = CStringGetTextDatum(checks[i].detail);
+		set_time(values, nulls, 6, checks[i].since);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+Datum
+pg_health_report_1_0(PG_FUNCTION_ARGS)
+{
+	PhRole		role = role_arg(fcinfo, 0);
+	PhSnapshot *snap;
+	pid_t		worker_pid;
+	StringInfoData buf;
+
+	require_preloaded();
+	snap = palloc(sizeof(PhSnapshot));
+	ph_read_snapshot(snap, &worker_pid);
+
+	initStringInfo(&buf);
+	ph_report_json(&buf, snap, worker_pid, role, GetCurrentTimestamp());
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+}
+
+static int
+ph_refresh_timeout(void)
+{
+	return Max(PH_REFRESH_TIMEOUT_MS, 3 * ph_sample_interval_ms);
+}
+
+/*
+ * Ask the sampler for a sample that starts after this call, and wait for it.
+ * The latch is set again on every wake-up, so a sampler that restarts while
+ * we wait still answers.  Returns false when no sample came in time.
+ */
+Datum
+pg_health_refresh_1_0(PG_FUNCTION_ARGS)
+{
+	uint64		ticket;
+	TimestampTz deadline;
+	bool		answered = false;
+
+	require_preloaded();
+	ticket = pg_atomic_add_fetch_u64(&ph_shared->refresh_requested, 1);
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ph_refresh_timeout());
+
+	ConditionVariablePrepareToSleep(&ph_shared->sampled_cv);
+	for (;;)
+	{
+		Latch	   *latch;
+		uint64		served;
+		long		remaining;
+
+		LWLockAcquire(ph_shared->lock, LW_SHARED);
+		served = ph_shared->snap.refresh_served;
+		latch = ph_shared->worker_latch;
+		LWLockRelease(ph_shared->lock);
+
+		if (served >= ticket)
+		{
+			answered = true;
+			break;
+		}
+		remaining = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+		if (remaining <= 0)
+			break;
+		if (latch)
+			SetLatch(latch);
+		(void) ConditionVariableTimedSleep(&ph_shared->sampled_cv, Min(remaining, 100),
+										   PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+
+	if (!answered)
+		ereport(WARNING,
+				(errmsg("pg_health sampler did not take a sample within %d ms",
+						ph_refresh_timeout()),
+				 errhint("Check that the \"pg_health sampler\" process runs; see the server log.")));
+	PG_RETURN_BOOL(answered);
+}
+
+static TupleDesc
+result_tupdesc(FunctionCallInfo fcinfo)
+{
+	TupleDesc	tupdesc;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	return BlessTupleDesc(tupdesc);
+}
+
+Datum
+pg_health_status_1_0(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc = result_tupdesc(fcinfo);
+	PhSnapshot *snap;
+	pid_t		worker_pid;
+	PhVerdict	v;
+	Datum		values[16];
+	bool		nulls[16] = {0};
+	int			i = 0;
+
+	require_preloaded();
+	snap = palloc(sizeof(PhSnapshot));
+	ph_read_snapshot(snap, &worker_pid);
+	ph_verdict_from_snapshot(snap, worker_pid, PH_ROLE_ANY, GetCurrentTimestamp(), &v);
+
+	values[i++] = CStringGetTextDatum(ph_state_name(v.state));
+	values[i++] = BoolGetDatum(v.ready);
+	values[i++] = BoolGetDatum(v.live);
+	values[i++] = BoolGetDatum(v.started);
+	if (snap->generation == 0)
+	{
+		nulls[i++] = true;
+		nulls[i++] = true;
+	}
+	else
+	{
+		values[i++] = CStringGetTextDatum(snap->in_recovery ? "replica" : "primary");
+		values[i++] = BoolGetDatum(snap->in_recovery);
+	}
+	set_time(values, nulls, i++, PgStartTime);
+	set_time(values, nulls, i++, ph_shared->shmem_initialized_at);
+	set_time(values, nulls, i++, snap->started_at);
+	if (worker_pid == 0)
+		nulls[i++] = true;
+	else
+		values[i++] = Int32GetDatum(worker_pid);
+	set_time(values, nulls, i++, snap->worker_started_at);
+	values[i++] = Int64GetDatum((int64) snap->generation);
+	set_time(values, nulls, i++, snap->sampled_at);
+	if (v.age_ms < 0)
+	{
+		nulls[i++] = true;
+		nulls[i++] = true;
+	}
+	else
+	{
+		values[i++] = interval_from_us(v.age_ms * 1000);
+		values[i++] = interval_from_us(snap->sample_duration_us);
+	}
+	values[i++] = Int64GetDatum((int64) ph_shared->shmem_size);
+	Assert(i == tupdesc->natts);
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+Datum
+pg_health_connections_1_0(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PhSnapshot *snap;
+	const PhConnections *c;
+	pid_t		worker_pid;
+	Datum		values[32];
+	bool		nulls[32] = {0};
+	int			i = 0;
+
+	require_preloaded();
+	InitMaterializedSRF(fcinfo, 0);
+	snap = palloc(sizeof(PhSnapshot));
+	ph_read_snapshot(snap, &worker_pid);
+	if (snap->generation == 0)
+		return (Datum) 0;
+	c = &snap->conn;
+
+	values[i++] = Int32GetDatum(c->max_connections);
+	values[i++] = Int32GetDatum(c->superuser_reserved);
+	set_opt_int(values, nulls, i++, c->reserved);
+	values[i++] = Int32GetDatum(c->usable);
+	values[i++] = Int32GetDatum(c->slots_used);
+	values[i++] = Int32GetDatum(c->slots_free);
+	values[i++] = Int32GetDatum(c->available_ordinary);
+	set_opt_int(values, nulls, i++, c->available_reserved);
+	values[i++] = Float8GetDatum(c->utilization_pct);
+	values[i++] = Int32GetDatum(c->client_backends);
+	values[i++] = Int32GetDatum(c->active);
+	values[i++] = Int32GetDatum(c->idle);
+	values[i++] = Int32GetDatum(c->idle_in_transaction);
+	values[i++] = Int32GetDatum(c->idle_in_transaction_aborted);
+	values[i++] = Int32GetDatum(c->fastpath);
+	values[i++] = Int32GetDatum(c->disabled);
+	values[i++] = Int32GetDatum(c->starting);
+	values[i++] = Int32GetDatum(c->waiting_on_locks);
+	set_age(values, nulls, i++, c->oldest_xact_start, snap->sampled_at);
+	set_opt_int(values, nulls, i++, c->oldest_xact_pid == 0 ? -1 : c->oldest_xact_pid);
+	set_age(values, nulls, i++, c->oldest_query_start, snap->sampled_at);
+	set_opt_int(values, nulls, i++, c->oldest_query_pid == 0 ? -1 : c->oldest_query_pid);
+	set_age(values, nulls, i++, c->oldest_idle_in_xact_start, snap->sampled_at);
+	set_opt_int(values, nulls, i++, c->oldest_idle_in_xact_pid == 0 ? -1 : c->oldest_idle_in_xact_pid);
+	values[i++] = Int32GetDatum(c->background_workers);
+	values[i++] = Int32GetDatum(c->autovacuum_workers);
+	values[i++] = Int32GetDatum(c->walsenders);
+	values[i++] = Int32GetDatum(c->other_processes);
+	values[i++] = TimestampTzGetDatum(snap->sampled_at);
+	Assert(i == rsinfo->setDesc->natts);
+
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	return (Datum) 0;
+}
+
+Datum
+pg_health_history_1_0(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PhHistoryEntry *h;
+	int			n;
+
+	require_preloaded();
+	InitMaterializedSRF(fcinfo, 0);
+	n = ph_read_history(&h);
+	for (int k = 0; k < n; k++)
+	{
+		Datum		values[14];
+		bool		nulls[14] = {0};
+		int			i = 0;
+
+		values[i++] = TimestampTzGetDatum(h[k].sampled_at);
+		values[i++] = Int64GetDatum((int64) h[k].generation);
+		values[i++] = CStringGetTextDatum(ph_state_name((PhState) h[k].state));
+		values[i++] = BoolGetDatum(h[k].in_recovery);
+		values[i++] = Int32GetDatum(h[k].client_backends);
+		values[i++] = Int32GetDatum(h[k].available_ordinary);
+		values[i++] = Float8GetDatum(h[k].utilization_pct);
+		values[i++] = Int32GetDatum(h[k].active);
+		values[i++] = Int32GetDatum(h[k].idle_in_transaction);
+		values[i++] = Int32GetDatum(h[k].waiting_on_locks);
+		if (h[k].oldest_xact_age_us > 0)
+			values[i++] = interval_from_us(h[k].oldest_xact_age_us);
+		else
+			nulls[i++] = true;
+		values[i++] = Int32GetDatum(h[k].warnings);
+		values[i++] = Int32GetDatum(h[k].criticals);
+		values[i++] = interval_from_us(h[k].sample_duration_us);
+		Assert(i == rsinfo->setDesc->natts);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+Datum
+pg_health_events_1_0(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PhEvent    *e;
+	int			n;
+
+	require_preloaded();
+	InitMaterializedSRF(fcinfo, 0);
+	n = ph_read_events(&e);
+	for (int k = 0; k < n; k++)
+	{
+		Datum		values[5];
+		bool		nulls[5] = {0};
+
+		values[0] = TimestampTzGetDatum(e[k].occurred_at);
+		values[1] = Int64GetDatum((int64) e[k].generation);
+		values[2] = CStringGetTextDatum(ph_state_name((PhState) e[k].old_state));
+		values[3] = CStringGetTextDatum(ph_state_name((PhState) e[k].new_state));
+		values[4] = CStringGetTextDatum(e[k].reasons);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
