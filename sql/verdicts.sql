@@ -77,4 +77,7 @@ SELECT count(*) >= 2 AS has_history,
        max(generation) = (SELECT generation FROM health.status) AS newest_is_current
   FROM health.history;
 
-SELECT old_status, new_status FROM health.events ORDER BY generation LIMIT 1;
+-- (the first sample may come before or after the server is consistent)
+SELECT old_status, new_status IN ('starting', 'ready') AS to_starting_or_ready
+  FROM health.events ORDER BY generation LIMIT 1;
+SELECT new_status FROM health.events ORDER BY generation DESC LIMIT 1;

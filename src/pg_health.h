@@ -144,9 +144,27 @@ typedef struct PhEvent
 	char		reasons[PH_REASONS_LEN];
 } PhEvent;
 
+/*
+ * The few words live()/ready()/started() need, for every role, kept beside
+ * the snapshot under a change counter so readers never write shared memory:
+ * the writer (always holding PhShared.lock exclusively) bumps the counter to
+ * odd, writes, bumps it to even; a reader retries until it copied between
+ * two equal even values.  The protocol is PgBackendStatus's.
+ */
+typedef struct PhVerdictBlock
+{
+	pg_atomic_uint32 changecount;
+	uint64		generation;
+	TimestampTz sampled_at;
+	TimestampTz started_at;
+	pid_t		worker_pid;
+	uint8		state[PH_NUM_ROLES];
+} PhVerdictBlock;
+
 typedef struct PhShared
 {
 	LWLock	   *lock;			/* guards everything below but the atomics */
+	PhVerdictBlock verdict;		/* written under lock, read without it */
 	TimestampTz shmem_initialized_at;
 	Size		shmem_size;
 	pid_t		worker_pid;		/* 0 when no sampler runs */
@@ -202,6 +220,7 @@ extern void ph_shmem_startup(void);
 extern Size ph_shmem_size(void);
 extern void ph_publish(const PhSnapshot *snap, const PhHistoryEntry *hist,
 					   const PhEvent *event);
+extern pid_t ph_set_worker(pid_t expected, pid_t pid, Latch *latch);
 extern void ph_read_snapshot(PhSnapshot *out, pid_t *worker_pid);
 extern void ph_read_verdict_input(PhRole role, PhVerdictInput *out);
 extern int	ph_read_history(PhHistoryEntry **out);

@@ -207,13 +207,7 @@ collect_sessions(PhConnections *c)
 static void
 ph_sampler_detach(int code, Datum arg)
 {
-	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
-	if (ph_shared->worker_pid == MyProcPid)
-	{
-		ph_shared->worker_pid = 0;
-		ph_shared->worker_latch = NULL;
-	}
-	LWLockRelease(ph_shared->lock);
+	(void) ph_set_worker(MyProcPid, 0, NULL);
 }
 
 /*
@@ -289,20 +283,21 @@ pg_health_sampler_main(Datum main_arg)
 
 	/* one sampler at a time; the guard is released by ph_sampler_detach */
 	before_shmem_exit(ph_sampler_detach, (Datum) 0);
-	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
-	if (ph_shared->worker_pid != 0)
 	{
-		pid_t		other = ph_shared->worker_pid;
+		pid_t		other = ph_set_worker(0, MyProcPid, MyLatch);
 
-		LWLockRelease(ph_shared->lock);
-		ereport(LOG,
-				(errmsg("pg_health sampler already running with pid %d, exiting", (int) other)));
-		proc_exit(1);
+		if (other != 0)
+		{
+			ereport(LOG,
+					(errmsg("pg_health sampler already running with pid %d, exiting", (int) other)));
+			proc_exit(1);
+		}
 	}
-	ph_shared->worker_pid = MyProcPid;
-	ph_shared->worker_latch = MyLatch;
-	memcpy(&prev, &ph_shared->snap, sizeof(prev));
-	LWLockRelease(ph_shared->lock);
+	{
+		pid_t		unused;
+
+		ph_read_snapshot(&prev, &unused);
+	}
 
 	sample_cxt = AllocSetContextCreate(TopMemoryContext, "pg_health sample",
 									   ALLOCSET_DEFAULT_SIZES);

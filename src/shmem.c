@@ -71,9 +71,45 @@ ph_shmem_startup(void)
 		ph_shared->history_size = ph_history_size;
 		ph_shared->events_size = ph_events_size;
 		pg_atomic_init_u64(&ph_shared->refresh_requested, 0);
+		pg_atomic_init_u32(&ph_shared->verdict.changecount, 0);
 		ConditionVariableInit(&ph_shared->sampled_cv);
 	}
 	LWLockRelease(AddinShmemInitLock);
+}
+
+/* Mirror the snapshot's verdict words; caller holds the lock exclusively. */
+static void
+update_verdict_block(void)
+{
+	PhVerdictBlock *v = &ph_shared->verdict;
+
+	pg_atomic_fetch_add_u32(&v->changecount, 1);
+	pg_write_barrier();
+	v->generation = ph_shared->snap.generation;
+	v->sampled_at = ph_shared->snap.sampled_at;
+	v->started_at = ph_shared->snap.started_at;
+	v->worker_pid = ph_shared->worker_pid;
+	memcpy(v->state, ph_shared->snap.state, sizeof(v->state));
+	pg_write_barrier();
+	pg_atomic_fetch_add_u32(&v->changecount, 1);
+}
+
+/* Claim (pid) or release (0) the sampler's place; returns the pid found. */
+pid_t
+ph_set_worker(pid_t expected, pid_t pid, Latch *latch)
+{
+	pid_t		found;
+
+	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
+	found = ph_shared->worker_pid;
+	if (found == expected)
+	{
+		ph_shared->worker_pid = pid;
+		ph_shared->worker_latch = latch;
+		update_verdict_block();
+	}
+	LWLockRelease(ph_shared->lock);
+	return found;
 }
 
 void
@@ -81,6 +117,7 @@ ph_publish(const PhSnapshot *snap, const PhHistoryEntry *hist, const PhEvent *ev
 {
 	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
 	memcpy(&ph_shared->snap, snap, sizeof(PhSnapshot));
+	update_verdict_block();
 	if (hist && ph_shared->history_size > 0)
 	{
 		ph_history_ring()[ph_shared->history_count % ph_shared->history_size] = *hist;
@@ -105,17 +142,32 @@ ph_read_snapshot(PhSnapshot *out, pid_t *worker_pid)
 	LWLockRelease(ph_shared->lock);
 }
 
-/* The O(1) path of live()/ready()/started(): a few words, not the snapshot. */
+/*
+ * The O(1) path of live()/ready()/started(): a few words, read without a lock
+ * (see PhVerdictBlock), so concurrent probes never contend.
+ */
 void
 ph_read_verdict_input(PhRole role, PhVerdictInput *out)
 {
-	LWLockAcquire(ph_shared->lock, LW_SHARED);
-	out->generation = ph_shared->snap.generation;
-	out->sampled_at = ph_shared->snap.sampled_at;
-	out->started_at = ph_shared->snap.started_at;
-	out->state = ph_shared->snap.state[role];
-	out->worker_pid = ph_shared->worker_pid;
-	LWLockRelease(ph_shared->lock);
+	volatile PhVerdictBlock *v = &ph_shared->verdict;
+
+	for (;;)
+	{
+		uint32		before = pg_atomic_read_u32(&ph_shared->verdict.changecount);
+		uint32		after;
+
+		pg_read_barrier();
+		out->generation = v->generation;
+		out->sampled_at = v->sampled_at;
+		out->started_at = v->started_at;
+		out->worker_pid = v->worker_pid;
+		out->state = v->state[role];
+		pg_read_barrier();
+		after = pg_atomic_read_u32(&ph_shared->verdict.changecount);
+		if (before == after && (before & 1) == 0)
+			break;
+		CHECK_FOR_INTERRUPTS();
+	}
 }
 
 /*
