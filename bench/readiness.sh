@@ -9,16 +9,16 @@
 #   hand-written readiness query  what applications do without pg_health:
 #                                 pg_stat_activity counts + settings + recovery
 # with 0, 500 and 1000 extra idle connections held open.  Each query runs
-# ROUNDS times, interleaved, and the mean is reported with its ratio to
+# ROUNDS times, interleaved in alternating order, and the mean is reported with its ratio to
 # SELECT 1 measured in the same round.  Also prints the sampler's own time per
 # sample at 1000 sessions and the shared memory pg_health uses.
 #
-# Usage: bash bench/readiness.sh   (DURATION=10 ROUNDS=2 LEVELS="0 500 1000")
+# Usage: bash bench/readiness.sh   (DURATION=10 ROUNDS=3 LEVELS="0 500 1000")
 source "$(dirname "$0")/../scripts/lib.sh"
 source "$(dirname "$0")/../scripts/server.sh"
 
 DURATION=${DURATION:-10}
-ROUNDS=${ROUNDS:-2}
+ROUNDS=${ROUNDS:-3}
 LEVELS=${LEVELS:-0 500 1000}
 CLIENTS=8
 ulimit -n 8192 2>/dev/null || true
@@ -80,7 +80,10 @@ for level in $LEVELS; do
 	hold_idle "$level"
 	declare -A sum=()
 	for r in $(seq 1 "$ROUNDS"); do
-		for q in "${names[@]}"; do
+		# alternate the order each round, so no query always runs first
+		order=("${names[@]}")
+		[ $((r % 2)) -eq 0 ] && order=(ready select1 handwritten report)
+		for q in "${order[@]}"; do
 			t=$(tps "$q")
 			sum[$q]=$(awk -v a="${sum[$q]:-0}" -v b="$t" 'BEGIN { print a + b }')
 		done

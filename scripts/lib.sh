@@ -63,28 +63,37 @@ ph_as_user() {
 }
 
 # Build warning-free (warnings are errors here) and install into PostgreSQL.
+# Builds in DIR (default: the source tree).
 ph_build_install() {
 	ph_find_pg_config
+	local dir=${1:-$PH_ROOT}
 	local flags='-Wall -Wextra -Wno-unused-parameter -Werror'
 	ph_say "building pg_health against $("$PG_CONFIG" --version)"
-	make -C "$PH_ROOT" -s clean PG_CONFIG="$PG_CONFIG" >/dev/null
-	make -C "$PH_ROOT" -s PG_CONFIG="$PG_CONFIG" COPT="$flags" >/dev/null
+	make -C "$dir" -s clean PG_CONFIG="$PG_CONFIG" >/dev/null
+	make -C "$dir" -s PG_CONFIG="$PG_CONFIG" COPT="$flags" >/dev/null
 	if [ -w "$("$PG_CONFIG" --pkglibdir)" ]; then
-		make -C "$PH_ROOT" -s install PG_CONFIG="$PG_CONFIG" >/dev/null
+		make -C "$dir" -s install PG_CONFIG="$PG_CONFIG" >/dev/null
 	else
-		sudo -n make -C "$PH_ROOT" -s install PG_CONFIG="$PG_CONFIG" >/dev/null ||
+		sudo -n make -C "$dir" -s install PG_CONFIG="$PG_CONFIG" >/dev/null ||
 			ph_die "cannot install into $("$PG_CONFIG" --pkglibdir): run as root"
 	fi
 }
 
-# A private copy of the tree the unprivileged user can write test output into.
-ph_user_copy() {
+# A private copy of the tree (no build products, no .git), for a build and
+# test output the unprivileged user can write.  Call ph_user_own on it after
+# building as root.
+ph_private_copy() {
 	local dir
 	dir=$(mktemp -d /tmp/pg_health.XXXXXX)
-	tar -C "$PH_ROOT" --exclude=.git -cf - . | tar -C "$dir" -xf -
-	[ "$(id -u)" = 0 ] && chown -R "$PH_USER" "$dir"
+	tar -C "$PH_ROOT" --exclude=.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
+		--exclude=tmp_check --exclude=tmp_regress --exclude=tmp_check_iso --exclude=results \
+		--exclude=output_iso -cf - . | tar -C "$dir" -xf -
 	chmod 755 "$dir"
 	echo "$dir"
+}
+
+ph_user_own() {
+	if [ "$(id -u)" = 0 ]; then chown -R "$PH_USER" "$1"; fi
 }
 
 ph_free_port() {
