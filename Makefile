@@ -25,3 +25,6 @@ EXTRA_CLEAN = tmp_check tmp_regress tmp_check_iso output_iso results regression.
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# after the include: Makefile.global resets PROVE_FLAGS
+PROVE_FLAGS += -I $(srcdir)/test/perl

@@ -1,24 +1,23 @@
 #!/usr/bin/env bash
 # bench/readiness.sh -- what a readiness call costs, side by side in one run.
 #
-# pgbench, prepared protocol, 8 clients, DURATION seconds per run, on a
+# pgbench, prepared protocol, 8 clients, on a
 # throwaway server with pg_health preloaded (max_connections 1100):
 #   SELECT 1                      the floor: a round trip that does nothing
 #   SELECT health.ready()         pg_health's verdict (O(1), from shared memory)
 #   SELECT health.report()        the whole JSON report
 #   hand-written readiness query  what applications do without pg_health:
 #                                 pg_stat_activity counts + settings + recovery
-# with 0, 500 and 1000 extra idle connections held open.  Each query runs
-# ROUNDS times, interleaved in alternating order, and the mean is reported with its ratio to
-# SELECT 1 measured in the same round.  Also prints the sampler's own time per
+# with 0, 500 and 1000 extra idle connections held open (see below for how
+# the ratios are made robust to a noisy machine).  Also prints the sampler's own time per
 # sample at 1000 sessions and the shared memory pg_health uses.
 #
-# Usage: bash bench/readiness.sh   (DURATION=10 ROUNDS=3 LEVELS="0 500 1000")
+# Usage: bash bench/readiness.sh   (DURATION=3 ROUNDS=8 LEVELS="0 500 1000")
 source "$(dirname "$0")/../scripts/lib.sh"
 source "$(dirname "$0")/../scripts/server.sh"
 
-DURATION=${DURATION:-10}
-ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-3}
+ROUNDS=${ROUNDS:-8}
 LEVELS=${LEVELS:-0 500 1000}
 CLIENTS=8
 ulimit -n 8192 2>/dev/null || true
@@ -26,13 +25,16 @@ ulimit -n 8192 2>/dev/null || true
 ph_ensure_packages
 ph_ensure_user
 ph_build_install
-ph_server_start "max_connections = 1100" "shared_buffers = 256MB" "pg_health.sample_interval = 1s"
-ph_psql -q -c 'CREATE EXTENSION pg_health' >/dev/null
+# one session holds the idle connections: dblink's sockets count against
+# max_files_per_process / 3 (PostgreSQL's budget for external files)
+ph_server_start "max_connections = 1100" "max_files_per_process = 4000" "shared_buffers = 256MB" \
+	"pg_health.sample_interval = 1s"
+ph_psql -q -c 'CREATE EXTENSION pg_health' -c 'CREATE EXTENSION dblink' >/dev/null
 bindir=$("$PG_CONFIG" --bindir)
 qdir=$(mktemp -d /tmp/pg_health_bench.XXXXXX)
 chmod 755 "$qdir"
 idle_pid=
-cleanup() { [ -n "$idle_pid" ] && kill "$idle_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$qdir"; ph_server_stop; }
+cleanup() { [ -n "$idle_pid" ] && kill -- -"$idle_pid" 2>/dev/null; rm -rf "$qdir"; ph_server_stop; }
 trap cleanup EXIT
 
 names=(select1 ready report handwritten)
@@ -50,7 +52,11 @@ SELECT count(*) FILTER (WHERE state = 'active') AS active,
        pg_is_in_recovery() AS in_recovery
   FROM pg_catalog.pg_stat_activity WHERE backend_type = 'client backend';
 SQL
-echo '\sleep 3600 s' >"$qdir/idle.sql"
+
+cat >"$qdir/hold.sh" <<HOLD
+{ echo "SELECT count(dblink_connect('c' || i, 'host=$PGHOST port=$PGPORT dbname=postgres user=postgres')) FROM generate_series(1, \$1) AS i;"
+  sleep 86400; } | "$bindir/psql" -X -q -o /dev/null -h "$PGHOST" -p "$PGPORT" -U postgres postgres
+HOLD
 
 pgb() { ph_as_user env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" "$bindir/pgbench" "$@"; }
 tps() {
@@ -58,44 +64,72 @@ tps() {
 		sed -n -E 's/^tps = ([0-9.]+).*/\1/p'
 }
 
+# Hold N idle client connections: one session opens them with dblink, then
+# its psql waits on standard input (no CPU), in a process group of its own so
+# that one kill ends it all.
 hold_idle() {
 	local n=$1
-	[ -n "$idle_pid" ] && { kill "$idle_pid" 2>/dev/null; wait "$idle_pid" 2>/dev/null || true; idle_pid=; }
+	if [ -n "$idle_pid" ]; then
+		kill -- -"$idle_pid" 2>/dev/null; idle_pid=
+		# wait until their backends are gone, or the next level runs out of slots
+		for _ in $(seq 1 300); do
+			[ "$(ph_psql -Atq -c "SELECT health.refresh(); SELECT client_backends FROM health.connections" | tail -1)" -le 1 ] && break
+			sleep 0.2
+		done
+	fi
 	[ "$n" -gt 0 ] || return 0
-	pgb -n -c "$n" -j 4 -T 3600 -f "$qdir/idle.sql" postgres >/dev/null 2>&1 &
+	if [ "$(id -u)" = 0 ]; then
+		setsid runuser -u "$PH_USER" -- bash -c 'ulimit -Sn "$(ulimit -Hn)"; exec bash "$@"' hold "$qdir/hold.sh" "$n" &
+	else
+		setsid bash "$qdir/hold.sh" "$n" &
+	fi
 	idle_pid=$!
+	disown "$idle_pid"	# ended by process group below; no job notices
 	for _ in $(seq 1 600); do
 		local have
 		have=$(ph_psql -Atq -c "SELECT health.refresh(); SELECT idle FROM health.connections" | tail -1)
 		[ "$have" -ge "$n" ] && return 0
+		pgrep -g "$idle_pid" -x psql >/dev/null || ph_die "the session holding $n idle connections exited"
 		sleep 0.5
 	done
 	ph_die "could not open $n idle connections"
 }
 
-printf '\npg_health readiness benchmark: %s, %d clients, prepared, %d s x %d rounds per cell\n' \
-	"$("$PG_CONFIG" --version)" "$CLIENTS" "$DURATION" "$ROUNDS"
-printf '%-6s  %-28s %12s %10s\n' idle query tps 'x SELECT 1'
+# Throughput of one run varies by +-10% on a shared 2-core machine, more than
+# the differences measured.  So each cell is ROUNDS short runs in alternating
+# order, and the ratio reported is the median over rounds of the ratio to the
+# SELECT 1 run of the same round: drift cancels out of paired ratios.
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+printf '\npg_health readiness benchmark: %s\n' "$("$PG_CONFIG" --version)"
+printf 'pgbench -M prepared -c %d -j %d, %d rounds of %d s per query and level, alternating order\n' \
+	"$CLIENTS" "$CLIENTS" "$ROUNDS" "$DURATION"
+printf '%-6s  %-28s %14s %18s %12s\n' idle query 'median tps' 'median x SELECT 1' 'min..max x'
 for level in $LEVELS; do
 	hold_idle "$level"
-	declare -A sum=()
+	declare -A runs=() ratios=()
 	for r in $(seq 1 "$ROUNDS"); do
-		# alternate the order each round, so no query always runs first
+		declare -A this=()
 		order=("${names[@]}")
 		[ $((r % 2)) -eq 0 ] && order=(ready select1 handwritten report)
 		for q in "${order[@]}"; do
-			t=$(tps "$q")
-			sum[$q]=$(awk -v a="${sum[$q]:-0}" -v b="$t" 'BEGIN { print a + b }')
+			this[$q]=$(tps "$q")
+			runs[$q]+="${this[$q]} "
 		done
+		for q in "${names[@]}"; do
+			ratios[$q]+="$(awk -v a="${this[$q]}" -v b="${this[select1]}" 'BEGIN { print a / b }') "
+		done
+		unset this
 	done
-	base=$(awk -v a="${sum[select1]}" -v n="$ROUNDS" 'BEGIN { print a / n }')
 	for q in "${names[@]}"; do
-		mean=$(awk -v a="${sum[$q]}" -v n="$ROUNDS" 'BEGIN { print a / n }')
 		case $q in
 			select1) label='SELECT 1' ;; ready) label='SELECT health.ready()' ;;
 			report) label='SELECT health.report()' ;; handwritten) label='pg_stat_activity query' ;;
 		esac
-		printf '%-6s  %-28s %12.0f %10.3f\n' "$level" "$label" "$mean" "$(awk -v a="$mean" -v b="$base" 'BEGIN { print a / b }')"
+		med_tps=$(tr ' ' '\n' <<<"${runs[$q]}" | grep . | median)
+		med_ratio=$(tr ' ' '\n' <<<"${ratios[$q]}" | grep . | median)
+		range=$(tr ' ' '\n' <<<"${ratios[$q]}" | grep . | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f..%.2f", lo, hi }')
+		printf '%-6s  %-28s %14.0f %18.3f %12s\n' "$level" "$label" "$med_tps" "$med_ratio" "$range"
 	done
 	if [ "$level" -ge 1000 ]; then
 		sampler=$(ph_psql -Atq -c "SELECT round(avg(extract(epoch FROM sample_duration)) * 1e6)::int || ' us avg, '
@@ -103,7 +137,7 @@ for level in $LEVELS; do
 		                             || count(*) || ' samples'
 		                        FROM health.history WHERE client_backends >= $level")
 	fi
-	unset sum
+	unset runs ratios
 done
 hold_idle 0
 

@@ -54,9 +54,12 @@ ph_ensure_user() {
 }
 
 # Run a command as the unprivileged user, keeping PATH and PG_CONFIG.
+# runuser's PAM session resets the soft open-files limit to 1024; servers with
+# a thousand connections need more, so raise it back to the hard limit.
 ph_as_user() {
 	if [ "$(id -u)" = 0 ]; then
-		runuser -u "$PH_USER" -- env PATH="$PATH" PG_CONFIG="$PG_CONFIG" "$@"
+		runuser -u "$PH_USER" -- bash -c 'ulimit -Sn "$(ulimit -Hn)" 2>/dev/null; exec "$@"' ph_as_user \
+			env PATH="$PATH" PG_CONFIG="$PG_CONFIG" "$@"
 	else
 		"$@"
 	fi

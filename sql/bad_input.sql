@@ -1,18 +1,9 @@
 -- Bad input gets a clear error, a hint and a proper SQLSTATE.
-CREATE FUNCTION pg_temp.sqlstate_of(query text) RETURNS text
-LANGUAGE plpgsql AS $$
-BEGIN
-  EXECUTE query;
-  RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-  RETURN SQLSTATE;
-END $$;
-
 SELECT health.ready('master');
 SELECT * FROM health.checks('standby');
 SELECT health.report('');
 
-SELECT query, pg_temp.sqlstate_of(query) AS sqlstate
+SELECT query, public.ph_sqlstate_of(query) AS sqlstate
   FROM (VALUES ('SELECT health.ready(''master'')'),
                ('SELECT health.ready(''PRIMARY'')'),
                ('SELECT health.ready('''')'),

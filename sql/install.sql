@@ -23,5 +23,15 @@ ALTER EXTENSION pg_health SET SCHEMA public;
 SELECT name, setting, unit, context
   FROM pg_settings WHERE name LIKE 'pg\_health.%' ORDER BY name;
 
+-- for the tests that follow: the SQLSTATE a statement raises ('ok' if none)
+CREATE FUNCTION public.ph_sqlstate_of(query text) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE query;
+  RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+  RETURN SQLSTATE;
+END $$;
+
 -- the worker answers a refresh
 SELECT health.refresh();

@@ -1,13 +1,4 @@
 -- Least privilege: booleans for everyone, reasons for pg_monitor.
-CREATE FUNCTION pg_temp.sqlstate_of(query text) RETURNS text
-LANGUAGE plpgsql AS $$
-BEGIN
-  EXECUTE query;
-  RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-  RETURN SQLSTATE;
-END $$;
-
 CREATE ROLE ph_app;
 CREATE ROLE ph_monitor IN ROLE pg_monitor;
 
@@ -16,7 +7,7 @@ SELECT health.live(), health.ready(), health.started(), health.ready('primary');
 SELECT * FROM health.checks;
 SELECT health.report();
 -- each entry point's SQLSTATE for an ordinary role
-SELECT query, pg_temp.sqlstate_of(query) AS sqlstate
+SELECT query, public.ph_sqlstate_of(query) AS sqlstate
   FROM (VALUES ('SELECT * FROM health.checks'),
                ('SELECT * FROM health.checks()'),
                ('SELECT health.report()'),

@@ -141,42 +141,24 @@ check_connections(PhSnapshot *snap)
 				 c->status == PH_CHECK_WARNING ? ": find who holds them before new connections are refused" : "");
 }
 
+/*
+ * A check on the age of the oldest of something (an idle-in-transaction
+ * state, an open transaction), naming the pid that holds it.
+ */
 static void
-check_idle_in_transaction(PhSnapshot *snap)
+check_age(PhSnapshot *snap, const char *name, TimestampTz since, int pid,
+		  int warning, int critical, const char *what, const char *none,
+		  const char *advice)
 {
-	const PhConnections *cn = &snap->conn;
-	double		age = age_seconds(cn->oldest_idle_in_xact_start, snap->sampled_at);
-	PhCheck    *c = add_check(snap, "idle_in_transaction", age,
-							  ph_idle_xact_warning_s, ph_idle_xact_critical_s);
+	double		age = age_seconds(since, snap->sampled_at);
+	PhCheck    *c = add_check(snap, name, age, warning, critical);
 
-	if (cn->oldest_idle_in_xact_pid == 0)
-		snprintf(c->detail, sizeof(c->detail), "no session is idle in transaction");
+	if (pid == 0)
+		snprintf(c->detail, sizeof(c->detail), "%s", none);
 	else
-		snprintf(c->detail, sizeof(c->detail),
-				 "%d session(s) idle in transaction; pid %d for %.0f s%s",
-				 cn->idle_in_transaction + cn->idle_in_transaction_aborted,
-				 cn->oldest_idle_in_xact_pid, age,
-				 c->status == PH_CHECK_OK ? "" :
-				 ": it holds locks and holds back vacuum; fix the application's transaction "
-				 "handling or set idle_in_transaction_session_timeout");
-}
-
-static void
-check_long_transaction(PhSnapshot *snap)
-{
-	const PhConnections *cn = &snap->conn;
-	double		age = age_seconds(cn->oldest_xact_start, snap->sampled_at);
-	PhCheck    *c = add_check(snap, "long_transaction", age,
-							  ph_long_xact_warning_s, ph_long_xact_critical_s);
-
-	if (cn->oldest_xact_pid == 0)
-		snprintf(c->detail, sizeof(c->detail), "no transaction is open");
-	else
-		snprintf(c->detail, sizeof(c->detail),
-				 "oldest transaction: pid %d, open for %.0f s%s",
-				 cn->oldest_xact_pid, age,
-				 c->status == PH_CHECK_OK ? "" :
-				 ": it holds back vacuum and may hold locks; check what it runs in pg_stat_activity");
+		snprintf(c->detail, sizeof(c->detail), "%s: pid %d, for %.0f s%s%s",
+				 what, pid, age, c->status == PH_CHECK_OK ? "" : ": ",
+				 c->status == PH_CHECK_OK ? "" : advice);
 }
 
 static void
@@ -270,8 +252,17 @@ ph_evaluate(PhSnapshot *snap, const PhSnapshot *prev)
 
 	snap->nchecks = 0;
 	check_connections(snap);
-	check_idle_in_transaction(snap);
-	check_long_transaction(snap);
+	check_age(snap, "idle_in_transaction", snap->conn.oldest_idle_in_xact_start,
+			  snap->conn.oldest_idle_in_xact_pid,
+			  ph_idle_xact_warning_s, ph_idle_xact_critical_s,
+			  "longest idle in transaction", "no session is idle in transaction",
+			  "it holds locks and holds back vacuum; fix the application's transaction "
+			  "handling or set idle_in_transaction_session_timeout");
+	check_age(snap, "long_transaction", snap->conn.oldest_xact_start,
+			  snap->conn.oldest_xact_pid,
+			  ph_long_xact_warning_s, ph_long_xact_critical_s,
+			  "oldest transaction", "no transaction is open",
+			  "it holds back vacuum and may hold locks; check what it runs in pg_stat_activity");
 	check_blocked_sessions(snap);
 	for (int i = 0; i < snap->nchecks; i++)
 		carry_since(&snap->checks[i], prev->checks, prev->nchecks, now);

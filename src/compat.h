@@ -46,11 +46,13 @@
 /*
  * Number of free PGPROCs on the regular (client backend) free list, counted
  * the way InitPostgres() checks reserved slots.
- * PG16 (commit 6e2775e4d4): HaveNFreeProcs() reports the count it saw; on 15
- * it only answers "at least n?", so we bisect (monotonic, ~log2(n) calls).
+ * PG16 (commit 6e2775e4d4): HaveNFreeProcs() reports the count it saw.  On 15
+ * it only answers "at least n?", walking up to n entries under
+ * ProcStructLock, so we search from the previous count (hint): when nothing
+ * changed that is two calls, otherwise a galloping search then a bisection.
  */
 static inline int
-ph_free_client_slots(int max_slots)
+ph_free_client_slots(int max_slots, int hint)
 {
 	if (max_slots <= 0)
 		return 0;
@@ -58,14 +60,57 @@ ph_free_client_slots(int max_slots)
 	{
 		int			nfree = 0;
 
+		(void) hint;
 		(void) HaveNFreeProcs(max_slots, &nfree);
 		return nfree;
 	}
 #else
 	{
-		int			lo = 0,		/* known: at least lo free */
-					hi = max_slots; /* known: at most hi free */
+		int			lo,			/* known: at least lo free */
+					hi,			/* known: at most hi free */
+					step = 1;
 
+		hint = Min(Max(hint, 0), max_slots);
+		if (hint == 0 || HaveNFreeProcs(hint))
+		{
+			lo = hint;
+			for (;;)
+			{
+				if (lo + step > max_slots)
+				{
+					hi = max_slots;
+					break;
+				}
+				if (!HaveNFreeProcs(lo + step))
+				{
+					hi = lo + step - 1;
+					break;
+				}
+				lo += step;
+				step *= 2;
+			}
+		}
+		else
+		{
+			hi = hint - 1;
+			for (;;)
+			{
+				int			probe = hi - step + 1;
+
+				if (probe <= 0)
+				{
+					lo = 0;
+					break;
+				}
+				if (HaveNFreeProcs(probe))
+				{
+					lo = probe;
+					break;
+				}
+				hi = probe - 1;
+				step *= 2;
+			}
+		}
 		while (lo < hi)
 		{
 			int			mid = lo + (hi - lo + 1) / 2;

@@ -147,7 +147,7 @@ count_client(PhConnections *c, const PgBackendStatus *be, const int *waiters, in
  * reserved_connections on 16+) PGPROCs remain free.
  */
 static void
-collect_slots(PhConnections *c)
+collect_slots(PhConnections *c, int free_hint)
 {
 	int			reserved_total = PH_SUPERUSER_RESERVED() + PH_RESERVED_CONNECTIONS();
 
@@ -155,7 +155,7 @@ collect_slots(PhConnections *c)
 	c->superuser_reserved = PH_SUPERUSER_RESERVED();
 	c->reserved = PH_HAVE_RESERVED_CONNECTIONS ? PH_RESERVED_CONNECTIONS() : -1;
 	c->usable = Max(MaxConnections - reserved_total, 0);
-	c->slots_free = ph_free_client_slots(MaxConnections);
+	c->slots_free = ph_free_client_slots(MaxConnections, free_hint);
 	c->slots_used = MaxConnections - c->slots_free;
 	c->available_ordinary = Max(c->slots_free - reserved_total, 0);
 	c->available_reserved = PH_HAVE_RESERVED_CONNECTIONS ?
@@ -233,7 +233,7 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 	cur.in_recovery = RecoveryInProgress();
 	cur.consistent = !cur.in_recovery || HotStandbyActive();
 
-	collect_slots(&cur.conn);
+	collect_slots(&cur.conn, prev->generation > 0 ? prev->conn.slots_free : MaxConnections);
 	collect_sessions(&cur.conn);
 	ph_evaluate(&cur, prev);
 

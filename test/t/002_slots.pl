@@ -6,6 +6,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use PgHealthTest;
 
 my $node = PostgreSQL::Test::Cluster->new('slots');
 $node->init;
@@ -20,28 +21,10 @@ $node->safe_psql('postgres', 'CREATE EXTENSION pg_health; CREATE EXTENSION dblin
 
 # One superuser session holds the connections (through dblink), as role app.
 my $holder = $node->background_psql('postgres');
-my $connstr = 'host=' . $node->host . ' port=' . $node->port . ' dbname=postgres user=app';
-my $opened = $holder->query_safe(qq{
-	DO \$\$
-	DECLARE n int := 0; d text;
-	BEGIN
-	  FOR i IN 1..30 LOOP
-	    BEGIN
-	      PERFORM dblink_connect('c' || i, '$connstr');
-	      n := n + 1;
-	    EXCEPTION WHEN OTHERS THEN
-	      GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
-	      PERFORM set_config('ph.refused', d, false);
-	      EXIT;
-	    END;
-	  END LOOP;
-	  PERFORM set_config('ph.opened', n::text, false);
-	END \$\$;
-	SELECT current_setting('ph.opened');
-});
+my ($opened, $refused) = fill_slots($node, $holder, 'app');
 # 20 slots - 3 reserved - the holder's own session = 16 for role app
 is($opened, '16', 'role app got exactly max_connections - superuser_reserved - 1 connections');
-like($holder->query_safe("SELECT current_setting('ph.refused')"),
+like($refused,
 	qr/remaining connection slots are reserved/, 'the 17th was refused for the reserved slots');
 
 $holder->query_safe('SELECT health.refresh()');
