@@ -27,4 +27,4 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # after the include: Makefile.global resets PROVE_FLAGS
-PROVE_FLAGS += -I $(srcdir)/test/perl
+override PROVE_FLAGS += -I $(srcdir)/test/perl
