@@ -274,34 +274,27 @@ pg_health_sampler_main(Datum main_arg)
 	MemoryContext sample_cxt;
 	TimestampTz worker_started_at = GetCurrentTimestamp();
 	TimestampTz last_start = 0;
-	uint64		served;
 	bool		first = true;
+	pid_t		other;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 
-	/* one sampler at a time; the guard is released by ph_sampler_detach */
+	/* one sampler at a time; the place is released by ph_sampler_detach */
 	before_shmem_exit(ph_sampler_detach, (Datum) 0);
+	other = ph_set_worker(0, MyProcPid, MyLatch);
+	if (other != 0)
 	{
-		pid_t		other = ph_set_worker(0, MyProcPid, MyLatch);
-
-		if (other != 0)
-		{
-			ereport(LOG,
-					(errmsg("pg_health sampler already running with pid %d, exiting", (int) other)));
-			proc_exit(1);
-		}
+		ereport(LOG,
+				(errmsg("pg_health sampler already running with pid %d, exiting", (int) other)));
+		proc_exit(1);
 	}
-	{
-		pid_t		unused;
-
-		ph_read_snapshot(&prev, &unused);
-	}
+	/* carry on from the last sample: generation, since, started_at */
+	ph_read_snapshot(&prev, &other);
 
 	sample_cxt = AllocSetContextCreate(TopMemoryContext, "pg_health sample",
 									   ALLOCSET_DEFAULT_SIZES);
-	served = prev.refresh_served;
 
 	for (;;)
 	{
@@ -309,13 +302,12 @@ pg_health_sampler_main(Datum main_arg)
 		TimestampTz next = TimestampTzPlusMilliseconds(last_start, ph_sample_interval_ms);
 		uint64		requested = pg_atomic_read_u64(&ph_shared->refresh_requested);
 
-		if (first || now >= next || requested > served)
+		if (first || now >= next || requested > prev.refresh_served)
 		{
 			MemoryContext old = MemoryContextSwitchTo(sample_cxt);
 
 			last_start = now;
 			take_sample(&prev, worker_started_at, first);
-			served = prev.refresh_served;
 			first = false;
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(sample_cxt);
