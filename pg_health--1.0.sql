@@ -113,6 +113,14 @@ CREATE FUNCTION health.connections_row(
     OUT autovacuum_workers integer,
     OUT walsenders integer,
     OUT other_processes integer,
+    OUT connections_authenticated bigint,
+    OUT authentication_failures bigint,
+    OUT refused_no_slots bigint,
+    OUT refused_starting bigint,
+    OUT refusals_in_window integer,
+    OUT last_refusal_at timestamp with time zone,
+    OUT last_refused_role pg_catalog.text,
+    OUT last_refused_database pg_catalog.text,
     OUT sampled_at timestamp with time zone)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pg_health_connections_1_0'
@@ -132,7 +140,10 @@ CREATE FUNCTION health.history_rows(
     OUT oldest_transaction_age interval,
     OUT warnings integer,
     OUT criticals integer,
-    OUT sample_duration interval)
+    OUT sample_duration interval,
+    OUT connections_per_s double precision,
+    OUT refusals_per_s double precision,
+    OUT authentication_failures_per_s double precision)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pg_health_history_1_0'
 LANGUAGE C VOLATILE STRICT PARALLEL SAFE;

@@ -32,6 +32,8 @@ ph_ensure_packages() {
 	perl -MIPC::Run -e1 2>/dev/null || need+=(libipc-run-perl)
 	command -v make >/dev/null || need+=(make)
 	command -v gcc >/dev/null || need+=(gcc)
+	# libpq-be.h (for the connection hooks) includes gssapi.h on Debian's builds
+	[ -f /usr/include/gssapi/gssapi.h ] || need+=(libkrb5-dev)
 	[ -f "/usr/share/postgresql/$major/extension/dblink.control" ] || need+=("postgresql-contrib-$major")
 	for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 	if [ ${#need[@]} -gt 0 ]; then

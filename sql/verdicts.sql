@@ -70,6 +70,11 @@ SELECT max_connections = current_setting('max_connections')::int AS max_ok,
        other_processes >= 1 AS sees_auxiliary
   FROM health.connections;
 
+-- turned-away connections: none here, and our own connection counted
+SELECT connections_authenticated >= 1 AS counts_us, refused_no_slots,
+       authentication_failures, refusals_in_window, last_refusal_at IS NULL AS never_refused
+  FROM health.connections;
+
 -- history grows with every sample; the first event is the way out of "unknown"
 SELECT health.refresh();
 SELECT count(*) >= 2 AS has_history,

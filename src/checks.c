@@ -179,6 +179,38 @@ check_blocked_sessions(PhSnapshot *snap)
 }
 
 static void
+check_connection_refusals(PhSnapshot *snap)
+{
+	const PhConnections *cn = &snap->conn;
+	bool		on = ph_refusal_window_s > 0;
+	PhCheck    *c = add_check(snap, "connection_refusals", cn->refusals_in_window, 0,
+							  on ? 1 : 0);
+
+	c->status = PH_CHECK_OK;
+	if (on && cn->last_refusal_at != 0 &&
+		snap->sampled_at - cn->last_refusal_at <= (int64) ph_refusal_window_s * USECS_PER_SEC)
+	{
+		c->status = PH_CHECK_CRITICAL;
+		snprintf(c->detail, sizeof(c->detail),
+				 "%d connection(s) refused for lack of slots (SQLSTATE 53300) in the last %d s, "
+				 "the last %.0f s ago for role \"%s\" on database \"%s\": free slots, or raise "
+				 "the limit that refused it (max_connections, or the role's or database's "
+				 "CONNECTION LIMIT)",
+				 Max(cn->refusals_in_window, 1), ph_refusal_window_s,
+				 age_seconds(cn->last_refusal_at, snap->sampled_at),
+				 cn->last_refused_role, cn->last_refused_database);
+	}
+	else if (on)
+		snprintf(c->detail, sizeof(c->detail),
+				 "no connection refused for lack of slots in the last %d s (%llu since the server started)",
+				 ph_refusal_window_s, (unsigned long long) cn->refused_no_slots);
+	else
+		snprintf(c->detail, sizeof(c->detail),
+				 "off (pg_health.refusal_window = 0); %llu refused since the server started",
+				 (unsigned long long) cn->refused_no_slots);
+}
+
+static void
 check_role(PhSnapshot *snap, PhRole role)
 {
 	PhCheck    *c = &snap->role_checks[role];
@@ -252,6 +284,7 @@ ph_evaluate(PhSnapshot *snap, const PhSnapshot *prev)
 
 	snap->nchecks = 0;
 	check_connections(snap);
+	check_connection_refusals(snap);
 	check_age(snap, "idle_in_transaction", snap->conn.oldest_idle_in_xact_start,
 			  snap->conn.oldest_idle_in_xact_pid,
 			  ph_idle_xact_warning_s, ph_idle_xact_critical_s,
@@ -384,6 +417,9 @@ ph_history_entry(const PhSnapshot *snap, PhHistoryEntry *h)
 	h->utilization_pct = cn->utilization_pct;
 	h->oldest_xact_age_us = cn->oldest_xact_start ? snap->sampled_at - cn->oldest_xact_start : 0;
 	h->sample_duration_us = snap->sample_duration_us;
+	h->connections_per_s = cn->connections_per_s;
+	h->refusals_per_s = cn->refusals_per_s;
+	h->auth_failures_per_s = cn->auth_failures_per_s;
 	for (int i = 0; i < snap->nchecks; i++)
 	{
 		if (snap->checks[i].status == PH_CHECK_WARNING)

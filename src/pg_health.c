@@ -26,6 +26,7 @@ int			ph_long_xact_warning_s = 300;
 int			ph_long_xact_critical_s = 0;
 int			ph_blocked_warning = 5;
 int			ph_blocked_critical = 0;
+int			ph_refusal_window_s = 60;
 int			ph_history_size = 600;
 int			ph_events_size = 200;
 
@@ -123,6 +124,13 @@ ph_define_gucs(void)
 							0, 0, INT_MAX,
 							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.refusal_window",
+							"How long after a connection refused for lack of slots the connection_refusals check stays critical.",
+							"0 turns the check off.",
+							&ph_refusal_window_s,
+							60, 0, 86400,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
 	DefineCustomIntVariable("pg_health.history_size",
 							"Number of samples kept in health.history.",
 							NULL,
@@ -158,5 +166,6 @@ _PG_init(void)
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = ph_shmem_startup_hook;
 
+	ph_install_hooks();
 	ph_register_sampler();
 }

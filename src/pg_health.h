@@ -23,6 +23,7 @@
 #define PH_DETAIL_LEN		320
 #define PH_MAX_CHECKS		16
 #define PH_REASONS_LEN		1024
+#define PH_REFUSAL_RING		8
 
 /* Status of one check. */
 typedef enum PhCheckStatus
@@ -98,6 +99,20 @@ typedef struct PhConnections
 	int			autovacuum_workers;
 	int			walsenders;
 	int			other_processes;
+
+	/* connections turned away, counted by hooks.c since shared memory init */
+	uint64		authenticated;
+	uint64		auth_failures;
+	uint64		refused_no_slots;
+	uint64		refused_starting;
+	int			refusals_in_window; /* refused_no_slots in the window */
+	TimestampTz last_refusal_at;
+	char		last_refused_role[NAMEDATALEN];
+	char		last_refused_database[NAMEDATALEN];
+	/* per second since the previous sample; -1 for the first sample */
+	double		connections_per_s;
+	double		refusals_per_s;
+	double		auth_failures_per_s;
 } PhConnections;
 
 typedef struct PhSnapshot
@@ -133,6 +148,9 @@ typedef struct PhHistoryEntry
 	double		utilization_pct;
 	int64		oldest_xact_age_us;
 	int64		sample_duration_us;
+	double		connections_per_s;
+	double		refusals_per_s;
+	double		auth_failures_per_s;
 } PhHistoryEntry;
 
 typedef struct PhEvent
@@ -161,6 +179,19 @@ typedef struct PhVerdictBlock
 	uint8		state[PH_NUM_ROLES];
 } PhVerdictBlock;
 
+/*
+ * A connection refused for lack of slots, with its names.  Writers (any
+ * backend, lock-free) claim a slot with an atomic ticket and publish it by
+ * storing ticket + 1 last; 0 means empty or being written.
+ */
+typedef struct PhRefusal
+{
+	pg_atomic_uint64 ticket;
+	TimestampTz at;
+	char		role[NAMEDATALEN];
+	char		database[NAMEDATALEN];
+} PhRefusal;
+
 typedef struct PhShared
 {
 	LWLock	   *lock;			/* guards everything below but the atomics */
@@ -170,7 +201,14 @@ typedef struct PhShared
 	pid_t		worker_pid;		/* 0 when no sampler runs */
 	Latch	   *worker_latch;
 	pg_atomic_uint64 refresh_requested;
-	ConditionVariable sampled_cv;	/* broadcast after each publish */
+	ConditionVariable sampled_cv;
+	/* hooks.c: counters written by every backend, without locks */
+	pg_atomic_uint64 authenticated;
+	pg_atomic_uint64 auth_failures;
+	pg_atomic_uint64 refused_no_slots;
+	pg_atomic_uint64 refused_starting;
+	pg_atomic_uint64 refusal_ticket;
+	PhRefusal	refusals[PH_REFUSAL_RING];	/* broadcast after each publish */
 	PhSnapshot	snap;
 	int			history_size;
 	uint64		history_count;	/* entries ever appended */
@@ -210,6 +248,7 @@ extern int	ph_long_xact_warning_s;
 extern int	ph_long_xact_critical_s;
 extern int	ph_blocked_warning;
 extern int	ph_blocked_critical;
+extern int	ph_refusal_window_s;
 extern int	ph_history_size;
 extern int	ph_events_size;
 
@@ -240,6 +279,10 @@ extern const char *ph_state_name(PhState state);
 extern const char *ph_check_status_name(PhCheckStatus status);
 extern const char *ph_role_name(PhRole role);
 extern bool ph_role_from_string(const char *s, PhRole *role);
+
+/* hooks.c */
+extern void ph_install_hooks(void);
+extern bool ph_last_refusal(PhRefusal *out);
 
 /* sampler.c */
 extern PGDLLEXPORT void pg_health_sampler_main(Datum main_arg);

@@ -126,6 +126,18 @@ report_connections(StringInfo buf, const PhSnapshot *snap)
 	json_int(buf, "autovacuum_workers", c->autovacuum_workers, &first);
 	json_int(buf, "walsenders", c->walsenders, &first);
 	json_int(buf, "other_processes", c->other_processes, &first);
+	json_int(buf, "connections_authenticated", (int64) c->authenticated, &first);
+	json_int(buf, "authentication_failures", (int64) c->auth_failures, &first);
+	json_int(buf, "refused_no_slots", (int64) c->refused_no_slots, &first);
+	json_int(buf, "refused_starting", (int64) c->refused_starting, &first);
+	json_int(buf, "refusals_in_window", c->refusals_in_window, &first);
+	json_time(buf, "last_refusal_at", c->last_refusal_at, &first);
+	json_str(buf, "last_refused_role", c->last_refusal_at ? c->last_refused_role : NULL, &first);
+	json_str(buf, "last_refused_database", c->last_refusal_at ? c->last_refused_database : NULL, &first);
+	json_num(buf, "connections_per_s", c->connections_per_s < 0 ? NAN : c->connections_per_s, &first);
+	json_num(buf, "refusals_per_s", c->refusals_per_s < 0 ? NAN : c->refusals_per_s, &first);
+	json_num(buf, "authentication_failures_per_s",
+			 c->auth_failures_per_s < 0 ? NAN : c->auth_failures_per_s, &first);
 	appendStringInfoChar(buf, '}');
 }
 

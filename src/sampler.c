@@ -204,6 +204,78 @@ collect_sessions(PhConnections *c)
 	pgstat_clear_backend_activity_snapshot();
 }
 
+/*
+ * Connections turned away, from the hooks' counters.  Refusals within
+ * pg_health.refusal_window are counted against the total at the newest of
+ * this worker's samples older than the window (the oldest it has, when the
+ * worker is younger than the window).
+ */
+#define PH_WINDOW_SAMPLES 4096
+
+static void
+collect_refusals(PhConnections *c, const PhSnapshot *prev, TimestampTz now)
+{
+	static struct
+	{
+		TimestampTz at;
+		uint64		refused;
+	}			seen[PH_WINDOW_SAMPLES];
+	static int	nseen = 0,
+				head = 0;
+	TimestampTz window_start = now - (int64) ph_refusal_window_s * USECS_PER_SEC;
+	uint64		baseline;
+	PhRefusal	last;
+
+	c->authenticated = pg_atomic_read_u64(&ph_shared->authenticated);
+	c->auth_failures = pg_atomic_read_u64(&ph_shared->auth_failures);
+	c->refused_no_slots = pg_atomic_read_u64(&ph_shared->refused_no_slots);
+	c->refused_starting = pg_atomic_read_u64(&ph_shared->refused_starting);
+
+	if (ph_last_refusal(&last))
+	{
+		c->last_refusal_at = last.at;
+		strlcpy(c->last_refused_role, last.role, sizeof(c->last_refused_role));
+		strlcpy(c->last_refused_database, last.database, sizeof(c->last_refused_database));
+	}
+	else if (c->refused_no_slots > 0)
+	{
+		/* every slot of the ring was being rewritten: keep what we had */
+		c->last_refusal_at = prev->conn.last_refusal_at;
+		strlcpy(c->last_refused_role, prev->conn.last_refused_role, sizeof(c->last_refused_role));
+		strlcpy(c->last_refused_database, prev->conn.last_refused_database,
+				sizeof(c->last_refused_database));
+	}
+
+	seen[head].at = now;
+	seen[head].refused = c->refused_no_slots;
+	head = (head + 1) % PH_WINDOW_SAMPLES;
+	nseen = Min(nseen + 1, PH_WINDOW_SAMPLES);
+	baseline = seen[(head - nseen + PH_WINDOW_SAMPLES) % PH_WINDOW_SAMPLES].refused;
+	for (int i = 1; i <= nseen; i++)
+	{
+		int			k = (head - i + PH_WINDOW_SAMPLES) % PH_WINDOW_SAMPLES;
+
+		if (seen[k].at < window_start)
+		{
+			baseline = seen[k].refused;
+			break;
+		}
+	}
+	c->refusals_in_window = (int) Min(c->refused_no_slots - baseline, (uint64) INT_MAX);
+
+	if (prev->generation > 0 && now > prev->sampled_at &&
+		c->refused_no_slots >= prev->conn.refused_no_slots)
+	{
+		double		secs = (double) (now - prev->sampled_at) / USECS_PER_SEC;
+
+		c->connections_per_s = (c->authenticated - prev->conn.authenticated) / secs;
+		c->refusals_per_s = (c->refused_no_slots - prev->conn.refused_no_slots) / secs;
+		c->auth_failures_per_s = (c->auth_failures - prev->conn.auth_failures) / secs;
+	}
+	else
+		c->connections_per_s = c->refusals_per_s = c->auth_failures_per_s = -1;
+}
+
 static void
 ph_sampler_detach(int code, Datum arg)
 {
@@ -235,6 +307,7 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 
 	collect_slots(&cur.conn, prev->generation > 0 ? prev->conn.slots_free : MaxConnections);
 	collect_sessions(&cur.conn);
+	collect_refusals(&cur.conn, prev, start);
 	ph_evaluate(&cur, prev);
 
 	/*

@@ -72,6 +72,13 @@ ph_shmem_startup(void)
 		ph_shared->events_size = ph_events_size;
 		pg_atomic_init_u64(&ph_shared->refresh_requested, 0);
 		pg_atomic_init_u32(&ph_shared->verdict.changecount, 0);
+		pg_atomic_init_u64(&ph_shared->authenticated, 0);
+		pg_atomic_init_u64(&ph_shared->auth_failures, 0);
+		pg_atomic_init_u64(&ph_shared->refused_no_slots, 0);
+		pg_atomic_init_u64(&ph_shared->refused_starting, 0);
+		pg_atomic_init_u64(&ph_shared->refusal_ticket, 0);
+		for (int i = 0; i < PH_REFUSAL_RING; i++)
+			pg_atomic_init_u64(&ph_shared->refusals[i].ticket, 0);
 		ConditionVariableInit(&ph_shared->sampled_cv);
 	}
 	LWLockRelease(AddinShmemInitLock);

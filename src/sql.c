@@ -336,8 +336,8 @@ pg_health_connections_1_0(PG_FUNCTION_ARGS)
 	PhSnapshot *snap;
 	const PhConnections *c;
 	pid_t		worker_pid;
-	Datum		values[32];
-	bool		nulls[32] = {0};
+	Datum		values[40];
+	bool		nulls[40] = {0};
 	int			i = 0;
 
 	require_preloaded();
@@ -376,6 +376,22 @@ pg_health_connections_1_0(PG_FUNCTION_ARGS)
 	values[i++] = Int32GetDatum(c->autovacuum_workers);
 	values[i++] = Int32GetDatum(c->walsenders);
 	values[i++] = Int32GetDatum(c->other_processes);
+	values[i++] = Int64GetDatum((int64) c->authenticated);
+	values[i++] = Int64GetDatum((int64) c->auth_failures);
+	values[i++] = Int64GetDatum((int64) c->refused_no_slots);
+	values[i++] = Int64GetDatum((int64) c->refused_starting);
+	values[i++] = Int32GetDatum(c->refusals_in_window);
+	set_time(values, nulls, i++, c->last_refusal_at);
+	if (c->last_refusal_at == 0)
+	{
+		nulls[i++] = true;
+		nulls[i++] = true;
+	}
+	else
+	{
+		values[i++] = CStringGetTextDatum(c->last_refused_role);
+		values[i++] = CStringGetTextDatum(c->last_refused_database);
+	}
 	values[i++] = TimestampTzGetDatum(snap->sampled_at);
 	Assert(i == rsinfo->setDesc->natts);
 
@@ -395,8 +411,8 @@ pg_health_history_1_0(PG_FUNCTION_ARGS)
 	n = ph_read_history(&h);
 	for (int k = 0; k < n; k++)
 	{
-		Datum		values[14];
-		bool		nulls[14] = {0};
+		Datum		values[17];
+		bool		nulls[17] = {0};
 		int			i = 0;
 
 		values[i++] = TimestampTzGetDatum(h[k].sampled_at);
@@ -416,6 +432,9 @@ pg_health_history_1_0(PG_FUNCTION_ARGS)
 		values[i++] = Int32GetDatum(h[k].warnings);
 		values[i++] = Int32GetDatum(h[k].criticals);
 		values[i++] = interval_from_us(h[k].sample_duration_us);
+		set_float(values, nulls, i++, h[k].connections_per_s < 0 ? NAN : h[k].connections_per_s);
+		set_float(values, nulls, i++, h[k].refusals_per_s < 0 ? NAN : h[k].refusals_per_s);
+		set_float(values, nulls, i++, h[k].auth_failures_per_s < 0 ? NAN : h[k].auth_failures_per_s);
 		Assert(i == rsinfo->setDesc->natts);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}

@@ -42,17 +42,74 @@ is($holder->query_safe('SELECT health.ready()'), 'f', 'ready() is false');
 # A new superuser session takes a reserved slot and reads the same verdict.
 is($node->safe_psql('postgres', "SELECT status, ready, health.ready() FROM health.status"),
 	'not_ready|f|f', 'a superuser session in a reserved slot gets the answer');
-my ($ret, $out, $err) = $node->psql('postgres', 'SELECT 1', extra_params => [ '-U', 'app' ]);
-isnt($ret, 0, 'an ordinary role cannot connect');
-like($err, qr/remaining connection slots are reserved/, '... refused by the server for the reserved slots');
 
-# Let them go: ready again.
-$holder->query_safe('SELECT dblink_disconnect(c) FROM unnest(dblink_get_connections()) AS c');
+# Five more attempts from an ordinary role: each refused, each counted once.
 $holder->query_safe('SELECT health.refresh()');
+my $before = $holder->query_safe('SELECT refused_no_slots FROM health.connections');
+for my $i (1 .. 5)
+{
+	my ($ret, $out, $err) = $node->psql('postgres', 'SELECT 1', extra_params => [ '-U', 'app' ]);
+	isnt($ret, 0, "attempt $i: an ordinary role cannot connect");
+	like($err, qr/remaining connection slots are reserved/, "attempt $i: refused for the reserved slots");
+}
+$holder->query_safe('SELECT health.refresh()');
+is($holder->query_safe('SELECT refused_no_slots FROM health.connections') - $before, 5,
+	'the refusal counter rose by exactly 5');
+is($holder->query_safe(q{SELECT concat_ws(',', last_refused_role, last_refused_database,
+                                          last_refusal_at > now() - interval '1 min')
+                           FROM health.connections}),
+	'app,postgres,t', 'the last refusal is named');
+like($holder->query_safe("SELECT status || ': ' || detail FROM health.checks WHERE name = 'connection_refusals'"),
+	qr/^critical: \d+ connection\(s\) refused for lack of slots \(SQLSTATE 53300\) in the last 60 s, the last \d+ s ago for role "app" on database "postgres"/,
+	'connection_refusals is critical and names role and database');
+cmp_ok($holder->query_safe(q{SELECT value FROM health.checks WHERE name = 'connection_refusals'}), '>=', 5,
+	'... counting the refusals in the window');
+
+# Let them go, with a short window: ready again once it has passed.
+$node->safe_psql('postgres', "ALTER SYSTEM SET pg_health.refusal_window = '2s'");
+$node->reload;
+$holder->query_safe('SELECT dblink_disconnect(c) FROM unnest(dblink_get_connections()) AS c');
 ok($node->poll_query_until('postgres', "SELECT health.ready() AND status = 'ready' FROM health.status"),
-	'ready again once the connections are closed');
-is($holder->query_safe("SELECT status FROM health.checks WHERE name = 'connections'"), 'ok',
-	'connections check ok');
+	'ready again once the connections are closed and the window has passed');
+is($holder->query_safe("SELECT string_agg(name || ' ' || status, ', ' ORDER BY name) FROM health.checks WHERE name LIKE 'connection%'"),
+	'connection_refusals ok, connections ok', 'connections and connection_refusals ok');
+is($holder->query_safe(q{SELECT refusals_per_s IS NOT NULL AND connections_per_s >= 0 FROM health.history
+                          ORDER BY generation DESC LIMIT 1}),
+	't', 'history carries per-second rates');
+
+# A role at its CONNECTION LIMIT is refused like a full server, and named.
+$node->safe_psql('postgres', 'CREATE ROLE lim LOGIN CONNECTION LIMIT 2');
+my @lim = map { $node->background_psql('postgres', extra_params => [ '-U', 'lim' ]) } 1 .. 2;
+my ($ret, $out, $err) = $node->psql('postgres', 'SELECT 1', extra_params => [ '-U', 'lim' ]);
+like($err, qr/too many connections for role "lim"/, 'a third connection for role lim is refused');
+$holder->query_safe('SELECT health.refresh()');
+like($holder->query_safe("SELECT status || ': ' || detail FROM health.checks WHERE name = 'connection_refusals'"),
+	qr/^critical: .* for role "lim" on database "postgres"/, 'the refusal names role lim');
+$_->quit for @lim;
+
+# Authentication failures, with password authentication for one role.
+$node->safe_psql('postgres', "SET password_encryption = 'scram-sha-256'; CREATE ROLE pw LOGIN PASSWORD 'right'");
+my $hba = slurp_file($node->data_dir . '/pg_hba.conf');
+open(my $fh, '>', $node->data_dir . '/pg_hba.conf') or die;
+print $fh "local all pw scram-sha-256\n$hba";
+close($fh);
+$node->reload;
+$holder->query_safe('SELECT health.refresh()');
+my ($fail0, $ok0) = split /\|/, $holder->query_safe(
+	'SELECT authentication_failures, connections_authenticated FROM health.connections');
+{
+	local $ENV{PGPASSWORD} = 'wrong';
+	($ret, $out, $err) = $node->psql('postgres', 'SELECT 1', extra_params => [ '-U', 'pw' ]);
+	like($err, qr/password authentication failed for user "pw"/, 'a wrong password is refused');
+	local $ENV{PGPASSWORD} = 'right';
+	is($node->safe_psql('postgres', 'SELECT current_user', extra_params => [ '-U', 'pw' ]), 'pw',
+		'the right one is accepted');
+}
+$holder->query_safe('SELECT health.refresh()');
+my ($fail1, $ok1) = split /\|/, $holder->query_safe(
+	'SELECT authentication_failures, connections_authenticated FROM health.connections');
+is($fail1 - $fail0, 1, 'one authentication failure counted');
+cmp_ok($ok1 - $ok0, '>=', 1, 'successful authentications counted');
 $holder->quit;
 
 $node->stop('fast');

@@ -1,0 +1,116 @@
+/*
+ * hooks.c -- hooks that run in every backend and count connections turned
+ * away: refused for lack of slots (53300, including role and database
+ * CONNECTION LIMIT), refused while starting up or shutting down (57P03),
+ * failed authentications, and successful ones (for churn).
+ *
+ * They run in the connection path of every backend, so they take no lock:
+ * counters are atomics, and the names of the last refusals go into a small
+ * ring whose slots are claimed with an atomic ticket (see PhRefusal).
+ */
+#include "postgres.h"
+
+#include "libpq/auth.h"
+#include "libpq/libpq-be.h"
+#include "miscadmin.h"
+#include "utils/elog.h"
+
+#include "pg_health.h"
+
+static emit_log_hook_type prev_emit_log_hook = NULL;
+static ClientAuthentication_hook_type prev_client_auth_hook = NULL;
+
+static void
+record_refusal(void)
+{
+	uint64		ticket = pg_atomic_fetch_add_u64(&ph_shared->refusal_ticket, 1);
+	PhRefusal  *r = &ph_shared->refusals[ticket % PH_REFUSAL_RING];
+	TimestampTz now = GetCurrentTimestamp();
+
+	pg_atomic_write_u64(&r->ticket, 0);		/* being written */
+	pg_write_barrier();
+	r->at = now;
+	strlcpy(r->role, MyProcPort && MyProcPort->user_name ? MyProcPort->user_name : "",
+			sizeof(r->role));
+	strlcpy(r->database, MyProcPort && MyProcPort->database_name ? MyProcPort->database_name : "",
+			sizeof(r->database));
+	pg_write_barrier();
+	pg_atomic_write_u64(&r->ticket, ticket + 1);
+	pg_atomic_fetch_add_u64(&ph_shared->refused_no_slots, 1);
+}
+
+/*
+ * Connection refusals are FATAL errors raised while a backend starts; only
+ * processes serving a client connection (MyProcPort set) count.  Called only
+ * for messages sent to the server log, which FATAL always is unless
+ * log_min_messages is PANIC.
+ */
+static void
+ph_emit_log(ErrorData *edata)
+{
+	if (ph_shared != NULL && edata->elevel == FATAL && MyProcPort != NULL)
+	{
+		if (edata->sqlerrcode == ERRCODE_TOO_MANY_CONNECTIONS)
+			record_refusal();
+		else if (edata->sqlerrcode == ERRCODE_CANNOT_CONNECT_NOW)
+			pg_atomic_fetch_add_u64(&ph_shared->refused_starting, 1);
+	}
+	if (prev_emit_log_hook)
+		prev_emit_log_hook(edata);
+}
+
+/*
+ * STATUS_EOF is a client that hung up when asked for a password (psql's
+ * first try without one): neither a success nor a failure.
+ */
+static void
+ph_client_auth(Port *port, int status)
+{
+	if (prev_client_auth_hook)
+		prev_client_auth_hook(port, status);
+	if (ph_shared == NULL)
+		return;
+	if (status == STATUS_OK)
+		pg_atomic_fetch_add_u64(&ph_shared->authenticated, 1);
+	else if (status == STATUS_ERROR)
+		pg_atomic_fetch_add_u64(&ph_shared->auth_failures, 1);
+}
+
+void
+ph_install_hooks(void)
+{
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = ph_emit_log;
+	prev_client_auth_hook = ClientAuthentication_hook;
+	ClientAuthentication_hook = ph_client_auth;
+}
+
+/*
+ * The newest complete refusal record, or false when there is none.  A slot
+ * rewritten while we copy it changes its ticket, and we try the one before.
+ */
+bool
+ph_last_refusal(PhRefusal *out)
+{
+	uint64		next = pg_atomic_read_u64(&ph_shared->refusal_ticket);
+
+	for (uint64 t = next; t > 0 && next - t < PH_REFUSAL_RING; t--)
+	{
+		PhRefusal  *r = &ph_shared->refusals[(t - 1) % PH_REFUSAL_RING];
+
+		if (pg_atomic_read_u64(&r->ticket) != t)
+			continue;
+		pg_read_barrier();
+		out->at = r->at;
+		memcpy(out->role, r->role, sizeof(out->role));
+		memcpy(out->database, r->database, sizeof(out->database));
+		pg_read_barrier();
+		if (pg_atomic_read_u64(&r->ticket) == t)
+		{
+			out->role[sizeof(out->role) - 1] = '\0';
+			out->database[sizeof(out->database) - 1] = '\0';
+			return true;
+		}
+	}
+	return false;
+}
