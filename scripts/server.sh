@@ -1,13 +1,20 @@
 # scripts/server.sh -- a throwaway preloaded PostgreSQL for the demo and the
 # benchmarks: temporary directory, free port, Unix socket only, owned by the
-# unprivileged user.  Source after lib.sh; call ph_server_start [conf lines].
+# unprivileged user.  Source after lib.sh; call ph_server_start [conf lines]
+# (later lines override earlier ones, shared_preload_libraries included).
+# Each call starts one more server and points PGHOST/PGPORT at it;
+# ph_server_stop stops them all.
 PH_SERVER_DIR=
 PH_PORT=
+PH_SERVER_DIRS=()
 
 ph_server_stop() {
-	[ -n "$PH_SERVER_DIR" ] || return 0
-	ph_as_user "$("$PG_CONFIG" --bindir)/pg_ctl" -D "$PH_SERVER_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
-	rm -rf "$PH_SERVER_DIR"
+	local d
+	for d in "${PH_SERVER_DIRS[@]}"; do
+		ph_as_user "$("$PG_CONFIG" --bindir)/pg_ctl" -D "$d/data" -m fast -w stop >/dev/null 2>&1 || true
+		rm -rf "$d"
+	done
+	PH_SERVER_DIRS=()
 	PH_SERVER_DIR=
 }
 
@@ -15,6 +22,7 @@ ph_server_start() {
 	local bindir
 	bindir=$("$PG_CONFIG" --bindir)
 	PH_SERVER_DIR=$(mktemp -d /tmp/pg_health_server.XXXXXX)
+	PH_SERVER_DIRS+=("$PH_SERVER_DIR")
 	chmod 755 "$PH_SERVER_DIR"
 	[ "$(id -u)" = 0 ] && chown "$PH_USER" "$PH_SERVER_DIR"
 	PH_PORT=$(ph_free_port)
