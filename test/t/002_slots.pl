@@ -6,6 +6,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes qw(usleep);
 use PgHealthTest;
 
 my $node = PostgreSQL::Test::Cluster->new('slots');
@@ -110,7 +111,30 @@ my ($fail1, $ok1) = split /\|/, $holder->query_safe(
 	'SELECT authentication_failures, connections_authenticated FROM health.connections');
 is($fail1 - $fail0, 1, 'one authentication failure counted');
 cmp_ok($ok1 - $ok0, '>=', 1, 'successful authentications counted');
-$holder->quit;
 
-$node->stop('fast');
+# Smart shutdown: the holder's session carries on, new connections are
+# refused with SQLSTATE 57P03 and counted.
+$holder->query_safe('SELECT health.refresh()');
+my $starting0 = $holder->query_safe('SELECT refused_starting FROM health.connections');
+system_or_bail('pg_ctl', '-D', $node->data_dir, '-W', '-m', 'smart', 'stop');
+my $shutting_down = 0;
+for (1 .. 100)
+{
+	($ret, $out, $err) = $node->psql('postgres', 'SELECT 1');
+	if ($err =~ /the database system is shutting down/) { $shutting_down = 1; last; }
+	usleep(100_000);
+}
+ok($shutting_down, 'during a smart shutdown new connections are refused');
+is($holder->query_safe('SELECT health.refresh()'), 't', 'the sampler still samples');
+cmp_ok($holder->query_safe('SELECT refused_starting FROM health.connections') - $starting0, '>=', 1,
+	'the refusal is counted as 57P03 (starting up or shutting down)');
+$holder->quit;
+my $stopped = 0;
+for (1 .. 300)
+{
+	if (!-f $node->data_dir . '/postmaster.pid') { $stopped = 1; last; }
+	usleep(100_000);
+}
+ok($stopped, 'the smart shutdown completes once the last session ends');
+$node->_update_pid(0);
 done_testing();
