@@ -20,6 +20,7 @@
 static emit_log_hook_type prev_emit_log_hook = NULL;
 static ClientAuthentication_hook_type prev_client_auth_hook = NULL;
 
+/* Only called for a backend serving a connection: MyProcPort is set. */
 static void
 record_refusal(void)
 {
@@ -30,9 +31,8 @@ record_refusal(void)
 	pg_atomic_write_u64(&r->ticket, 0);		/* being written */
 	pg_write_barrier();
 	r->at = now;
-	strlcpy(r->role, MyProcPort && MyProcPort->user_name ? MyProcPort->user_name : "",
-			sizeof(r->role));
-	strlcpy(r->database, MyProcPort && MyProcPort->database_name ? MyProcPort->database_name : "",
+	strlcpy(r->role, MyProcPort->user_name ? MyProcPort->user_name : "", sizeof(r->role));
+	strlcpy(r->database, MyProcPort->database_name ? MyProcPort->database_name : "",
 			sizeof(r->database));
 	pg_write_barrier();
 	pg_atomic_write_u64(&r->ticket, ticket + 1);

@@ -109,7 +109,7 @@ typedef struct PhConnections
 	TimestampTz last_refusal_at;
 	char		last_refused_role[NAMEDATALEN];
 	char		last_refused_database[NAMEDATALEN];
-	/* per second since the previous sample; -1 for the first sample */
+	/* per second since the previous sample; NaN for a worker's first */
 	double		connections_per_s;
 	double		refusals_per_s;
 	double		auth_failures_per_s;
@@ -201,14 +201,14 @@ typedef struct PhShared
 	pid_t		worker_pid;		/* 0 when no sampler runs */
 	Latch	   *worker_latch;
 	pg_atomic_uint64 refresh_requested;
-	ConditionVariable sampled_cv;
+	ConditionVariable sampled_cv;	/* broadcast after each publish */
 	/* hooks.c: counters written by every backend, without locks */
 	pg_atomic_uint64 authenticated;
 	pg_atomic_uint64 auth_failures;
 	pg_atomic_uint64 refused_no_slots;
 	pg_atomic_uint64 refused_starting;
 	pg_atomic_uint64 refusal_ticket;
-	PhRefusal	refusals[PH_REFUSAL_RING];	/* broadcast after each publish */
+	PhRefusal	refusals[PH_REFUSAL_RING];
 	PhSnapshot	snap;
 	int			history_size;
 	uint64		history_count;	/* entries ever appended */

@@ -26,6 +26,7 @@
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/backend_status.h"
+#include "utils/float.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/wait_event.h"
@@ -263,8 +264,7 @@ collect_refusals(PhConnections *c, const PhSnapshot *prev, TimestampTz now)
 	}
 	c->refusals_in_window = (int) Min(c->refused_no_slots - baseline, (uint64) INT_MAX);
 
-	if (prev->generation > 0 && now > prev->sampled_at &&
-		c->refused_no_slots >= prev->conn.refused_no_slots)
+	if (prev->generation > 0 && now > prev->sampled_at)
 	{
 		double		secs = (double) (now - prev->sampled_at) / USECS_PER_SEC;
 
@@ -273,7 +273,7 @@ collect_refusals(PhConnections *c, const PhSnapshot *prev, TimestampTz now)
 		c->auth_failures_per_s = (c->auth_failures - prev->conn.auth_failures) / secs;
 	}
 	else
-		c->connections_per_s = c->refusals_per_s = c->auth_failures_per_s = -1;
+		c->connections_per_s = c->refusals_per_s = c->auth_failures_per_s = get_float8_nan();
 }
 
 static void

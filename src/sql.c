@@ -432,9 +432,9 @@ pg_health_history_1_0(PG_FUNCTION_ARGS)
 		values[i++] = Int32GetDatum(h[k].warnings);
 		values[i++] = Int32GetDatum(h[k].criticals);
 		values[i++] = interval_from_us(h[k].sample_duration_us);
-		set_float(values, nulls, i++, h[k].connections_per_s < 0 ? NAN : h[k].connections_per_s);
-		set_float(values, nulls, i++, h[k].refusals_per_s < 0 ? NAN : h[k].refusals_per_s);
-		set_float(values, nulls, i++, h[k].auth_failures_per_s < 0 ? NAN : h[k].auth_failures_per_s);
+		set_float(values, nulls, i++, h[k].connections_per_s);
+		set_float(values, nulls, i++, h[k].refusals_per_s);
+		set_float(values, nulls, i++, h[k].auth_failures_per_s);
 		Assert(i == rsinfo->setDesc->natts);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
