@@ -3,14 +3,14 @@
 EXTENSION = pg_health
 EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
 MODULE_big = pg_health
-OBJS = src/pg_health.o src/shmem.o src/sampler.o src/checks.o src/report.o src/sql.o src/hooks.o
+OBJS = src/pg_health.o src/shmem.o src/sampler.o src/names.o src/checks.o src/report.o src/sql.o src/pools.o src/hooks.o
 HEADERS_pg_health = src/pg_health.h src/compat.h
 DATA = pg_health--1.0.sql
 PGFILEDESC = "pg_health - one authoritative readiness verdict"
 
 # Tests need a preloaded server: `make installcheck` runs them against a
 # private temporary instance (never an existing cluster).
-REGRESS = install verdicts views privileges bad_input
+REGRESS = install verdicts views pools privileges bad_input
 REGRESS_OPTS = --temp-instance=$(CURDIR)/tmp_regress --temp-config=$(srcdir)/test/conf/preload.conf
 ISOLATION = sessions
 ISOLATION_OPTS = --temp-instance=$(CURDIR)/tmp_check_iso --temp-config=$(srcdir)/test/conf/preload.conf \

@@ -158,18 +158,79 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pg_health_events_1_0'
 LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 
+CREATE FUNCTION health.pool_rows(
+    OUT datid oid,
+    OUT datname pg_catalog.text,
+    OUT usesysid oid,
+    OUT usename pg_catalog.text,
+    OUT application_name pg_catalog.text,
+    OUT folded_groups integer,
+    OUT sessions integer,
+    OUT active integer,
+    OUT idle integer,
+    OUT idle_in_transaction integer,
+    OUT idle_in_transaction_aborted integer,
+    OUT fastpath integer,
+    OUT disabled integer,
+    OUT starting integer,
+    OUT waiting_on_locks integer,
+    OUT oldest_transaction_age interval,
+    OUT oldest_transaction_pid integer,
+    OUT oldest_query_age interval,
+    OUT oldest_query_pid integer,
+    OUT longest_idle_in_transaction interval,
+    OUT longest_idle_in_transaction_pid integer,
+    OUT slot_share_pct double precision,
+    OUT superuser boolean,
+    OUT database_connections integer,
+    OUT datconnlimit integer,
+    OUT role_connections integer,
+    OUT rolconnlimit integer,
+    OUT headroom integer,
+    OUT limited_by pg_catalog.text,
+    OUT sampled_at timestamp with time zone)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_health_pools_1_0'
+LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION health.session_rows(
+    OUT pid integer,
+    OUT datid oid,
+    OUT datname pg_catalog.text,
+    OUT usesysid oid,
+    OUT usename pg_catalog.text,
+    OUT application_name pg_catalog.text,
+    OUT client_addr inet,
+    OUT backend_start timestamp with time zone,
+    OUT state pg_catalog.text,
+    OUT state_age interval,
+    OUT transaction_age interval,
+    OUT query_age interval,
+    OUT wait_event_type pg_catalog.text,
+    OUT wait_event pg_catalog.text,
+    OUT blocked_by integer[],
+    OUT classification pg_catalog.text,
+    OUT query pg_catalog.text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_health_sessions_1_0'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+
 -- Views for DBAs: thin wrappers over the functions above.
 CREATE VIEW health.checks AS SELECT * FROM health.checks();
 CREATE VIEW health.status AS SELECT * FROM health.status_row();
 CREATE VIEW health.connections AS SELECT * FROM health.connections_row();
 CREATE VIEW health.history AS SELECT * FROM health.history_rows();
 CREATE VIEW health.events AS SELECT * FROM health.event_rows();
+CREATE VIEW health.pools AS SELECT * FROM health.pool_rows();
+CREATE VIEW health.sessions AS SELECT * FROM health.session_rows();
 
 COMMENT ON VIEW health.checks IS 'readiness checks for either role, with reasons';
 COMMENT ON VIEW health.status IS 'the verdict, initialization state and the sampler''s own figures';
 COMMENT ON VIEW health.connections IS 'connection slots as PostgreSQL enforces them, and sessions by state';
 COMMENT ON VIEW health.history IS 'ring buffer of past samples (pg_health.history_size)';
 COMMENT ON VIEW health.events IS 'ring buffer of status transitions with their reasons (pg_health.events_size)';
+COMMENT ON VIEW health.pools IS 'client sessions per (database, role, application_name) and their connection limits, from the latest sample';
+COMMENT ON VIEW health.sessions IS 'one row per client session, live, classified; query text and client address only where pg_stat_activity would show them';
 
 ------------------------------------------------------------------------
 -- Privileges: least by default.
@@ -188,7 +249,10 @@ GRANT EXECUTE ON FUNCTION
     health.status_row(),
     health.connections_row(),
     health.history_rows(),
-    health.event_rows()
+    health.event_rows(),
+    health.pool_rows(),
+    health.session_rows()
   TO pg_monitor;
 GRANT SELECT ON health.checks, health.status, health.connections,
-                health.history, health.events TO pg_monitor;
+                health.history, health.events, health.pools,
+                health.sessions TO pg_monitor;

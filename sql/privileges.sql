@@ -16,6 +16,8 @@ SELECT query, public.ph_sqlstate_of(query) AS sqlstate
                ('SELECT * FROM health.connections'),
                ('SELECT * FROM health.history'),
                ('SELECT * FROM health.events'),
+               ('SELECT * FROM health.pools'),
+               ('SELECT * FROM health.sessions'),
                ('SELECT health.ready()')) AS q(query)
  ORDER BY 1;
 RESET ROLE;
@@ -28,6 +30,8 @@ SELECT (SELECT count(*) FROM health.checks) > 0 AS checks,
        (SELECT count(*) FROM health.connections) = 1 AS connections,
        (SELECT count(*) FROM health.history) >= 0 AS history,
        (SELECT count(*) FROM health.events) >= 0 AS events,
+       (SELECT count(*) FROM health.pools) > 0 AS pools,
+       (SELECT count(*) FROM health.sessions WHERE pid = pg_backend_pid()) = 1 AS sessions,
        health.refresh() AS refresh;
 RESET ROLE;
 

@@ -11,6 +11,7 @@
 
 #include <math.h>
 
+#include "utils/builtins.h"
 #include "utils/float.h"
 
 #include "pg_health.h"
@@ -76,6 +77,15 @@ int
 ph_stale_after(void)
 {
 	return Max(ph_stale_after_ms, 3 * ph_sample_interval_ms);
+}
+
+/* The lower of two thresholds that are on (> 0); 0 when both are off. */
+int
+ph_first_threshold(int warning, int critical)
+{
+	if (warning > 0 && critical > 0)
+		return Min(warning, critical);
+	return Max(warning, critical);
 }
 
 static double
@@ -165,15 +175,15 @@ static void
 check_blocked_sessions(PhSnapshot *snap)
 {
 	const PhConnections *cn = &snap->conn;
-	PhCheck    *c = add_check(snap, "blocked_sessions", cn->waiting_on_locks,
+	PhCheck    *c = add_check(snap, "blocked_sessions", cn->s.waiting_on_locks,
 							  ph_blocked_warning, ph_blocked_critical);
 
-	if (cn->waiting_on_locks == 0)
+	if (cn->s.waiting_on_locks == 0)
 		snprintf(c->detail, sizeof(c->detail), "no session is waiting on a lock");
 	else
 		snprintf(c->detail, sizeof(c->detail),
 				 "%d session(s) waiting on a lock%s",
-				 cn->waiting_on_locks,
+				 cn->s.waiting_on_locks,
 				 c->status == PH_CHECK_OK ? "" :
 				 ": find the blockers with pg_blocking_pids() and end or fix them");
 }
@@ -208,6 +218,96 @@ check_connection_refusals(PhSnapshot *snap)
 		snprintf(c->detail, sizeof(c->detail),
 				 "off (pg_health.refusal_window = 0); %llu refused since the server started",
 				 (unsigned long long) cn->refused_no_slots);
+}
+
+/* Share of a limit in use, in percent; a limit of 0 with sessions is full. */
+static double
+limit_pct(const PhLimit *l)
+{
+	return l->connlimit > 0 ? 100.0 * l->used / l->connlimit : 100.0;
+}
+
+static bool
+limit_applies(const PhLimit *l)
+{
+	return l->known && !l->exempt && l->connlimit >= 0;
+}
+
+/*
+ * Roles and databases close to their CONNECTION LIMIT.  InitPostgres()
+ * refuses a non-superuser's connection with SQLSTATE 53300 once the role (or
+ * the database) already has that many, however many slots the server has
+ * free: for that role it is a full server.  The check names the one closest
+ * to its limit.
+ */
+static void
+check_connection_limits(PhSnapshot *snap, const PhPoolTable *t)
+{
+	const PhLimit *worst = NULL;
+	bool		worst_is_role = false;
+	int			limited = 0,
+				over_warning = 0,
+				unknown = 0;
+	PhCheck    *c;
+
+	for (int kind = 0; kind < 2; kind++)
+	{
+		const PhLimit *entries = kind == 0 ? t->roles : t->databases;
+		int			n = kind == 0 ? t->nroles : t->ndatabases;
+
+		for (int i = 0; i < n; i++)
+		{
+			const PhLimit *l = &entries[i];
+
+			if (!l->known)
+			{
+				unknown++;
+				continue;
+			}
+			if (!limit_applies(l))
+				continue;
+			limited++;
+			if (ph_limit_warning > 0 && limit_pct(l) >= ph_limit_warning)
+				over_warning++;
+			if (worst == NULL || limit_pct(l) > limit_pct(worst))
+			{
+				worst = l;
+				worst_is_role = kind == 0;
+			}
+		}
+	}
+
+	c = add_check(snap, "connection_limits", worst ? limit_pct(worst) : 0.0,
+				  ph_limit_warning, ph_limit_critical);
+	if (worst != NULL && c->status != PH_CHECK_OK)
+	{
+		const char *what = worst_is_role ? "role" : "database";
+		bool		full = worst->used >= worst->connlimit;
+
+		snprintf(c->detail, sizeof(c->detail),
+				 "%s \"%s\" %s %d of its %d connections%s%s: end its idle sessions, "
+				 "or raise the limit with ALTER %s %s CONNECTION LIMIT",
+				 what, worst->name, full ? "is at its CONNECTION LIMIT with" : "uses",
+				 worst->used, worst->connlimit,
+				 full ? ", so its next connection is refused with SQLSTATE 53300" : "",
+				 over_warning > 1 ? psprintf(" (%d more roles or databases are above %d%%)",
+											 over_warning - 1, ph_limit_warning) : "",
+				 worst_is_role ? "ROLE" : "DATABASE", quote_identifier(worst->name));
+	}
+	else if (worst != NULL)
+		snprintf(c->detail, sizeof(c->detail),
+				 "%d role(s) or database(s) with sessions have a CONNECTION LIMIT; the closest is "
+				 "%s \"%s\" with %d of %d",
+				 limited, worst_is_role ? "role" : "database", worst->name,
+				 worst->used, worst->connlimit);
+	else if (unknown > 0)
+		snprintf(c->detail, sizeof(c->detail),
+				 "limits of %d role(s) or database(s) not known yet: the \"pg_health names\" "
+				 "worker has not looked them up (it starts once the server is consistent)",
+				 unknown);
+	else
+		snprintf(c->detail, sizeof(c->detail),
+				 "no role or database with sessions has a CONNECTION LIMIT");
 }
 
 static void
@@ -274,7 +374,7 @@ state_for_role(const PhSnapshot *snap, PhRole role)
  * check's "since" and the time initialisation completed.
  */
 void
-ph_evaluate(PhSnapshot *snap, const PhSnapshot *prev)
+ph_evaluate(PhSnapshot *snap, const PhSnapshot *prev, const PhPoolTable *pools)
 {
 	TimestampTz now = snap->sampled_at;
 
@@ -285,14 +385,15 @@ ph_evaluate(PhSnapshot *snap, const PhSnapshot *prev)
 	snap->nchecks = 0;
 	check_connections(snap);
 	check_connection_refusals(snap);
-	check_age(snap, "idle_in_transaction", snap->conn.oldest_idle_in_xact_start,
-			  snap->conn.oldest_idle_in_xact_pid,
+	check_connection_limits(snap, pools);
+	check_age(snap, "idle_in_transaction", snap->conn.s.oldest_idle_in_xact_start,
+			  snap->conn.s.oldest_idle_in_xact_pid,
 			  ph_idle_xact_warning_s, ph_idle_xact_critical_s,
 			  "longest idle in transaction", "no session is idle in transaction",
 			  "it holds locks and holds back vacuum; fix the application's transaction "
 			  "handling or set idle_in_transaction_session_timeout");
-	check_age(snap, "long_transaction", snap->conn.oldest_xact_start,
-			  snap->conn.oldest_xact_pid,
+	check_age(snap, "long_transaction", snap->conn.s.oldest_xact_start,
+			  snap->conn.s.oldest_xact_pid,
 			  ph_long_xact_warning_s, ph_long_xact_critical_s,
 			  "oldest transaction", "no transaction is open",
 			  "it holds back vacuum and may hold locks; check what it runs in pg_stat_activity");
@@ -409,13 +510,13 @@ ph_history_entry(const PhSnapshot *snap, PhHistoryEntry *h)
 	h->sampled_at = snap->sampled_at;
 	h->state = snap->state[PH_ROLE_ANY];
 	h->in_recovery = snap->in_recovery;
-	h->client_backends = cn->client_backends;
+	h->client_backends = cn->s.sessions;
 	h->available_ordinary = cn->available_ordinary;
-	h->active = cn->active;
-	h->idle_in_transaction = cn->idle_in_transaction + cn->idle_in_transaction_aborted;
-	h->waiting_on_locks = cn->waiting_on_locks;
+	h->active = cn->s.active;
+	h->idle_in_transaction = cn->s.idle_in_transaction + cn->s.idle_in_transaction_aborted;
+	h->waiting_on_locks = cn->s.waiting_on_locks;
 	h->utilization_pct = cn->utilization_pct;
-	h->oldest_xact_age_us = cn->oldest_xact_start ? snap->sampled_at - cn->oldest_xact_start : 0;
+	h->oldest_xact_age_us = cn->s.oldest_xact_start ? snap->sampled_at - cn->s.oldest_xact_start : 0;
 	h->sample_duration_us = snap->sample_duration_us;
 	h->connections_per_s = cn->connections_per_s;
 	h->refusals_per_s = cn->refusals_per_s;

@@ -29,6 +29,8 @@ int			ph_blocked_critical = 0;
 int			ph_refusal_window_s = 60;
 int			ph_history_size = 600;
 int			ph_events_size = 200;
+int			ph_limit_warning = 80;
+int			ph_limit_critical = 100;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -131,6 +133,20 @@ ph_define_gucs(void)
 							60, 0, 86400,
 							PGC_SIGHUP, GUC_UNIT_S,
 							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.connection_limit_warning",
+							"Percentage of a role's or database's CONNECTION LIMIT in use at which the connection_limits check warns.",
+							"0 turns it off.",
+							&ph_limit_warning,
+							80, 0, 100,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.connection_limit_critical",
+							"Percentage of a role's or database's CONNECTION LIMIT in use at which the connection_limits check is critical.",
+							"100 (the default) means at the limit, when its next connection is refused; 0 turns it off.",
+							&ph_limit_critical,
+							100, 0, 100,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
 	DefineCustomIntVariable("pg_health.history_size",
 							"Number of samples kept in health.history.",
 							NULL,
@@ -168,4 +184,5 @@ _PG_init(void)
 
 	ph_install_hooks();
 	ph_register_sampler();
+	ph_register_names_worker();
 }

@@ -24,6 +24,8 @@
 #define PH_MAX_CHECKS		16
 #define PH_REASONS_LEN		1024
 #define PH_REFUSAL_RING		8
+#define PH_MAX_POOLS		256 /* pools kept per sample; the rest are folded */
+#define PH_MAX_NAMES		512 /* roles, and databases, tracked per sample */
 
 /* Status of one check. */
 typedef enum PhCheckStatus
@@ -64,21 +66,13 @@ typedef struct PhCheck
 	TimestampTz since;			/* when this status began */
 } PhCheck;
 
-/* Connection-slot and session figures of one sample. */
-typedef struct PhConnections
+/*
+ * Client sessions by state, with the oldest of each age: for the whole
+ * server (PhConnections) and for each pool (PhPool).
+ */
+typedef struct PhSessionCounts
 {
-	int			max_connections;
-	int			superuser_reserved;
-	int			reserved;		/* reserved_connections; -1 before PG16 */
-	int			usable;			/* slots ordinary roles may ever use */
-	int			slots_used;		/* client PGPROCs in use */
-	int			slots_free;
-	int			available_ordinary; /* free slots an ordinary role can take */
-	int			available_reserved; /* ... a pg_use_reserved_connections role;
-									 * -1 before PG16 */
-	double		utilization_pct;	/* slots_used / usable */
-
-	int			client_backends;	/* sessions seen in backend status */
+	int			sessions;
 	int			active;
 	int			idle;
 	int			idle_in_transaction;
@@ -94,6 +88,23 @@ typedef struct PhConnections
 	int			oldest_query_pid;
 	TimestampTz oldest_idle_in_xact_start;
 	int			oldest_idle_in_xact_pid;
+} PhSessionCounts;
+
+/* Connection-slot and session figures of one sample. */
+typedef struct PhConnections
+{
+	int			max_connections;
+	int			superuser_reserved;
+	int			reserved;		/* reserved_connections; -1 before PG16 */
+	int			usable;			/* slots ordinary roles may ever use */
+	int			slots_used;		/* client PGPROCs in use */
+	int			slots_free;
+	int			available_ordinary; /* free slots an ordinary role can take */
+	int			available_reserved; /* ... a pg_use_reserved_connections role;
+									 * -1 before PG16 */
+	double		utilization_pct;	/* slots_used / usable */
+
+	PhSessionCounts s;		/* client sessions seen in backend status */
 
 	int			background_workers;
 	int			autovacuum_workers;
@@ -114,6 +125,68 @@ typedef struct PhConnections
 	double		refusals_per_s;
 	double		auth_failures_per_s;
 } PhConnections;
+
+/*
+ * A role or a database with sessions, and its CONNECTION LIMIT.  "used" is
+ * counted the way PostgreSQL counts it against the limit (CountUserBackends,
+ * CountDBConnections); name and limit come from the names worker's map
+ * (names.c), because the sampler cannot read the catalogs.
+ */
+typedef struct PhLimit
+{
+	Oid			oid;
+	int			used;
+	int			connlimit;		/* -1: no limit */
+	bool		exempt;			/* superuser role: limits do not apply */
+	bool		known;			/* name and limit resolved */
+	char		name[NAMEDATALEN];
+} PhLimit;
+
+/* Client sessions of one (database, role, application_name) group. */
+typedef struct PhPool
+{
+	Oid			datid;
+	Oid			roleid;
+	char		application_name[NAMEDATALEN];
+	int			folded;			/* >0: this row sums that many groups that
+								 * did not fit */
+	int			role_index;		/* into PhPoolTable.roles; -1: none */
+	int			db_index;		/* into PhPoolTable.databases; -1: none */
+	PhSessionCounts s;
+} PhPool;
+
+/*
+ * The pools of one sample, published with the snapshot of the same
+ * generation but kept apart from it, so that readers of the verdict and the
+ * checks do not copy them.
+ */
+typedef struct PhPoolTable
+{
+	uint64		generation;
+	int			npools;
+	int			nroles;
+	int			ndatabases;
+	int			untracked_roles;	/* beyond PH_MAX_NAMES */
+	int			untracked_databases;
+	PhPool		pools[PH_MAX_POOLS];
+	PhLimit		roles[PH_MAX_NAMES];	/* sorted by oid */
+	PhLimit		databases[PH_MAX_NAMES];	/* sorted by oid */
+} PhPoolTable;
+
+/*
+ * Role and database names and limits, written by the names worker for the
+ * oids the last sample saw; the sampler looks them up.  Sorted by oid.
+ */
+typedef struct PhNameMap
+{
+	pid_t		pid;			/* names worker; 0 when none runs */
+	Latch	   *latch;
+	TimestampTz resolved_at;
+	int			nroles;
+	int			ndatabases;
+	PhLimit		roles[PH_MAX_NAMES];
+	PhLimit		databases[PH_MAX_NAMES];
+} PhNameMap;
 
 typedef struct PhSnapshot
 {
@@ -210,11 +283,12 @@ typedef struct PhShared
 	pg_atomic_uint64 refusal_ticket;
 	PhRefusal	refusals[PH_REFUSAL_RING];
 	PhSnapshot	snap;
+	PhNameMap	names;
 	int			history_size;
 	uint64		history_count;	/* entries ever appended */
 	int			events_size;
 	uint64		events_count;
-	/* history ring, then events ring, follow (see shmem.c) */
+	/* pool table, history ring, then events ring follow (see shmem.c) */
 } PhShared;
 
 /* What a reader needs to decide, copied from shared memory. */
@@ -251,22 +325,29 @@ extern int	ph_blocked_critical;
 extern int	ph_refusal_window_s;
 extern int	ph_history_size;
 extern int	ph_events_size;
+extern int	ph_limit_warning;
+extern int	ph_limit_critical;
 
 /* shmem.c */
 extern PhShared *ph_shared;
 extern void ph_shmem_request(void);
 extern void ph_shmem_startup(void);
 extern Size ph_shmem_size(void);
-extern void ph_publish(const PhSnapshot *snap, const PhHistoryEntry *hist,
-					   const PhEvent *event);
+extern void ph_publish(const PhSnapshot *snap, const PhPoolTable *pools,
+					   const PhHistoryEntry *hist, const PhEvent *event);
 extern pid_t ph_set_worker(pid_t expected, pid_t pid, Latch *latch);
 extern void ph_read_snapshot(PhSnapshot *out, pid_t *worker_pid);
 extern void ph_read_verdict_input(PhRole role, PhVerdictInput *out);
 extern int	ph_read_history(PhHistoryEntry **out);
 extern int	ph_read_events(PhEvent **out);
+extern void ph_read_pools(PhPoolTable *out, PhSnapshot *snap, pid_t *worker_pid);
+extern void ph_read_limit_oids(PhLimit *roles, int *nroles,
+							   PhLimit *databases, int *ndatabases);
+extern const PhLimit *ph_find_limit(const PhLimit *entries, int n, Oid oid);
 
 /* checks.c */
-extern void ph_evaluate(PhSnapshot *snap, const PhSnapshot *prev);
+extern void ph_evaluate(PhSnapshot *snap, const PhSnapshot *prev,
+						const PhPoolTable *pools);
 extern void ph_verdict(const PhVerdictInput *in, TimestampTz now, PhVerdict *out);
 extern void ph_verdict_from_snapshot(const PhSnapshot *snap, pid_t worker_pid,
 									 PhRole role, TimestampTz now, PhVerdict *out);
@@ -275,6 +356,7 @@ extern int	ph_collect_checks(const PhSnapshot *snap, pid_t worker_pid, PhRole ro
 extern void ph_history_entry(const PhSnapshot *snap, PhHistoryEntry *out);
 extern void ph_reasons(const PhSnapshot *snap, PhRole role, char *buf, size_t len);
 extern int	ph_stale_after(void);
+extern int	ph_first_threshold(int warning, int critical);
 extern const char *ph_state_name(PhState state);
 extern const char *ph_check_status_name(PhCheckStatus status);
 extern const char *ph_role_name(PhRole role);
@@ -284,9 +366,25 @@ extern bool ph_role_from_string(const char *s, PhRole *role);
 extern void ph_install_hooks(void);
 extern bool ph_last_refusal(PhRefusal *out);
 
+/* names.c */
+extern PGDLLEXPORT void pg_health_names_main(Datum main_arg);
+extern void ph_register_names_worker(void);
+extern bool ph_apply_names(PhPoolTable *pools);
+extern void ph_wake_names_worker(void);
+
 /* sampler.c */
 extern PGDLLEXPORT void pg_health_sampler_main(Datum main_arg);
 extern void ph_register_sampler(void);
+
+/* sql.c: helpers for the SQL-callable functions */
+extern void ph_require_preloaded(void);
+extern Datum ph_interval_datum(int64 us);
+extern void ph_set_age(Datum *values, bool *nulls, int i, TimestampTz since, TimestampTz at);
+extern void ph_set_time(Datum *values, bool *nulls, int i, TimestampTz ts);
+extern void ph_set_float(Datum *values, bool *nulls, int i, double v);
+extern void ph_set_opt_int(Datum *values, bool *nulls, int i, int v);
+extern void ph_put_session_counts(Datum *values, bool *nulls, int *i,
+								  const PhSessionCounts *s, TimestampTz at);
 
 /* report.c */
 extern void ph_report_json(StringInfo buf, const PhSnapshot *snap, pid_t worker_pid,

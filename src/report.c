@@ -109,18 +109,18 @@ report_connections(StringInfo buf, const PhSnapshot *snap)
 	json_int(buf, "available_to_ordinary_roles", c->available_ordinary, &first);
 	json_opt_int(buf, "available_to_reserved_roles", c->available_reserved, &first);
 	json_num(buf, "utilization_pct", c->utilization_pct, &first);
-	json_int(buf, "client_backends", c->client_backends, &first);
-	json_int(buf, "active", c->active, &first);
-	json_int(buf, "idle", c->idle, &first);
-	json_int(buf, "idle_in_transaction", c->idle_in_transaction, &first);
-	json_int(buf, "idle_in_transaction_aborted", c->idle_in_transaction_aborted, &first);
-	json_int(buf, "fastpath", c->fastpath, &first);
-	json_int(buf, "disabled", c->disabled, &first);
-	json_int(buf, "starting", c->starting, &first);
-	json_int(buf, "waiting_on_locks", c->waiting_on_locks, &first);
-	json_age_ms(buf, "oldest_transaction_age_ms", c->oldest_xact_start, snap->sampled_at, &first);
-	json_age_ms(buf, "oldest_query_age_ms", c->oldest_query_start, snap->sampled_at, &first);
-	json_age_ms(buf, "longest_idle_in_transaction_ms", c->oldest_idle_in_xact_start,
+	json_int(buf, "client_backends", c->s.sessions, &first);
+	json_int(buf, "active", c->s.active, &first);
+	json_int(buf, "idle", c->s.idle, &first);
+	json_int(buf, "idle_in_transaction", c->s.idle_in_transaction, &first);
+	json_int(buf, "idle_in_transaction_aborted", c->s.idle_in_transaction_aborted, &first);
+	json_int(buf, "fastpath", c->s.fastpath, &first);
+	json_int(buf, "disabled", c->s.disabled, &first);
+	json_int(buf, "starting", c->s.starting, &first);
+	json_int(buf, "waiting_on_locks", c->s.waiting_on_locks, &first);
+	json_age_ms(buf, "oldest_transaction_age_ms", c->s.oldest_xact_start, snap->sampled_at, &first);
+	json_age_ms(buf, "oldest_query_age_ms", c->s.oldest_query_start, snap->sampled_at, &first);
+	json_age_ms(buf, "longest_idle_in_transaction_ms", c->s.oldest_idle_in_xact_start,
 				snap->sampled_at, &first);
 	json_int(buf, "background_workers", c->background_workers, &first);
 	json_int(buf, "autovacuum_workers", c->autovacuum_workers, &first);

@@ -28,6 +28,7 @@
 #include "utils/backend_status.h"
 #include "utils/float.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/wait_event.h"
 
@@ -99,12 +100,13 @@ keep_oldest(TimestampTz ts, int pid, TimestampTz *oldest, int *oldest_pid)
 	}
 }
 
+/* Count one client session into c. */
 static void
-count_client(PhConnections *c, const PgBackendStatus *be, const int *waiters, int nwaiters)
+count_client(PhSessionCounts *c, const PgBackendStatus *be, bool waiting)
 {
 	int			pid = be->st_procpid;
 
-	c->client_backends++;
+	c->sessions++;
 	switch (be->st_state)
 	{
 		case STATE_RUNNING:
@@ -136,8 +138,29 @@ count_client(PhConnections *c, const PgBackendStatus *be, const int *waiters, in
 			break;
 	}
 	keep_oldest(be->st_xact_start_timestamp, pid, &c->oldest_xact_start, &c->oldest_xact_pid);
-	if (nwaiters > 0 && bsearch(&pid, waiters, nwaiters, sizeof(int), cmp_pid) != NULL)
+	if (waiting)
 		c->waiting_on_locks++;
+}
+
+/* Add the counts of src into dst: the folded row of the pool table. */
+static void
+merge_counts(PhSessionCounts *dst, const PhSessionCounts *src)
+{
+	dst->sessions += src->sessions;
+	dst->active += src->active;
+	dst->idle += src->idle;
+	dst->idle_in_transaction += src->idle_in_transaction;
+	dst->idle_in_transaction_aborted += src->idle_in_transaction_aborted;
+	dst->fastpath += src->fastpath;
+	dst->disabled += src->disabled;
+	dst->starting += src->starting;
+	dst->waiting_on_locks += src->waiting_on_locks;
+	keep_oldest(src->oldest_xact_start, src->oldest_xact_pid,
+				&dst->oldest_xact_start, &dst->oldest_xact_pid);
+	keep_oldest(src->oldest_query_start, src->oldest_query_pid,
+				&dst->oldest_query_start, &dst->oldest_query_pid);
+	keep_oldest(src->oldest_idle_in_xact_start, src->oldest_idle_in_xact_pid,
+				&dst->oldest_idle_in_xact_start, &dst->oldest_idle_in_xact_pid);
 }
 
 /*
@@ -164,12 +187,185 @@ collect_slots(PhConnections *c, int free_hint)
 	c->utilization_pct = c->usable > 0 ? 100.0 * c->slots_used / c->usable : 100.0;
 }
 
-/* Sessions by state, ages and process kinds, from the local status snapshot. */
+/* A pool's key: what health.pools groups client sessions by. */
+typedef struct PoolKey
+{
+	Oid			datid;
+	Oid			roleid;
+	char		application_name[NAMEDATALEN];
+} PoolKey;
+
+typedef struct PoolEntry
+{
+	PoolKey		key;			/* must be first */
+	PhSessionCounts s;
+} PoolEntry;
+
+typedef struct OidCount
+{
+	Oid			oid;			/* must be first */
+	int			used;
+} OidCount;
+
+static HTAB *
+local_hash(const char *name, Size keysize, Size entrysize)
+{
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = keysize;
+	ctl.entrysize = entrysize;
+	ctl.hcxt = CurrentMemoryContext;
+	return hash_create(name, 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
 static void
-collect_sessions(PhConnections *c)
+count_oid(HTAB *h, Oid oid)
+{
+	bool		found;
+	OidCount   *e;
+
+	if (!OidIsValid(oid))
+		return;
+	e = hash_search(h, &oid, HASH_ENTER, &found);
+	if (!found)
+		e->used = 0;
+	e->used++;
+}
+
+static int
+cmp_pool(const void *a, const void *b)
+{
+	const PoolEntry *x = *(PoolEntry *const *) a;
+	const PoolEntry *y = *(PoolEntry *const *) b;
+
+	if (x->s.sessions != y->s.sessions)
+		return x->s.sessions > y->s.sessions ? -1 : 1;
+	if (x->key.datid != y->key.datid)
+		return x->key.datid < y->key.datid ? -1 : 1;
+	if (x->key.roleid != y->key.roleid)
+		return x->key.roleid < y->key.roleid ? -1 : 1;
+	return strcmp(x->key.application_name, y->key.application_name);
+}
+
+static int
+cmp_used_desc(const void *a, const void *b)
+{
+	const OidCount *x = a;
+	const OidCount *y = b;
+
+	if (x->used != y->used)
+		return x->used > y->used ? -1 : 1;
+	return (x->oid > y->oid) - (x->oid < y->oid);
+}
+
+static int
+cmp_limit(const void *a, const void *b)
+{
+	Oid			x = ((const PhLimit *) a)->oid;
+	Oid			y = ((const PhLimit *) b)->oid;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The roles (or databases) with sessions, sorted by oid; when there are more
+ * than PH_MAX_NAMES, those with the most sessions are kept.  Returns how
+ * many did not fit.
+ */
+static int
+fill_limits(HTAB *h, PhLimit *out, int *nout)
+{
+	long		n = hash_get_num_entries(h);
+	OidCount   *all = palloc(sizeof(OidCount) * Max(n, 1));
+	HASH_SEQ_STATUS seq;
+	OidCount   *e;
+	int			k = 0;
+
+	hash_seq_init(&seq, h);
+	while ((e = hash_seq_search(&seq)) != NULL)
+		all[k++] = *e;
+	if (k > PH_MAX_NAMES)
+		qsort(all, k, sizeof(OidCount), cmp_used_desc);
+	*nout = Min(k, PH_MAX_NAMES);
+	for (int i = 0; i < *nout; i++)
+	{
+		memset(&out[i], 0, sizeof(PhLimit));
+		out[i].oid = all[i].oid;
+		out[i].used = all[i].used;
+		out[i].connlimit = -1;
+	}
+	qsort(out, *nout, sizeof(PhLimit), cmp_limit);
+	return k - *nout;
+}
+
+static int
+limit_index(const PhLimit *entries, int n, Oid oid)
+{
+	const PhLimit *l = ph_find_limit(entries, n, oid);
+
+	return l ? (int) (l - entries) : -1;
+}
+
+/*
+ * The pool table: groups with the most sessions first; when there are more
+ * than PH_MAX_POOLS, the last row sums all that did not fit.
+ */
+static void
+fill_pools(HTAB *pools, PhPoolTable *t)
+{
+	long		n = hash_get_num_entries(pools);
+	PoolEntry **all = palloc(sizeof(PoolEntry *) * Max(n, 1));
+	HASH_SEQ_STATUS seq;
+	PoolEntry  *e;
+	int			k = 0;
+	int			keep;
+
+	hash_seq_init(&seq, pools);
+	while ((e = hash_seq_search(&seq)) != NULL)
+		all[k++] = e;
+	qsort(all, k, sizeof(PoolEntry *), cmp_pool);
+	keep = k > PH_MAX_POOLS ? PH_MAX_POOLS - 1 : k;
+	for (int i = 0; i < keep; i++)
+	{
+		PhPool	   *p = &t->pools[i];
+
+		memset(p, 0, sizeof(PhPool));
+		p->datid = all[i]->key.datid;
+		p->roleid = all[i]->key.roleid;
+		strlcpy(p->application_name, all[i]->key.application_name, NAMEDATALEN);
+		p->s = all[i]->s;
+		p->role_index = limit_index(t->roles, t->nroles, p->roleid);
+		p->db_index = limit_index(t->databases, t->ndatabases, p->datid);
+	}
+	t->npools = keep;
+	if (k > keep)
+	{
+		PhPool	   *p = &t->pools[t->npools++];
+
+		memset(p, 0, sizeof(PhPool));
+		p->role_index = p->db_index = -1;
+		p->folded = k - keep;
+		for (int i = keep; i < k; i++)
+			merge_counts(&p->s, &all[i]->s);
+	}
+}
+
+/*
+ * Sessions by state, ages and process kinds, from the local status snapshot;
+ * the same per pool; and the use of each role's and database's CONNECTION
+ * LIMIT, counted as PostgreSQL counts it: every process but background
+ * workers against a database's limit, client backends and walsenders against
+ * a role's.
+ */
+static void
+collect_sessions(PhConnections *c, PhPoolTable *t)
 {
 	int		   *waiters;
 	int			nwaiters = collect_lock_waiters(&waiters);
+	HTAB	   *pools = local_hash("pg_health pools", sizeof(PoolKey), sizeof(PoolEntry));
+	HTAB	   *roles = local_hash("pg_health roles", sizeof(Oid), sizeof(OidCount));
+	HTAB	   *databases = local_hash("pg_health databases", sizeof(Oid), sizeof(OidCount));
 	int			n;
 
 	pgstat_clear_backend_activity_snapshot();
@@ -182,10 +378,31 @@ collect_sessions(PhConnections *c)
 		if (local == NULL)
 			continue;
 		be = &local->backendStatus;
+		if (be->st_backendType != B_BG_WORKER)
+			count_oid(databases, be->st_databaseid);
 		switch (be->st_backendType)
 		{
 			case B_BACKEND:
-				count_client(c, be, waiters, nwaiters);
+				{
+					int			pid = be->st_procpid;
+					bool		waiting = nwaiters > 0 &&
+						bsearch(&pid, waiters, nwaiters, sizeof(int), cmp_pid) != NULL;
+					PoolKey		key;
+					PoolEntry  *e;
+					bool		found;
+
+					count_client(&c->s, be, waiting);
+					memset(&key, 0, sizeof(key));
+					key.datid = be->st_databaseid;
+					key.roleid = be->st_userid;
+					if (be->st_appname)
+						strlcpy(key.application_name, be->st_appname, NAMEDATALEN);
+					e = hash_search(pools, &key, HASH_ENTER, &found);
+					if (!found)
+						memset(&e->s, 0, sizeof(e->s));
+					count_client(&e->s, be, waiting);
+					count_oid(roles, be->st_userid);
+				}
 				break;
 			case B_AUTOVAC_LAUNCHER:
 			case B_AUTOVAC_WORKER:
@@ -196,6 +413,7 @@ collect_sessions(PhConnections *c)
 				break;
 			case B_WAL_SENDER:
 				c->walsenders++;
+				count_oid(roles, be->st_userid);
 				break;
 			default:
 				c->other_processes++;
@@ -203,6 +421,10 @@ collect_sessions(PhConnections *c)
 		}
 	}
 	pgstat_clear_backend_activity_snapshot();
+
+	t->untracked_roles = fill_limits(roles, t->roles, &t->nroles);
+	t->untracked_databases = fill_limits(databases, t->databases, &t->ndatabases);
+	fill_pools(pools, t);
 }
 
 /*
@@ -290,9 +512,11 @@ static void
 take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worker)
 {
 	static PhSnapshot cur;
+	static PhPoolTable pools;
 	PhHistoryEntry hist;
 	PhEvent		event;
 	bool		transition;
+	bool		unnamed;
 	PhState		old_state;
 	TimestampTz start = GetCurrentTimestamp();
 
@@ -306,9 +530,11 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 	cur.consistent = !cur.in_recovery || HotStandbyActive();
 
 	collect_slots(&cur.conn, prev->generation > 0 ? prev->conn.slots_free : MaxConnections);
-	collect_sessions(&cur.conn);
+	pools.generation = cur.generation;
+	collect_sessions(&cur.conn, &pools);
+	unnamed = ph_apply_names(&pools);
 	collect_refusals(&cur.conn, prev, start);
-	ph_evaluate(&cur, prev);
+	ph_evaluate(&cur, prev, &pools);
 
 	/*
 	 * Readers see "unknown" from the moment a worker's pid is cleared, so the
@@ -329,7 +555,9 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 		ph_reasons(&cur, PH_ROLE_ANY, event.reasons, sizeof(event.reasons));
 	}
 
-	ph_publish(&cur, &hist, transition ? &event : NULL);
+	ph_publish(&cur, &pools, &hist, transition ? &event : NULL);
+	if (unnamed)
+		ph_wake_names_worker();
 
 	if (transition)
 		ereport(LOG,

@@ -2,8 +2,9 @@
  * shmem.c -- pg_health's shared memory: layout, initialisation, publish and
  * copy-out.
  *
- * One fixed-size segment: PhShared (the latest snapshot and bookkeeping),
- * then the history ring, then the events ring.  One LWLock guards it all.
+ * One fixed-size segment: PhShared (the latest snapshot, the names map and
+ * bookkeeping), then the pool table of the latest snapshot, then the history
+ * ring, then the events ring.  One LWLock guards it all.
  * The sampler writes under LW_EXCLUSIVE with a single memcpy per part;
  * readers copy out under LW_SHARED and format after releasing.  Nothing
  * that can fail or allocate runs while the lock is held.
@@ -18,10 +19,16 @@
 
 PhShared   *ph_shared = NULL;
 
+static inline PhPoolTable *
+ph_pool_table(void)
+{
+	return (PhPoolTable *) ((char *) ph_shared + MAXALIGN(sizeof(PhShared)));
+}
+
 static inline PhHistoryEntry *
 ph_history_ring(void)
 {
-	return (PhHistoryEntry *) ((char *) ph_shared + MAXALIGN(sizeof(PhShared)));
+	return (PhHistoryEntry *) ((char *) ph_pool_table() + MAXALIGN(sizeof(PhPoolTable)));
 }
 
 static inline PhEvent *
@@ -36,6 +43,8 @@ Size
 ph_shmem_size(void)
 {
 	Size		size = MAXALIGN(sizeof(PhShared));
+
+	size = add_size(size, MAXALIGN(sizeof(PhPoolTable)));
 
 	size = add_size(size, MAXALIGN(mul_size(ph_history_size, sizeof(PhHistoryEntry))));
 	size = add_size(size, MAXALIGN(mul_size(ph_events_size, sizeof(PhEvent))));
@@ -119,11 +128,31 @@ ph_set_worker(pid_t expected, pid_t pid, Latch *latch)
 	return found;
 }
 
+/*
+ * Copy the used part of a pool table: its counts and the first npools,
+ * nroles and ndatabases entries.
+ */
+static void
+copy_pool_table(PhPoolTable *dst, const PhPoolTable *src)
+{
+	dst->generation = src->generation;
+	dst->npools = src->npools;
+	dst->nroles = src->nroles;
+	dst->ndatabases = src->ndatabases;
+	dst->untracked_roles = src->untracked_roles;
+	dst->untracked_databases = src->untracked_databases;
+	memcpy(dst->pools, src->pools, sizeof(PhPool) * src->npools);
+	memcpy(dst->roles, src->roles, sizeof(PhLimit) * src->nroles);
+	memcpy(dst->databases, src->databases, sizeof(PhLimit) * src->ndatabases);
+}
+
 void
-ph_publish(const PhSnapshot *snap, const PhHistoryEntry *hist, const PhEvent *event)
+ph_publish(const PhSnapshot *snap, const PhPoolTable *pools,
+		   const PhHistoryEntry *hist, const PhEvent *event)
 {
 	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
 	memcpy(&ph_shared->snap, snap, sizeof(PhSnapshot));
+	copy_pool_table(ph_pool_table(), pools);
 	update_verdict_block();
 	if (hist && ph_shared->history_size > 0)
 	{
@@ -147,6 +176,49 @@ ph_read_snapshot(PhSnapshot *out, pid_t *worker_pid)
 	memcpy(out, &ph_shared->snap, sizeof(PhSnapshot));
 	*worker_pid = ph_shared->worker_pid;
 	LWLockRelease(ph_shared->lock);
+}
+
+/* The snapshot and its pool table, copied under one lock. */
+void
+ph_read_pools(PhPoolTable *out, PhSnapshot *snap, pid_t *worker_pid)
+{
+	LWLockAcquire(ph_shared->lock, LW_SHARED);
+	memcpy(snap, &ph_shared->snap, sizeof(PhSnapshot));
+	*worker_pid = ph_shared->worker_pid;
+	copy_pool_table(out, ph_pool_table());
+	LWLockRelease(ph_shared->lock);
+}
+
+/* The roles and databases of the latest pool table (names worker). */
+void
+ph_read_limit_oids(PhLimit *roles, int *nroles, PhLimit *databases, int *ndatabases)
+{
+	PhPoolTable *t = ph_pool_table();
+
+	LWLockAcquire(ph_shared->lock, LW_SHARED);
+	*nroles = t->nroles;
+	*ndatabases = t->ndatabases;
+	memcpy(roles, t->roles, sizeof(PhLimit) * t->nroles);
+	memcpy(databases, t->databases, sizeof(PhLimit) * t->ndatabases);
+	LWLockRelease(ph_shared->lock);
+}
+
+static int
+cmp_limit_oid(const void *key, const void *entry)
+{
+	Oid			a = *(const Oid *) key;
+	Oid			b = ((const PhLimit *) entry)->oid;
+
+	return (a > b) - (a < b);
+}
+
+/* Binary search of an oid-sorted PhLimit array; NULL when absent. */
+const PhLimit *
+ph_find_limit(const PhLimit *entries, int n, Oid oid)
+{
+	if (n <= 0)
+		return NULL;
+	return bsearch(&oid, entries, n, sizeof(PhLimit), cmp_limit_oid);
 }
 
 /*

@@ -40,8 +40,8 @@ PG_FUNCTION_INFO_V1(pg_health_events_1_0);
 /* Longest health.refresh() waits, at least; see ph_refresh_timeout(). */
 #define PH_REFRESH_TIMEOUT_MS 5000
 
-static void
-require_preloaded(void)
+void
+ph_require_preloaded(void)
 {
 	if (ph_shared == NULL)
 		ereport(ERROR,
@@ -104,13 +104,13 @@ pg_health_started_1_0(PG_FUNCTION_ARGS)
 {
 	PhVerdict	v;
 
-	require_preloaded();
+	ph_require_preloaded();
 	verdict_now(PH_ROLE_ANY, &v);
 	PG_RETURN_BOOL(v.started);
 }
 
-static Datum
-interval_from_us(int64 us)
+Datum
+ph_interval_datum(int64 us)
 {
 	Interval   *iv = palloc0(sizeof(Interval));
 
@@ -119,17 +119,17 @@ interval_from_us(int64 us)
 }
 
 /* Age at the sample's time, as an interval; NULL when there is none. */
-static void
-set_age(Datum *values, bool *nulls, int i, TimestampTz since, TimestampTz at)
+void
+ph_set_age(Datum *values, bool *nulls, int i, TimestampTz since, TimestampTz at)
 {
 	if (since == 0)
 		nulls[i] = true;
 	else
-		values[i] = interval_from_us(Max(at - since, 0));
+		values[i] = ph_interval_datum(Max(at - since, 0));
 }
 
-static void
-set_time(Datum *values, bool *nulls, int i, TimestampTz ts)
+void
+ph_set_time(Datum *values, bool *nulls, int i, TimestampTz ts)
 {
 	if (ts == 0)
 		nulls[i] = true;
@@ -137,8 +137,8 @@ set_time(Datum *values, bool *nulls, int i, TimestampTz ts)
 		values[i] = TimestampTzGetDatum(ts);
 }
 
-static void
-set_float(Datum *values, bool *nulls, int i, double v)
+void
+ph_set_float(Datum *values, bool *nulls, int i, double v)
 {
 	if (isnan(v))
 		nulls[i] = true;
@@ -146,13 +146,39 @@ set_float(Datum *values, bool *nulls, int i, double v)
 		values[i] = Float8GetDatum(v);
 }
 
-static void
-set_opt_int(Datum *values, bool *nulls, int i, int v)
+void
+ph_set_opt_int(Datum *values, bool *nulls, int i, int v)
 {
 	if (v < 0)
 		nulls[i] = true;
 	else
 		values[i] = Int32GetDatum(v);
+}
+
+/*
+ * The by-state counts and oldest ages of health.connections and
+ * health.pools, in their column order, from *i on.
+ */
+void
+ph_put_session_counts(Datum *values, bool *nulls, int *i, const PhSessionCounts *s,
+					  TimestampTz at)
+{
+	values[(*i)++] = Int32GetDatum(s->sessions);
+	values[(*i)++] = Int32GetDatum(s->active);
+	values[(*i)++] = Int32GetDatum(s->idle);
+	values[(*i)++] = Int32GetDatum(s->idle_in_transaction);
+	values[(*i)++] = Int32GetDatum(s->idle_in_transaction_aborted);
+	values[(*i)++] = Int32GetDatum(s->fastpath);
+	values[(*i)++] = Int32GetDatum(s->disabled);
+	values[(*i)++] = Int32GetDatum(s->starting);
+	values[(*i)++] = Int32GetDatum(s->waiting_on_locks);
+	ph_set_age(values, nulls, (*i)++, s->oldest_xact_start, at);
+	ph_set_opt_int(values, nulls, (*i)++, s->oldest_xact_pid == 0 ? -1 : s->oldest_xact_pid);
+	ph_set_age(values, nulls, (*i)++, s->oldest_query_start, at);
+	ph_set_opt_int(values, nulls, (*i)++, s->oldest_query_pid == 0 ? -1 : s->oldest_query_pid);
+	ph_set_age(values, nulls, (*i)++, s->oldest_idle_in_xact_start, at);
+	ph_set_opt_int(values, nulls, (*i)++,
+				   s->oldest_idle_in_xact_pid == 0 ? -1 : s->oldest_idle_in_xact_pid);
 }
 
 Datum
@@ -165,7 +191,7 @@ pg_health_checks_1_0(PG_FUNCTION_ARGS)
 	pid_t		worker_pid;
 	int			n;
 
-	require_preloaded();
+	ph_require_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
 
 	snap = palloc(sizeof(PhSnapshot));
@@ -179,11 +205,11 @@ pg_health_checks_1_0(PG_FUNCTION_ARGS)
 
 		values[0] = CStringGetTextDatum(checks[i].name);
 		values[1] = CStringGetTextDatum(ph_check_status_name((PhCheckStatus) checks[i].status));
-		set_float(values, nulls, 2, checks[i].value);
-		set_float(values, nulls, 3, checks[i].warning_threshold);
-		set_float(values, nulls, 4, checks[i].critical_threshold);
+		ph_set_float(values, nulls, 2, checks[i].value);
+		ph_set_float(values, nulls, 3, checks[i].warning_threshold);
+		ph_set_float(values, nulls, 4, checks[i].critical_threshold);
 		values[5] = CStringGetTextDatum(checks[i].detail);
-		set_time(values, nulls, 6, checks[i].since);
+		ph_set_time(values, nulls, 6, checks[i].since);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
@@ -197,7 +223,7 @@ pg_health_report_1_0(PG_FUNCTION_ARGS)
 	pid_t		worker_pid;
 	StringInfoData buf;
 
-	require_preloaded();
+	ph_require_preloaded();
 	snap = palloc(sizeof(PhSnapshot));
 	ph_read_snapshot(snap, &worker_pid);
 
@@ -224,7 +250,7 @@ pg_health_refresh_1_0(PG_FUNCTION_ARGS)
 	TimestampTz deadline;
 	bool		answered = false;
 
-	require_preloaded();
+	ph_require_preloaded();
 	ticket = pg_atomic_add_fetch_u64(&ph_shared->refresh_requested, 1);
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ph_refresh_timeout());
 
@@ -284,7 +310,7 @@ pg_health_status_1_0(PG_FUNCTION_ARGS)
 	bool		nulls[16] = {0};
 	int			i = 0;
 
-	require_preloaded();
+	ph_require_preloaded();
 	snap = palloc(sizeof(PhSnapshot));
 	ph_read_snapshot(snap, &worker_pid);
 	ph_verdict_from_snapshot(snap, worker_pid, PH_ROLE_ANY, GetCurrentTimestamp(), &v);
@@ -303,16 +329,16 @@ pg_health_status_1_0(PG_FUNCTION_ARGS)
 		values[i++] = CStringGetTextDatum(snap->in_recovery ? "replica" : "primary");
 		values[i++] = BoolGetDatum(snap->in_recovery);
 	}
-	set_time(values, nulls, i++, PgStartTime);
-	set_time(values, nulls, i++, ph_shared->shmem_initialized_at);
-	set_time(values, nulls, i++, snap->started_at);
+	ph_set_time(values, nulls, i++, PgStartTime);
+	ph_set_time(values, nulls, i++, ph_shared->shmem_initialized_at);
+	ph_set_time(values, nulls, i++, snap->started_at);
 	if (worker_pid == 0)
 		nulls[i++] = true;
 	else
 		values[i++] = Int32GetDatum(worker_pid);
-	set_time(values, nulls, i++, snap->worker_started_at);
+	ph_set_time(values, nulls, i++, snap->worker_started_at);
 	values[i++] = Int64GetDatum((int64) snap->generation);
-	set_time(values, nulls, i++, snap->sampled_at);
+	ph_set_time(values, nulls, i++, snap->sampled_at);
 	if (v.age_ms < 0)
 	{
 		nulls[i++] = true;
@@ -320,8 +346,8 @@ pg_health_status_1_0(PG_FUNCTION_ARGS)
 	}
 	else
 	{
-		values[i++] = interval_from_us(v.age_ms * 1000);
-		values[i++] = interval_from_us(snap->sample_duration_us);
+		values[i++] = ph_interval_datum(v.age_ms * 1000);
+		values[i++] = ph_interval_datum(snap->sample_duration_us);
 	}
 	values[i++] = Int64GetDatum((int64) ph_shared->shmem_size);
 	Assert(i == tupdesc->natts);
@@ -340,7 +366,7 @@ pg_health_connections_1_0(PG_FUNCTION_ARGS)
 	bool		nulls[40] = {0};
 	int			i = 0;
 
-	require_preloaded();
+	ph_require_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
 	snap = palloc(sizeof(PhSnapshot));
 	ph_read_snapshot(snap, &worker_pid);
@@ -350,28 +376,14 @@ pg_health_connections_1_0(PG_FUNCTION_ARGS)
 
 	values[i++] = Int32GetDatum(c->max_connections);
 	values[i++] = Int32GetDatum(c->superuser_reserved);
-	set_opt_int(values, nulls, i++, c->reserved);
+	ph_set_opt_int(values, nulls, i++, c->reserved);
 	values[i++] = Int32GetDatum(c->usable);
 	values[i++] = Int32GetDatum(c->slots_used);
 	values[i++] = Int32GetDatum(c->slots_free);
 	values[i++] = Int32GetDatum(c->available_ordinary);
-	set_opt_int(values, nulls, i++, c->available_reserved);
+	ph_set_opt_int(values, nulls, i++, c->available_reserved);
 	values[i++] = Float8GetDatum(c->utilization_pct);
-	values[i++] = Int32GetDatum(c->client_backends);
-	values[i++] = Int32GetDatum(c->active);
-	values[i++] = Int32GetDatum(c->idle);
-	values[i++] = Int32GetDatum(c->idle_in_transaction);
-	values[i++] = Int32GetDatum(c->idle_in_transaction_aborted);
-	values[i++] = Int32GetDatum(c->fastpath);
-	values[i++] = Int32GetDatum(c->disabled);
-	values[i++] = Int32GetDatum(c->starting);
-	values[i++] = Int32GetDatum(c->waiting_on_locks);
-	set_age(values, nulls, i++, c->oldest_xact_start, snap->sampled_at);
-	set_opt_int(values, nulls, i++, c->oldest_xact_pid == 0 ? -1 : c->oldest_xact_pid);
-	set_age(values, nulls, i++, c->oldest_query_start, snap->sampled_at);
-	set_opt_int(values, nulls, i++, c->oldest_query_pid == 0 ? -1 : c->oldest_query_pid);
-	set_age(values, nulls, i++, c->oldest_idle_in_xact_start, snap->sampled_at);
-	set_opt_int(values, nulls, i++, c->oldest_idle_in_xact_pid == 0 ? -1 : c->oldest_idle_in_xact_pid);
+	ph_put_session_counts(values, nulls, &i, &c->s, snap->sampled_at);
 	values[i++] = Int32GetDatum(c->background_workers);
 	values[i++] = Int32GetDatum(c->autovacuum_workers);
 	values[i++] = Int32GetDatum(c->walsenders);
@@ -381,7 +393,7 @@ pg_health_connections_1_0(PG_FUNCTION_ARGS)
 	values[i++] = Int64GetDatum((int64) c->refused_no_slots);
 	values[i++] = Int64GetDatum((int64) c->refused_starting);
 	values[i++] = Int32GetDatum(c->refusals_in_window);
-	set_time(values, nulls, i++, c->last_refusal_at);
+	ph_set_time(values, nulls, i++, c->last_refusal_at);
 	if (c->last_refusal_at == 0)
 	{
 		nulls[i++] = true;
@@ -406,7 +418,7 @@ pg_health_history_1_0(PG_FUNCTION_ARGS)
 	PhHistoryEntry *h;
 	int			n;
 
-	require_preloaded();
+	ph_require_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
 	n = ph_read_history(&h);
 	for (int k = 0; k < n; k++)
@@ -426,15 +438,15 @@ pg_health_history_1_0(PG_FUNCTION_ARGS)
 		values[i++] = Int32GetDatum(h[k].idle_in_transaction);
 		values[i++] = Int32GetDatum(h[k].waiting_on_locks);
 		if (h[k].oldest_xact_age_us > 0)
-			values[i++] = interval_from_us(h[k].oldest_xact_age_us);
+			values[i++] = ph_interval_datum(h[k].oldest_xact_age_us);
 		else
 			nulls[i++] = true;
 		values[i++] = Int32GetDatum(h[k].warnings);
 		values[i++] = Int32GetDatum(h[k].criticals);
-		values[i++] = interval_from_us(h[k].sample_duration_us);
-		set_float(values, nulls, i++, h[k].connections_per_s);
-		set_float(values, nulls, i++, h[k].refusals_per_s);
-		set_float(values, nulls, i++, h[k].auth_failures_per_s);
+		values[i++] = ph_interval_datum(h[k].sample_duration_us);
+		ph_set_float(values, nulls, i++, h[k].connections_per_s);
+		ph_set_float(values, nulls, i++, h[k].refusals_per_s);
+		ph_set_float(values, nulls, i++, h[k].auth_failures_per_s);
 		Assert(i == rsinfo->setDesc->natts);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
@@ -448,7 +460,7 @@ pg_health_events_1_0(PG_FUNCTION_ARGS)
 	PhEvent    *e;
 	int			n;
 
-	require_preloaded();
+	ph_require_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
 	n = ph_read_events(&e);
 	for (int k = 0; k < n; k++)

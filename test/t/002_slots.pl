@@ -73,7 +73,8 @@ $holder->query_safe('SELECT dblink_disconnect(c) FROM unnest(dblink_get_connecti
 ok($node->poll_query_until('postgres', "SELECT health.ready() AND status = 'ready' FROM health.status"),
 	'ready again once the connections are closed and the window has passed');
 is($holder->query_safe("SELECT string_agg(name || ' ' || status, ', ' ORDER BY name) FROM health.checks WHERE name LIKE 'connection%'"),
-	'connection_refusals ok, connections ok', 'connections and connection_refusals ok');
+	'connection_limits ok, connection_refusals ok, connections ok',
+	'connections, connection_refusals and connection_limits ok');
 is($holder->query_safe(q{SELECT refusals_per_s IS NOT NULL AND connections_per_s >= 0 FROM health.history
                           ORDER BY generation DESC LIMIT 1}),
 	't', 'history carries per-second rates');
@@ -86,7 +87,22 @@ like($err, qr/too many connections for role "lim"/, 'a third connection for role
 $holder->query_safe('SELECT health.refresh()');
 like($holder->query_safe("SELECT status || ': ' || detail FROM health.checks WHERE name = 'connection_refusals'"),
 	qr/^critical: .* for role "lim" on database "postgres"/, 'the refusal names role lim');
+# ... and while it holds both, connection_limits says so by name
+ok($node->poll_query_until('postgres', q{SELECT status = 'critical' AND value = 100 AND detail LIKE
+	'role "lim" is at its CONNECTION LIMIT with 2 of its 2 connections, so its next connection is refused with SQLSTATE 53300%'
+	FROM health.checks WHERE name = 'connection_limits'}),
+	'connection_limits is critical and names role lim');
+is($holder->query_safe(q{SELECT sum(sessions), max(role_connections), max(rolconnlimit), min(headroom),
+                               string_agg(DISTINCT limited_by, ',')
+                          FROM health.pools WHERE usename = 'lim'}),
+	'2|2|2|0|role', 'its pool: 2 of 2, no headroom, limited by the role');
+ok($node->poll_query_until('postgres', q{SELECT status = 'ok' FROM health.checks WHERE name = 'connection_refusals'}),
+	'the refusal leaves the 2 s window');
+is($holder->query_safe(q{SELECT health.ready(), (SELECT string_agg(name, ',') FROM health.checks WHERE status = 'critical')}),
+	'f|connection_limits', 'with no refusal in the window, the role at its limit alone makes the server not ready');
 $_->quit for @lim;
+ok($node->poll_query_until('postgres', q{SELECT status = 'ok' FROM health.checks WHERE name = 'connection_limits'}),
+	'connection_limits ok again once role lim has let its sessions go');
 
 # Authentication failures, with password authentication for one role.
 $node->safe_psql('postgres', "SET password_encryption = 'scram-sha-256'; CREATE ROLE pw LOGIN PASSWORD 'right'");

@@ -1,0 +1,229 @@
+/*
+ * names.c -- role and database names (and CONNECTION LIMITs) for the
+ * sampler.
+ *
+ * The sampler has no database connection, so it sees only oids.  Pools, the
+ * connection_limits check and (later) the metrics endpoint need names and
+ * limits, and they must be in shared memory for readers that have no
+ * connection either.  So a second, small background worker, "pg_health
+ * names", connects to no particular database (only the shared catalogs
+ * pg_authid and pg_database are readable that way, which is all it needs,
+ * and it never holds up DROP DATABASE) and, every sample interval or as soon
+ * as the sampler meets an oid it cannot name, looks up the roles and
+ * databases the last sample saw in the system caches and publishes them.
+ *
+ * It starts once the server is consistent (on a standby, when hot standby
+ * accepts reads): until then, and if it is not running, pools show oids with
+ * NULL names and the connection_limits check says the limits are unknown.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_database.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/syscache.h"
+#include "utils/wait_event.h"
+
+#include "pg_health.h"
+
+#define PH_NAMES_RESTART_SECONDS 5
+
+void
+ph_register_names_worker(void)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_ConsistentState;
+	worker.bgw_restart_time = PH_NAMES_RESTART_SECONDS;
+	strlcpy(worker.bgw_library_name, "pg_health", sizeof(worker.bgw_library_name));
+	strlcpy(worker.bgw_function_name, "pg_health_names_main", sizeof(worker.bgw_function_name));
+	strlcpy(worker.bgw_name, "pg_health names", sizeof(worker.bgw_name));
+	strlcpy(worker.bgw_type, "pg_health names", sizeof(worker.bgw_type));
+	RegisterBackgroundWorker(&worker);
+}
+
+/*
+ * In the sampler: give the pool table's roles and databases the names and
+ * limits the map has.  Returns true when an oid is missing: the sampler then
+ * wakes the names worker once the table is published (ph_wake_names_worker),
+ * so the next sample has it.
+ */
+bool
+ph_apply_names(PhPoolTable *t)
+{
+	PhNameMap  *map = &ph_shared->names;
+	bool		missing = false;
+
+	LWLockAcquire(ph_shared->lock, LW_SHARED);
+	for (int kind = 0; kind < 2; kind++)
+	{
+		PhLimit    *entries = kind == 0 ? t->roles : t->databases;
+		int			n = kind == 0 ? t->nroles : t->ndatabases;
+		const PhLimit *known = kind == 0 ? map->roles : map->databases;
+		int			nknown = kind == 0 ? map->nroles : map->ndatabases;
+
+		for (int i = 0; i < n; i++)
+		{
+			const PhLimit *m = ph_find_limit(known, nknown, entries[i].oid);
+
+			if (m == NULL)
+			{
+				missing = true;
+				continue;
+			}
+			entries[i].known = true;
+			entries[i].connlimit = m->connlimit;
+			entries[i].exempt = m->exempt;
+			memcpy(entries[i].name, m->name, NAMEDATALEN);
+		}
+	}
+	LWLockRelease(ph_shared->lock);
+	return missing;
+}
+
+void
+ph_wake_names_worker(void)
+{
+	Latch	   *latch;
+
+	LWLockAcquire(ph_shared->lock, LW_SHARED);
+	latch = ph_shared->names.latch;
+	LWLockRelease(ph_shared->lock);
+	if (latch != NULL)
+		SetLatch(latch);
+}
+
+/* Look up one role or database; false when it no longer exists. */
+static bool
+resolve(int kind, PhLimit *e)
+{
+	HeapTuple	tup;
+
+	tup = SearchSysCache1(kind == 0 ? AUTHOID : DATABASEOID, ObjectIdGetDatum(e->oid));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	if (kind == 0)
+	{
+		Form_pg_authid role = (Form_pg_authid) GETSTRUCT(tup);
+
+		strlcpy(e->name, NameStr(role->rolname), NAMEDATALEN);
+		e->connlimit = role->rolconnlimit;
+		e->exempt = role->rolsuper;
+	}
+	else
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+
+		strlcpy(e->name, NameStr(db->datname), NAMEDATALEN);
+		/* 17+ marks a half-dropped database with -2: no usable limit */
+		e->connlimit = db->datconnlimit >= 0 ? db->datconnlimit : -1;
+		e->exempt = false;
+	}
+	e->known = true;
+	ReleaseSysCache(tup);
+	return true;
+}
+
+/*
+ * One pass: the oids of the latest pool table, looked up in a fresh
+ * transaction (so renames and ALTER ... CONNECTION LIMIT are seen), then
+ * published as the new map.  Both lists stay sorted by oid.
+ */
+static void
+resolve_all(void)
+{
+	static PhLimit roles[PH_MAX_NAMES];
+	static PhLimit databases[PH_MAX_NAMES];
+	int			nroles,
+				ndatabases;
+	int			kept[2] = {0, 0};
+
+	ph_read_limit_oids(roles, &nroles, databases, &ndatabases);
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	pgstat_report_activity(STATE_RUNNING, "resolving role and database names");
+	for (int kind = 0; kind < 2; kind++)
+	{
+		PhLimit    *entries = kind == 0 ? roles : databases;
+		int			n = kind == 0 ? nroles : ndatabases;
+
+		for (int i = 0; i < n; i++)
+		{
+			PhLimit		e;
+
+			memset(&e, 0, sizeof(e));
+			e.oid = entries[i].oid;
+			if (resolve(kind, &e))
+				entries[kept[kind]++] = e;
+		}
+	}
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+
+	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
+	ph_shared->names.nroles = kept[0];
+	ph_shared->names.ndatabases = kept[1];
+	memcpy(ph_shared->names.roles, roles, sizeof(PhLimit) * kept[0]);
+	memcpy(ph_shared->names.databases, databases, sizeof(PhLimit) * kept[1]);
+	ph_shared->names.resolved_at = GetCurrentTimestamp();
+	LWLockRelease(ph_shared->lock);
+}
+
+static void
+set_names_worker(pid_t pid, Latch *latch)
+{
+	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
+	ph_shared->names.pid = pid;
+	ph_shared->names.latch = latch;
+	LWLockRelease(ph_shared->lock);
+}
+
+static void
+ph_names_detach(int code, Datum arg)
+{
+	set_names_worker(0, NULL);
+}
+
+void
+pg_health_names_main(Datum main_arg)
+{
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	/* no database: the shared catalogs are all it reads */
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+
+	before_shmem_exit(ph_names_detach, (Datum) 0);
+	set_names_worker(MyProcPid, MyLatch);
+
+	for (;;)
+	{
+		resolve_all();
+
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 Max(ph_sample_interval_ms, 1000),
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+	}
+}
