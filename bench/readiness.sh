@@ -54,7 +54,7 @@ SELECT count(*) FILTER (WHERE state = 'active') AS active,
 SQL
 
 cat >"$qdir/hold.sh" <<HOLD
-{ echo "SELECT count(dblink_connect('c' || i, 'host=$PGHOST port=$PGPORT dbname=postgres user=postgres')) FROM generate_series(1, \$1) AS i;"
+{ echo "SELECT count(dblink_connect('c' || i, 'host=$PGHOST port=$PGPORT dbname=postgres user=postgres application_name=c' || i)) FROM generate_series(1, \$1) AS i;"
   sleep 86400; } | "$bindir/psql" -X -q -o /dev/null -h "$PGHOST" -p "$PGPORT" -U postgres postgres
 HOLD
 
@@ -64,7 +64,9 @@ tps() {
 		sed -n -E 's/^tps = ([0-9.]+).*/\1/p'
 }
 
-# Hold N idle client connections: one session opens them with dblink, then
+# Hold N idle client connections, each with an application_name of its own,
+# so that the sampler's pool table is at its worst (1000 groups: 255 rows and
+# one folding the other 745).  One session opens them with dblink, then
 # its psql waits on standard input (no CPU), in a process group of its own so
 # that one kill ends it all.
 hold_idle() {
