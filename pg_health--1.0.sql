@@ -215,6 +215,79 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pg_health_sessions_1_0'
 LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 
+------------------------------------------------------------------------
+-- Application components.
+------------------------------------------------------------------------
+-- What is configured per component survives restarts and replicates to
+-- standbys; runtime state lives in shared memory.
+CREATE TABLE health.component_config (
+    name pg_catalog.text PRIMARY KEY
+        CHECK (name OPERATOR(pg_catalog.~) '^[a-z0-9_.-]{1,63}$'),
+    reporter pg_catalog.name,
+    ttl interval CHECK (ttl OPERATOR(pg_catalog.>=) '0'::interval),
+    pool_application_name pg_catalog.text
+        CHECK (pg_catalog.octet_length(pool_application_name) OPERATOR(pg_catalog.<) 64),
+    pool_min_connections integer NOT NULL DEFAULT 0
+        CHECK (pool_min_connections OPERATOR(pg_catalog.>=) 0)
+);
+SELECT pg_catalog.pg_extension_config_dump('health.component_config', '');
+COMMENT ON TABLE health.component_config IS
+  'who may report for each component (reporter), its TTL and its pool; written by health.configure_component()';
+
+CREATE FUNCTION health.set_component_state(
+    name pg_catalog.text, state pg_catalog.text, detail pg_catalog.text DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'pg_health_set_component_state_1_0'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION health.set_component_state(pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
+  'report a component''s state (starting, ready, degraded, failed, stopped); also a heartbeat';
+
+CREATE FUNCTION health.heartbeat(name pg_catalog.text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'pg_health_heartbeat_1_0'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION health.heartbeat(pg_catalog.text) IS
+  'say a component is still alive, keeping its state';
+
+CREATE FUNCTION health.configure_component(
+    name pg_catalog.text,
+    reporter pg_catalog.name DEFAULT NULL,
+    ttl interval DEFAULT NULL,
+    pool_application_name pg_catalog.text DEFAULT NULL,
+    pool_min_connections integer DEFAULT 0)
+RETURNS void
+AS 'MODULE_PATHNAME', 'pg_health_configure_component_1_0'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION health.configure_component(pg_catalog.text, pg_catalog.name, interval, pg_catalog.text, integer) IS
+  'set who may report for a component, its TTL and its pool (application_name, minimum connections)';
+
+CREATE FUNCTION health.drop_component(name pg_catalog.text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'pg_health_drop_component_1_0'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION health.drop_component(pg_catalog.text) IS
+  'forget a component: its configuration and its runtime state';
+
+CREATE FUNCTION health.component_rows(
+    OUT name pg_catalog.text,
+    OUT required boolean,
+    OUT state pg_catalog.text,
+    OUT status pg_catalog.text,
+    OUT detail pg_catalog.text,
+    OUT state_since timestamp with time zone,
+    OUT last_heartbeat timestamp with time zone,
+    OUT heartbeat_age interval,
+    OUT ttl interval,
+    OUT registered_at timestamp with time zone,
+    OUT first_ready_at timestamp with time zone,
+    OUT pool_application_name pg_catalog.text,
+    OUT pool_connections integer,
+    OUT pool_min_connections integer,
+    OUT sampled_at timestamp with time zone)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_health_components_1_0'
+LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+
 -- Views for DBAs: thin wrappers over the functions above.
 CREATE VIEW health.checks AS SELECT * FROM health.checks();
 CREATE VIEW health.status AS SELECT * FROM health.status_row();
@@ -223,6 +296,7 @@ CREATE VIEW health.history AS SELECT * FROM health.history_rows();
 CREATE VIEW health.events AS SELECT * FROM health.event_rows();
 CREATE VIEW health.pools AS SELECT * FROM health.pool_rows();
 CREATE VIEW health.sessions AS SELECT * FROM health.session_rows();
+CREATE VIEW health.components AS SELECT * FROM health.component_rows();
 
 COMMENT ON VIEW health.checks IS 'readiness checks for either role, with reasons';
 COMMENT ON VIEW health.status IS 'the verdict, initialization state and the sampler''s own figures';
@@ -230,6 +304,7 @@ COMMENT ON VIEW health.connections IS 'connection slots as PostgreSQL enforces t
 COMMENT ON VIEW health.history IS 'ring buffer of past samples (pg_health.history_size)';
 COMMENT ON VIEW health.events IS 'ring buffer of status transitions with their reasons (pg_health.events_size)';
 COMMENT ON VIEW health.pools IS 'client sessions per (database, role, application_name) and their connection limits, from the latest sample';
+COMMENT ON VIEW health.components IS 'application components as the latest sample judged them';
 COMMENT ON VIEW health.sessions IS 'one row per client session, live, classified; query text and client address only where pg_stat_activity would show them';
 
 ------------------------------------------------------------------------
@@ -241,6 +316,10 @@ REVOKE ALL ON ALL TABLES IN SCHEMA health FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION health.live() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION health.ready(pg_catalog.text) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION health.started() TO PUBLIC;
+-- reporting is authorized per component inside (superusers, or members of
+-- the component's reporter role)
+GRANT EXECUTE ON FUNCTION health.set_component_state(pg_catalog.text, pg_catalog.text, pg_catalog.text) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION health.heartbeat(pg_catalog.text) TO PUBLIC;
 
 GRANT EXECUTE ON FUNCTION
     health.checks(pg_catalog.text),
@@ -251,8 +330,10 @@ GRANT EXECUTE ON FUNCTION
     health.history_rows(),
     health.event_rows(),
     health.pool_rows(),
-    health.session_rows()
+    health.session_rows(),
+    health.component_rows()
   TO pg_monitor;
 GRANT SELECT ON health.checks, health.status, health.connections,
                 health.history, health.events, health.pools,
-                health.sessions TO pg_monitor;
+                health.sessions, health.components, health.component_config
+  TO pg_monitor;

@@ -110,6 +110,7 @@ add_check(PhSnapshot *snap, const char *name, double value, int warning, int cri
 	PhCheck    *c = &snap->checks[snap->nchecks++];
 
 	Assert(snap->nchecks <= PH_MAX_CHECKS);
+	memset(c, 0, sizeof(*c));
 	strlcpy(c->name, name, sizeof(c->name));
 	c->value = value;
 	c->warning_threshold = threshold_or_nan(warning);
@@ -333,6 +334,86 @@ check_role(PhSnapshot *snap, PhRole role)
 		snprintf(c->detail, sizeof(c->detail), "server is %s", server);
 }
 
+/*
+ * One check per component: "component:<name>".  A required component that is
+ * not ready or degraded (never reported, starting, failed, stopped, or lost
+ * because it went silent for longer than its TTL), or whose pool holds fewer
+ * connections than its minimum, is critical; degraded is a warning.  For a
+ * component that is not required, critical becomes a warning.
+ */
+static void
+check_component(PhSnapshot *snap, PhComponentResult *r)
+{
+	const PhComponent *comp = &r->c;
+	PhComponentState st = (PhComponentState) r->effective;
+	double		silent = comp->in_use ? age_seconds(comp->last_heartbeat, snap->sampled_at) : 0;
+	bool		pool_short = comp->pool_min > 0 && r->pool_connections >= 0 &&
+		r->pool_connections < comp->pool_min;
+	char		name[PH_NAME_LEN];
+	StringInfoData d;
+	PhCheck    *c;
+
+	snprintf(name, sizeof(name), "component:%s", comp->name);
+	c = add_check(snap, name, comp->in_use ? silent : get_float8_nan(), 0, 0);
+	if (r->ttl_s > 0)
+		c->critical_threshold = r->ttl_s;
+
+	initStringInfo(&d);
+	switch (st)
+	{
+		case PH_COMP_NONE:
+			c->status = PH_CHECK_CRITICAL;
+			appendStringInfo(&d, "required component \"%s\" has not reported since the server started: "
+							 "start it, or check that it calls health.set_component_state('%s', 'ready')",
+							 comp->name, comp->name);
+			break;
+		case PH_COMP_LOST:
+			c->status = PH_CHECK_CRITICAL;
+			appendStringInfo(&d, "component \"%s\" is lost: no report or heartbeat for %.0f s (TTL %d s); "
+							 "its last state was %s", comp->name, silent, r->ttl_s,
+							 ph_component_state_name((PhComponentState) comp->state));
+			break;
+		default:
+			c->status = st == PH_COMP_READY ? PH_CHECK_OK :
+				st == PH_COMP_DEGRADED ? PH_CHECK_WARNING : PH_CHECK_CRITICAL;
+			appendStringInfo(&d, "component \"%s\" is %s, for %.0f s", comp->name,
+							 ph_component_state_name(st),
+							 age_seconds(comp->state_since, snap->sampled_at));
+			break;
+	}
+	if (comp->in_use && comp->detail[0])
+		appendStringInfo(&d, ": %s", comp->detail);
+	if (pool_short)
+	{
+		c->status = PH_CHECK_CRITICAL;
+		appendStringInfo(&d, "; its pool (application_name \"%s\") holds %d of the %d connections it needs",
+						 comp->pool_application_name, r->pool_connections, comp->pool_min);
+	}
+	else if (r->pool_connections >= 0)
+		appendStringInfo(&d, "; pool \"%s\": %d connection(s)%s", comp->pool_application_name,
+						 r->pool_connections,
+						 comp->pool_min > 0 ? psprintf(", minimum %d", comp->pool_min) : "");
+	if (!r->required)
+	{
+		if (c->status == PH_CHECK_CRITICAL)
+			c->status = PH_CHECK_WARNING;
+		appendStringInfoString(&d, " (not required: it only warns)");
+	}
+	strlcpy(c->detail, d.data, sizeof(c->detail));
+	pfree(d.data);
+	r->status = c->status;
+}
+
+/* Every required component has been ready at least once since it registered. */
+static bool
+components_started(const PhComponentTable *t)
+{
+	for (int k = 0; k < t->n; k++)
+		if (t->items[k].required && t->items[k].c.first_ready_at == 0)
+			return false;
+	return true;
+}
+
 /* A status keeps its start time for as long as it lasts, across samples. */
 static void
 carry_since(PhCheck *cur, const PhCheck *prev_checks, int nprev, TimestampTz now)
@@ -374,13 +455,19 @@ state_for_role(const PhSnapshot *snap, PhRole role)
  * check's "since" and the time initialisation completed.
  */
 void
-ph_evaluate(PhSnapshot *snap, const PhSnapshot *prev, const PhPoolTable *pools)
+ph_evaluate(PhSnapshot *snap, const PhSnapshot *prev, const PhPoolTable *pools,
+			PhComponentTable *components)
 {
 	TimestampTz now = snap->sampled_at;
 
-	snap->started_at = prev->started_at;
-	if (snap->started_at == 0 && snap->consistent)
-		snap->started_at = now;
+	snap->consistent_at = prev->consistent_at;
+	if (snap->consistent_at == 0 && snap->consistent)
+		snap->consistent_at = now;
+	/* started: consistent once, and every required component ready once */
+	if (snap->consistent_at != 0 && components_started(components))
+		snap->started_at = prev->started_at != 0 ? prev->started_at : now;
+	else
+		snap->started_at = 0;
 
 	snap->nchecks = 0;
 	check_connections(snap);
@@ -398,6 +485,8 @@ ph_evaluate(PhSnapshot *snap, const PhSnapshot *prev, const PhPoolTable *pools)
 			  "oldest transaction", "no transaction is open",
 			  "it holds back vacuum and may hold locks; check what it runs in pg_stat_activity");
 	check_blocked_sessions(snap);
+	for (int k = 0; k < components->n; k++)
+		check_component(snap, &components->items[k]);
 	for (int i = 0; i < snap->nchecks; i++)
 		carry_since(&snap->checks[i], prev->checks, prev->nchecks, now);
 
@@ -548,8 +637,11 @@ ph_reasons(const PhSnapshot *snap, PhRole role, char *buf, size_t len)
 		appendStringInfo(&s, "%s %s: %s", c->name,
 						 ph_check_status_name((PhCheckStatus) c->status), c->detail);
 	}
-	if (snap->started_at == 0)
+	if (snap->consistent_at == 0)
 		appendStringInfo(&s, "%sserver has not reached a consistent state yet",
+						 s.len > 0 ? "; " : "");
+	else if (snap->started_at == 0)
+		appendStringInfo(&s, "%snot started: a required component has not been ready yet",
 						 s.len > 0 ? "; " : "");
 	if (s.len == 0)
 		appendStringInfoString(&s, "all checks ok");

@@ -31,6 +31,9 @@ int			ph_history_size = 600;
 int			ph_events_size = 200;
 int			ph_limit_warning = 80;
 int			ph_limit_critical = 100;
+char	   *ph_required_components = NULL;
+int			ph_component_ttl_s = 30;
+int			ph_max_components = 32;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -146,6 +149,27 @@ ph_define_gucs(void)
 							&ph_limit_critical,
 							100, 0, 100,
 							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomStringVariable("pg_health.required_components",
+							   "Application components that must report ready before the server is started and ready.",
+							   "Comma-separated component names.",
+							   &ph_required_components,
+							   "",
+							   PGC_SIGHUP, GUC_LIST_INPUT,
+							   ph_check_required_components, NULL, NULL);
+	DefineCustomIntVariable("pg_health.component_ttl",
+							"Time without a report or heartbeat after which a component counts as lost.",
+							"0 turns it off; a component's own ttl (health.configure_component) overrides it.",
+							&ph_component_ttl_s,
+							30, 0, 86400,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.max_components",
+							"Number of application components shared memory has room for.",
+							NULL,
+							&ph_max_components,
+							32, 1, PH_MAX_COMPONENTS_LIMIT,
+							PGC_POSTMASTER, 0,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("pg_health.history_size",
 							"Number of samples kept in health.history.",

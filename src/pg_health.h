@@ -17,11 +17,16 @@
 #include "storage/condition_variable.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
+#include "utils/guc.h"
 #include "utils/timestamp.h"
 
-#define PH_NAME_LEN			64
-#define PH_DETAIL_LEN		320
-#define PH_MAX_CHECKS		16
+#define PH_NAME_LEN			80	/* "component:" and a component name */
+#define PH_DETAIL_LEN		400
+#define PH_BUILTIN_CHECKS	16
+#define PH_MAX_COMPONENTS_LIMIT 64	/* upper bound of pg_health.max_components */
+/* the built-in checks, then one per component (reported or required) */
+#define PH_MAX_CHECKS		(PH_BUILTIN_CHECKS + 2 * PH_MAX_COMPONENTS_LIMIT)
+#define PH_COMPONENT_DETAIL_LEN 200
 #define PH_REASONS_LEN		1024
 #define PH_REFUSAL_RING		8
 #define PH_MAX_POOLS		256 /* pools kept per sample; the rest are folded */
@@ -198,12 +203,67 @@ typedef struct PhSnapshot
 	bool		consistent;		/* primary, or hot standby accepting reads */
 	TimestampTz started_at;		/* when started() first became true; 0 = not */
 	TimestampTz worker_started_at;	/* start of the worker that took it */
+	TimestampTz consistent_at;	/* when the server first was consistent */
 	PhConnections conn;
-	int			nchecks;
-	PhCheck		checks[PH_MAX_CHECKS];	/* role-independent checks */
 	PhCheck		role_checks[PH_NUM_ROLES];
 	uint8		state[PH_NUM_ROLES];	/* PhState, freshness not applied */
+	int			nchecks;
+	/* last, so that copies can stop after the nchecks in use */
+	PhCheck		checks[PH_MAX_CHECKS];	/* role-independent checks */
 } PhSnapshot;
+
+/* Bytes of a snapshot in use: everything up to its last check. */
+#define PH_SNAPSHOT_USED(snap) \
+	(offsetof(PhSnapshot, checks) + sizeof(PhCheck) * (snap)->nchecks)
+
+/* An application component's state, as reported (DESIGN.md). */
+typedef enum PhComponentState
+{
+	PH_COMP_NONE = 0,			/* required, never reported */
+	PH_COMP_STARTING,
+	PH_COMP_READY,
+	PH_COMP_DEGRADED,
+	PH_COMP_FAILED,
+	PH_COMP_STOPPED,
+	PH_COMP_LOST				/* no heartbeat within its TTL */
+} PhComponentState;
+
+/*
+ * A component's runtime state in shared memory, written by the backends that
+ * report for it (components.c) under PhShared.lock.
+ */
+typedef struct PhComponent
+{
+	bool		in_use;
+	char		name[NAMEDATALEN];
+	uint8		state;			/* PhComponentState, as reported */
+	char		detail[PH_COMPONENT_DETAIL_LEN];
+	TimestampTz registered_at;	/* first report since shared memory init */
+	TimestampTz state_since;
+	TimestampTz last_heartbeat;
+	TimestampTz first_ready_at; /* 0: never ready since registered */
+	int			ttl_s;			/* -1: pg_health.component_ttl */
+	char		pool_application_name[NAMEDATALEN];	/* "": no pool */
+	int			pool_min;
+} PhComponent;
+
+/* A component as a sample judged it: health.components and the report. */
+typedef struct PhComponentResult
+{
+	PhComponent c;				/* copy; c.in_use false: never reported */
+	bool		required;
+	uint8		effective;		/* PhComponentState, TTL applied */
+	int			ttl_s;			/* effective TTL; 0: none */
+	int			pool_connections;	/* -1: no pool declared */
+	uint8		status;			/* PhCheckStatus of its check */
+} PhComponentResult;
+
+typedef struct PhComponentTable
+{
+	uint64		generation;
+	int			n;
+	PhComponentResult items[2 * PH_MAX_COMPONENTS_LIMIT];
+} PhComponentTable;
 
 typedef struct PhHistoryEntry
 {
@@ -284,6 +344,10 @@ typedef struct PhShared
 	PhRefusal	refusals[PH_REFUSAL_RING];
 	PhSnapshot	snap;
 	PhNameMap	names;
+	int			max_components;
+	/* component runtime states: PhShared.lock */
+	PhComponent components[PH_MAX_COMPONENTS_LIMIT];
+	PhComponentTable component_table;	/* of the latest snapshot */
 	int			history_size;
 	uint64		history_count;	/* entries ever appended */
 	int			events_size;
@@ -327,6 +391,9 @@ extern int	ph_history_size;
 extern int	ph_events_size;
 extern int	ph_limit_warning;
 extern int	ph_limit_critical;
+extern char *ph_required_components;
+extern int	ph_component_ttl_s;
+extern int	ph_max_components;
 
 /* shmem.c */
 extern PhShared *ph_shared;
@@ -334,7 +401,10 @@ extern void ph_shmem_request(void);
 extern void ph_shmem_startup(void);
 extern Size ph_shmem_size(void);
 extern void ph_publish(const PhSnapshot *snap, const PhPoolTable *pools,
+					   const PhComponentTable *components,
 					   const PhHistoryEntry *hist, const PhEvent *event);
+extern void ph_read_snapshot_components(PhSnapshot *snap, PhComponentTable *out,
+										pid_t *worker_pid);
 extern pid_t ph_set_worker(pid_t expected, pid_t pid, Latch *latch);
 extern void ph_read_snapshot(PhSnapshot *out, pid_t *worker_pid);
 extern void ph_read_verdict_input(PhRole role, PhVerdictInput *out);
@@ -347,7 +417,7 @@ extern const PhLimit *ph_find_limit(const PhLimit *entries, int n, Oid oid);
 
 /* checks.c */
 extern void ph_evaluate(PhSnapshot *snap, const PhSnapshot *prev,
-						const PhPoolTable *pools);
+						const PhPoolTable *pools, PhComponentTable *components);
 extern void ph_verdict(const PhVerdictInput *in, TimestampTz now, PhVerdict *out);
 extern void ph_verdict_from_snapshot(const PhSnapshot *snap, pid_t worker_pid,
 									 PhRole role, TimestampTz now, PhVerdict *out);
@@ -365,6 +435,15 @@ extern bool ph_role_from_string(const char *s, PhRole *role);
 /* hooks.c */
 extern void ph_install_hooks(void);
 extern bool ph_last_refusal(PhRefusal *out);
+
+/* components.c */
+extern int	ph_read_components(PhComponent *out);
+extern void ph_component_results(PhComponentTable *t, const PhComponent *comps, int ncomps,
+								 TimestampTz now);
+extern void ph_count_component_pools(PhComponentTable *t, const char *application_name,
+									 int sessions);
+extern const char *ph_component_state_name(PhComponentState state);
+extern bool ph_check_required_components(char **newval, void **extra, GucSource source);
 
 /* names.c */
 extern PGDLLEXPORT void pg_health_names_main(Datum main_arg);
@@ -387,7 +466,8 @@ extern void ph_put_session_counts(Datum *values, bool *nulls, int *i,
 								  const PhSessionCounts *s, TimestampTz at);
 
 /* report.c */
-extern void ph_report_json(StringInfo buf, const PhSnapshot *snap, pid_t worker_pid,
+extern void ph_report_json(StringInfo buf, const PhSnapshot *snap,
+						   const PhComponentTable *components, pid_t worker_pid,
 						   PhRole role, TimestampTz now);
 
 #endif							/* PG_HEALTH_H */

@@ -144,12 +144,36 @@ report_connections(StringInfo buf, const PhSnapshot *snap)
  * The whole report for one role at one time.  Keys in the order a person
  * reads them: verdict first, then why, then the figures.
  */
+/* One application component, as health.components shows it. */
+static void
+report_component(StringInfo buf, const PhComponentResult *r)
+{
+	bool		f = true;
+	bool		reported = r->c.in_use;
+
+	appendStringInfoChar(buf, '{');
+	json_str(buf, "name", r->c.name, &f);
+	json_bool(buf, "required", r->required, &f);
+	json_str(buf, "state", ph_component_state_name((PhComponentState) r->effective), &f);
+	json_str(buf, "status", ph_check_status_name((PhCheckStatus) r->status), &f);
+	json_str(buf, "detail", reported && r->c.detail[0] ? r->c.detail : NULL, &f);
+	json_time(buf, "state_since", reported ? r->c.state_since : 0, &f);
+	json_time(buf, "last_heartbeat", reported ? r->c.last_heartbeat : 0, &f);
+	json_bool(buf, "ready_once", r->c.first_ready_at != 0, &f);
+	json_opt_int(buf, "ttl_s", r->ttl_s > 0 ? r->ttl_s : -1, &f);
+	json_str(buf, "pool_application_name",
+			 r->pool_connections >= 0 ? r->c.pool_application_name : NULL, &f);
+	json_opt_int(buf, "pool_connections", r->pool_connections, &f);
+	json_opt_int(buf, "pool_min_connections", r->pool_connections >= 0 ? r->c.pool_min : -1, &f);
+	appendStringInfoChar(buf, '}');
+}
+
 void
-ph_report_json(StringInfo buf, const PhSnapshot *snap, pid_t worker_pid,
-			   PhRole role, TimestampTz now)
+ph_report_json(StringInfo buf, const PhSnapshot *snap, const PhComponentTable *components,
+			   pid_t worker_pid, PhRole role, TimestampTz now)
 {
 	PhVerdict	v;
-	PhCheck		checks[PH_MAX_CHECKS + 2];
+	PhCheck    *checks = palloc(sizeof(PhCheck) * (PH_MAX_CHECKS + 2));
 	int			nchecks;
 	bool		first = true;
 
@@ -195,8 +219,14 @@ ph_report_json(StringInfo buf, const PhSnapshot *snap, pid_t worker_pid,
 	else
 		report_connections(buf, snap);
 
-	/* application components arrive with pg_health.required_components */
 	json_key(buf, "components", &first);
-	appendStringInfoString(buf, "[]");
+	appendStringInfoChar(buf, '[');
+	for (int k = 0; snap->generation > 0 && k < components->n; k++)
+	{
+		if (k > 0)
+			appendStringInfoChar(buf, ',');
+		report_component(buf, &components->items[k]);
+	}
+	appendStringInfoChar(buf, ']');
 	appendStringInfoChar(buf, '}');
 }

@@ -207,16 +207,36 @@ typedef struct OidCount
 	int			used;
 } OidCount;
 
+/*
+ * The sampler's hash tables live as long as the worker and are emptied, not
+ * freed, between samples: their entries go to the free list and are reused,
+ * so a sample allocates nothing new once the largest one has been seen.
+ * (Memory freed and allocated again at every sample costs a page fault per
+ * page here: with 1,000 pools that was most of the sample's time.)
+ */
 static HTAB *
-local_hash(const char *name, Size keysize, Size entrysize)
+sampler_hash(HTAB **h, const char *name, Size keysize, Size entrysize)
 {
-	HASHCTL		ctl;
+	if (*h == NULL)
+	{
+		HASHCTL		ctl;
 
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = keysize;
-	ctl.entrysize = entrysize;
-	ctl.hcxt = CurrentMemoryContext;
-	return hash_create(name, 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = keysize;
+		ctl.entrysize = entrysize;
+		ctl.hcxt = TopMemoryContext;
+		*h = hash_create(name, 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	else
+	{
+		HASH_SEQ_STATUS seq;
+		void	   *e;
+
+		hash_seq_init(&seq, *h);
+		while ((e = hash_seq_search(&seq)) != NULL)
+			(void) hash_search(*h, e, HASH_REMOVE, NULL);
+	}
+	return *h;
 }
 
 static void
@@ -359,13 +379,17 @@ fill_pools(HTAB *pools, PhPoolTable *t)
  * a role's.
  */
 static void
-collect_sessions(PhConnections *c, PhPoolTable *t)
+collect_sessions(PhConnections *c, PhPoolTable *t, PhComponentTable *comps)
 {
 	int		   *waiters;
 	int			nwaiters = collect_lock_waiters(&waiters);
-	HTAB	   *pools = local_hash("pg_health pools", sizeof(PoolKey), sizeof(PoolEntry));
-	HTAB	   *roles = local_hash("pg_health roles", sizeof(Oid), sizeof(OidCount));
-	HTAB	   *databases = local_hash("pg_health databases", sizeof(Oid), sizeof(OidCount));
+	static HTAB *pools_h,
+			   *roles_h,
+			   *databases_h;
+	HTAB	   *pools = sampler_hash(&pools_h, "pg_health pools", sizeof(PoolKey), sizeof(PoolEntry));
+	HTAB	   *roles = sampler_hash(&roles_h, "pg_health roles", sizeof(Oid), sizeof(OidCount));
+	HTAB	   *databases = sampler_hash(&databases_h, "pg_health databases", sizeof(Oid),
+										 sizeof(OidCount));
 	int			n;
 
 	pgstat_clear_backend_activity_snapshot();
@@ -422,6 +446,14 @@ collect_sessions(PhConnections *c, PhPoolTable *t)
 	}
 	pgstat_clear_backend_activity_snapshot();
 
+	{
+		HASH_SEQ_STATUS seq;
+		PoolEntry  *e;
+
+		hash_seq_init(&seq, pools);
+		while ((e = hash_seq_search(&seq)) != NULL)
+			ph_count_component_pools(comps, e->key.application_name, e->s.sessions);
+	}
 	t->untracked_roles = fill_limits(roles, t->roles, &t->nroles);
 	t->untracked_databases = fill_limits(databases, t->databases, &t->ndatabases);
 	fill_pools(pools, t);
@@ -513,6 +545,9 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 {
 	static PhSnapshot cur;
 	static PhPoolTable pools;
+	static PhComponentTable comps;
+	static PhComponent reported[PH_MAX_COMPONENTS_LIMIT];
+	int			nreported;
 	PhHistoryEntry hist;
 	PhEvent		event;
 	bool		transition;
@@ -520,7 +555,7 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 	PhState		old_state;
 	TimestampTz start = GetCurrentTimestamp();
 
-	memset(&cur, 0, sizeof(cur));
+	memset(&cur, 0, offsetof(PhSnapshot, checks));
 	/* requests made before this point are answered by this sample */
 	cur.refresh_served = pg_atomic_read_u64(&ph_shared->refresh_requested);
 	cur.generation = prev->generation + 1;
@@ -531,10 +566,13 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 
 	collect_slots(&cur.conn, prev->generation > 0 ? prev->conn.slots_free : MaxConnections);
 	pools.generation = cur.generation;
-	collect_sessions(&cur.conn, &pools);
+	comps.generation = cur.generation;
+	nreported = ph_read_components(reported);
+	ph_component_results(&comps, reported, nreported, start);
+	collect_sessions(&cur.conn, &pools, &comps);
 	unnamed = ph_apply_names(&pools);
 	collect_refusals(&cur.conn, prev, start);
-	ph_evaluate(&cur, prev, &pools);
+	ph_evaluate(&cur, prev, &pools, &comps);
 
 	/*
 	 * Readers see "unknown" from the moment a worker's pid is cleared, so the
@@ -555,7 +593,7 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 		ph_reasons(&cur, PH_ROLE_ANY, event.reasons, sizeof(event.reasons));
 	}
 
-	ph_publish(&cur, &pools, &hist, transition ? &event : NULL);
+	ph_publish(&cur, &pools, &comps, &hist, transition ? &event : NULL);
 	if (unnamed)
 		ph_wake_names_worker();
 
@@ -565,7 +603,7 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 						ph_state_name(old_state), ph_state_name(cur.state[PH_ROLE_ANY])),
 				 errdetail_internal("%s", event.reasons)));
 
-	memcpy(prev, &cur, sizeof(cur));
+	memcpy(prev, &cur, PH_SNAPSHOT_USED(&cur));
 }
 
 void
@@ -594,8 +632,9 @@ pg_health_sampler_main(Datum main_arg)
 	/* carry on from the last sample: generation, since, started_at */
 	ph_read_snapshot(&prev, &other);
 
+	/* its first block is kept across resets: no allocation churn per sample */
 	sample_cxt = AllocSetContextCreate(TopMemoryContext, "pg_health sample",
-									   ALLOCSET_DEFAULT_SIZES);
+									   1024 * 1024, 1024 * 1024, ALLOCSET_DEFAULT_MAXSIZE);
 
 	for (;;)
 	{

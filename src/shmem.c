@@ -78,6 +78,7 @@ ph_shmem_startup(void)
 		ph_shared->shmem_initialized_at = GetCurrentTimestamp();
 		ph_shared->shmem_size = size;
 		ph_shared->history_size = ph_history_size;
+		ph_shared->max_components = ph_max_components;
 		ph_shared->events_size = ph_events_size;
 		pg_atomic_init_u64(&ph_shared->refresh_requested, 0);
 		pg_atomic_init_u32(&ph_shared->verdict.changecount, 0);
@@ -146,13 +147,23 @@ copy_pool_table(PhPoolTable *dst, const PhPoolTable *src)
 	memcpy(dst->databases, src->databases, sizeof(PhLimit) * src->ndatabases);
 }
 
+static void
+copy_component_table(PhComponentTable *dst, const PhComponentTable *src)
+{
+	dst->generation = src->generation;
+	dst->n = src->n;
+	memcpy(dst->items, src->items, sizeof(PhComponentResult) * src->n);
+}
+
 void
 ph_publish(const PhSnapshot *snap, const PhPoolTable *pools,
+		   const PhComponentTable *components,
 		   const PhHistoryEntry *hist, const PhEvent *event)
 {
 	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
-	memcpy(&ph_shared->snap, snap, sizeof(PhSnapshot));
+	memcpy(&ph_shared->snap, snap, PH_SNAPSHOT_USED(snap));
 	copy_pool_table(ph_pool_table(), pools);
+	copy_component_table(&ph_shared->component_table, components);
 	update_verdict_block();
 	if (hist && ph_shared->history_size > 0)
 	{
@@ -173,7 +184,7 @@ void
 ph_read_snapshot(PhSnapshot *out, pid_t *worker_pid)
 {
 	LWLockAcquire(ph_shared->lock, LW_SHARED);
-	memcpy(out, &ph_shared->snap, sizeof(PhSnapshot));
+	memcpy(out, &ph_shared->snap, PH_SNAPSHOT_USED(&ph_shared->snap));
 	*worker_pid = ph_shared->worker_pid;
 	LWLockRelease(ph_shared->lock);
 }
@@ -183,9 +194,20 @@ void
 ph_read_pools(PhPoolTable *out, PhSnapshot *snap, pid_t *worker_pid)
 {
 	LWLockAcquire(ph_shared->lock, LW_SHARED);
-	memcpy(snap, &ph_shared->snap, sizeof(PhSnapshot));
+	memcpy(snap, &ph_shared->snap, PH_SNAPSHOT_USED(&ph_shared->snap));
 	*worker_pid = ph_shared->worker_pid;
 	copy_pool_table(out, ph_pool_table());
+	LWLockRelease(ph_shared->lock);
+}
+
+/* The snapshot and the components as it judged them, under one lock. */
+void
+ph_read_snapshot_components(PhSnapshot *snap, PhComponentTable *out, pid_t *worker_pid)
+{
+	LWLockAcquire(ph_shared->lock, LW_SHARED);
+	memcpy(snap, &ph_shared->snap, PH_SNAPSHOT_USED(&ph_shared->snap));
+	*worker_pid = ph_shared->worker_pid;
+	copy_component_table(out, &ph_shared->component_table);
 	LWLockRelease(ph_shared->lock);
 }
 

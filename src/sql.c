@@ -36,6 +36,7 @@ PG_FUNCTION_INFO_V1(pg_health_status_1_0);
 PG_FUNCTION_INFO_V1(pg_health_connections_1_0);
 PG_FUNCTION_INFO_V1(pg_health_history_1_0);
 PG_FUNCTION_INFO_V1(pg_health_events_1_0);
+PG_FUNCTION_INFO_V1(pg_health_components_1_0);
 
 /* Longest health.refresh() waits, at least; see ph_refresh_timeout(). */
 #define PH_REFRESH_TIMEOUT_MS 5000
@@ -187,7 +188,7 @@ pg_health_checks_1_0(PG_FUNCTION_ARGS)
 	PhRole		role = role_arg(fcinfo, 0);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	PhSnapshot *snap;
-	PhCheck		checks[PH_MAX_CHECKS + 2];
+	PhCheck    *checks = palloc(sizeof(PhCheck) * (PH_MAX_CHECKS + 2));
 	pid_t		worker_pid;
 	int			n;
 
@@ -220,16 +221,82 @@ pg_health_report_1_0(PG_FUNCTION_ARGS)
 {
 	PhRole		role = role_arg(fcinfo, 0);
 	PhSnapshot *snap;
+	PhComponentTable *components;
 	pid_t		worker_pid;
 	StringInfoData buf;
 
 	ph_require_preloaded();
 	snap = palloc(sizeof(PhSnapshot));
-	ph_read_snapshot(snap, &worker_pid);
+	components = palloc(sizeof(PhComponentTable));
+	ph_read_snapshot_components(snap, components, &worker_pid);
 
 	initStringInfo(&buf);
-	ph_report_json(&buf, snap, worker_pid, role, GetCurrentTimestamp());
+	ph_report_json(&buf, snap, components, worker_pid, role, GetCurrentTimestamp());
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+}
+
+/* health.components: each component as the latest sample judged it. */
+Datum
+pg_health_components_1_0(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PhSnapshot *snap;
+	PhComponentTable *t;
+	pid_t		worker_pid;
+
+	ph_require_preloaded();
+	InitMaterializedSRF(fcinfo, 0);
+	snap = palloc(sizeof(PhSnapshot));
+	t = palloc(sizeof(PhComponentTable));
+	ph_read_snapshot_components(snap, t, &worker_pid);
+	if (snap->generation == 0)
+		return (Datum) 0;
+	for (int k = 0; k < t->n; k++)
+	{
+		const PhComponentResult *r = &t->items[k];
+		const char *st = ph_component_state_name((PhComponentState) r->effective);
+		bool		reported = r->c.in_use;
+		Datum		values[16];
+		bool		nulls[16] = {0};
+		int			i = 0;
+
+		values[i++] = CStringGetTextDatum(r->c.name);
+		values[i++] = BoolGetDatum(r->required);
+		if (st)
+			values[i++] = CStringGetTextDatum(st);
+		else
+			nulls[i++] = true;
+		values[i++] = CStringGetTextDatum(ph_check_status_name((PhCheckStatus) r->status));
+		if (reported && r->c.detail[0])
+			values[i++] = CStringGetTextDatum(r->c.detail);
+		else
+			nulls[i++] = true;
+		ph_set_time(values, nulls, i++, reported ? r->c.state_since : 0);
+		ph_set_time(values, nulls, i++, reported ? r->c.last_heartbeat : 0);
+		ph_set_age(values, nulls, i++, reported ? r->c.last_heartbeat : 0, snap->sampled_at);
+		if (r->ttl_s > 0)
+			values[i++] = ph_interval_datum((int64) r->ttl_s * USECS_PER_SEC);
+		else
+			nulls[i++] = true;
+		ph_set_time(values, nulls, i++, reported ? r->c.registered_at : 0);
+		ph_set_time(values, nulls, i++, r->c.first_ready_at);
+		if (r->pool_connections >= 0)
+		{
+			values[i++] = CStringGetTextDatum(r->c.pool_application_name);
+			values[i++] = Int32GetDatum(r->pool_connections);
+			values[i++] = Int32GetDatum(r->c.pool_min);
+		}
+		else
+		{
+			nulls[i++] = true;
+			nulls[i++] = true;
+			nulls[i++] = true;
+		}
+		values[i++] = TimestampTzGetDatum(snap->sampled_at);
+		Assert(i == rsinfo->setDesc->natts);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }
 
 static int

@@ -1,0 +1,562 @@
+/*
+ * components.c -- application components: services that use the database
+ * report their initialization state into it, and it becomes part of the one
+ * verdict (DESIGN.md, "Application components").
+ *
+ * Runtime state lives in shared memory (PhShared.components, at most
+ * pg_health.max_components), written by the reporting backends under
+ * PhShared.lock.  What is configured -- who may report for a component, its
+ * TTL, its pool -- lives in the table health.component_config, so it survives
+ * restarts and replicates to standbys; it is read again at every report, so
+ * the runtime copy follows the table.  Which components are required is the
+ * reloadable GUC pg_health.required_components, so a standby or a freshly
+ * restarted server knows what it waits for before anyone has reported.
+ *
+ * The sampler judges the components once per sample (ph_component_results,
+ * then a check per component in checks.c), like everything else.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/varlena.h"
+
+#include "pg_health.h"
+
+PG_FUNCTION_INFO_V1(pg_health_set_component_state_1_0);
+PG_FUNCTION_INFO_V1(pg_health_heartbeat_1_0);
+PG_FUNCTION_INFO_V1(pg_health_configure_component_1_0);
+PG_FUNCTION_INFO_V1(pg_health_drop_component_1_0);
+
+static const char *const component_state_names[] = {
+	[PH_COMP_NONE] = NULL,
+	[PH_COMP_STARTING] = "starting",
+	[PH_COMP_READY] = "ready",
+	[PH_COMP_DEGRADED] = "degraded",
+	[PH_COMP_FAILED] = "failed",
+	[PH_COMP_STOPPED] = "stopped",
+	[PH_COMP_LOST] = "lost",
+};
+
+const char *
+ph_component_state_name(PhComponentState state)
+{
+	return component_state_names[state];
+}
+
+/* Names: 1 to 63 bytes of lower-case letters, digits, '_', '.', '-'. */
+static bool
+valid_name(const char *name, const char **why)
+{
+	size_t		len = strlen(name);
+
+	if (len == 0)
+	{
+		*why = "is empty";
+		return false;
+	}
+	if (len >= NAMEDATALEN)
+	{
+		*why = "is longer than 63 bytes";
+		return false;
+	}
+	for (const char *p = name; *p; p++)
+	{
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+			  *p == '_' || *p == '.' || *p == '-'))
+		{
+			*why = "contains a character other than a-z, 0-9, '_', '.' and '-'";
+			return false;
+		}
+	}
+	return true;
+}
+
+static char *
+name_arg(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	char	   *name;
+	const char *why;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", what),
+				 errhint("Pass the component's name, as listed in pg_health.required_components.")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	if (!valid_name(name, &why))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid component name \"%s\": it %s", name, why),
+				 errhint("Component names are 1 to 63 bytes of lower-case letters, digits, '_', '.' and '-'.")));
+	return name;
+}
+
+static PhComponentState
+state_arg(FunctionCallInfo fcinfo, int argno)
+{
+	char	   *s;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("state must not be NULL"),
+				 errhint("Accepted states are starting, ready, degraded, failed and stopped.")));
+	s = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	for (int st = PH_COMP_STARTING; st <= PH_COMP_STOPPED; st++)
+		if (strcmp(s, component_state_names[st]) == 0)
+			return (PhComponentState) st;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid component state \"%s\"", s),
+			 errhint("Accepted states are starting, ready, degraded, failed and stopped.")));
+	pg_unreachable();
+}
+
+/* GUC check hook: every name valid, no more than the table holds. */
+bool
+ph_check_required_components(char **newval, void **extra, GucSource source)
+{
+	char	   *raw = pstrdup(*newval);
+	List	   *names;
+	ListCell   *lc;
+
+	if (!SplitGUCList(raw, ',', &names))
+	{
+		GUC_check_errdetail("List syntax is invalid.");
+		return false;
+	}
+	foreach(lc, names)
+	{
+		const char *why;
+
+		if (!valid_name((char *) lfirst(lc), &why))
+		{
+			GUC_check_errdetail("Component name \"%s\" %s.", (char *) lfirst(lc), why);
+			GUC_check_errhint("Component names are 1 to 63 bytes of lower-case letters, digits, '_', '.' and '-'.");
+			return false;
+		}
+	}
+	if (list_length(names) > PH_MAX_COMPONENTS_LIMIT)
+	{
+		GUC_check_errdetail("At most %d components can be required.", PH_MAX_COMPONENTS_LIMIT);
+		return false;
+	}
+	return true;
+}
+
+/* What health.component_config says of one component. */
+typedef struct ComponentConfig
+{
+	bool		found;
+	char		reporter[NAMEDATALEN];	/* "": none */
+	int			ttl_s;			/* -1: the GUC's */
+	char		pool_application_name[NAMEDATALEN];
+	int			pool_min;
+} ComponentConfig;
+
+/*
+ * Read one row of health.component_config, as the table's owner: a reporting
+ * role needs no privilege on the table, and cannot change what it says.
+ */
+static void
+load_config(const char *name, ComponentConfig *cfg)
+{
+	Oid			nsp = get_namespace_oid("health", true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid("component_config", nsp) : InvalidOid;
+	HeapTuple	tup;
+	Oid			owner;
+	Oid			save_userid;
+	int			save_sec;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->ttl_s = -1;
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table health.component_config does not exist in this database"),
+				 errhint("Run CREATE EXTENSION pg_health in this database.")));
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	args[0] = CStringGetTextDatum(name);
+	if (SPI_execute_with_args("SELECT reporter::pg_catalog.text, "
+							  "pg_catalog.ceil(pg_catalog.date_part('epoch', ttl))::pg_catalog.int4, "
+							  "pool_application_name, pool_min_connections "
+							  "FROM health.component_config WHERE name OPERATOR(pg_catalog.=) $1",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read health.component_config");
+	if (SPI_processed > 0)
+	{
+		HeapTuple	row = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		d;
+
+		cfg->found = true;
+		d = SPI_getbinval(row, desc, 1, &isnull);
+		if (!isnull)
+			strlcpy(cfg->reporter, TextDatumGetCString(d), NAMEDATALEN);
+		d = SPI_getbinval(row, desc, 2, &isnull);
+		if (!isnull)
+			cfg->ttl_s = Max(DatumGetInt32(d), 0);
+		d = SPI_getbinval(row, desc, 3, &isnull);
+		if (!isnull)
+			strlcpy(cfg->pool_application_name, TextDatumGetCString(d), NAMEDATALEN);
+		d = SPI_getbinval(row, desc, 4, &isnull);
+		if (!isnull)
+			cfg->pool_min = DatumGetInt32(d);
+	}
+	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec);
+}
+
+/*
+ * May the current role report for this component?  Superusers always;
+ * otherwise members of the reporter role health.component_config names.
+ */
+static void
+authorize(const char *name, const ComponentConfig *cfg)
+{
+	Oid			reporter;
+
+	if (superuser())
+		return;
+	reporter = cfg->reporter[0] ? get_role_oid(cfg->reporter, true) : InvalidOid;
+	if (OidIsValid(reporter) && has_privs_of_role(GetUserId(), reporter))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to report for component \"%s\"", name),
+			 !cfg->found ?
+			 errdetail("Component \"%s\" has no row in health.component_config, so only superusers may report for it.", name) :
+			 !OidIsValid(reporter) ?
+			 errdetail("Component \"%s\" has no reporter role, so only superusers may report for it.", name) :
+			 errdetail("Only superusers and members of role \"%s\" may report for component \"%s\".",
+					   cfg->reporter, name),
+			 errhint("An administrator allows a role with SELECT health.configure_component('%s', reporter => 'role_name').",
+					 name)));
+}
+
+/* The runtime entry of a component; caller holds the lock. */
+static PhComponent *
+find_component(const char *name)
+{
+	for (int i = 0; i < ph_shared->max_components; i++)
+		if (ph_shared->components[i].in_use &&
+			strcmp(ph_shared->components[i].name, name) == 0)
+			return &ph_shared->components[i];
+	return NULL;
+}
+
+static void
+apply_config(PhComponent *c, const ComponentConfig *cfg)
+{
+	c->ttl_s = cfg->ttl_s;
+	strlcpy(c->pool_application_name, cfg->pool_application_name, NAMEDATALEN);
+	c->pool_min = cfg->pool_min;
+}
+
+Datum
+pg_health_set_component_state_1_0(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	PhComponentState state;
+	char	   *detail = NULL;
+	ComponentConfig cfg;
+	PhComponent *c;
+	TimestampTz now = GetCurrentTimestamp();
+
+	ph_require_preloaded();
+	name = name_arg(fcinfo, 0, "component name");
+	state = state_arg(fcinfo, 1);
+	if (!PG_ARGISNULL(2))
+	{
+		detail = text_to_cstring(PG_GETARG_TEXT_PP(2));
+		if (strlen(detail) >= PH_COMPONENT_DETAIL_LEN)
+			ereport(ERROR,
+					(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+					 errmsg("component detail is %zu bytes long, more than the %d allowed",
+							strlen(detail), PH_COMPONENT_DETAIL_LEN - 1),
+					 errhint("Say in one sentence what an operator should know; put the rest in the service's log.")));
+	}
+	load_config(name, &cfg);
+	authorize(name, &cfg);
+
+	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
+	c = find_component(name);
+	if (c == NULL)
+	{
+		for (int i = 0; i < ph_shared->max_components && c == NULL; i++)
+			if (!ph_shared->components[i].in_use)
+				c = &ph_shared->components[i];
+		if (c == NULL)
+		{
+			LWLockRelease(ph_shared->lock);
+			ereport(ERROR,
+					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+					 errmsg("cannot register component \"%s\": all %d component places are taken",
+							name, ph_shared->max_components),
+					 errhint("Raise pg_health.max_components (restart required), or remove components no longer used with health.drop_component().")));
+		}
+		memset(c, 0, sizeof(*c));
+		c->in_use = true;
+		strlcpy(c->name, name, NAMEDATALEN);
+		c->registered_at = now;
+		c->state_since = now;
+	}
+	else if (c->state != (uint8) state)
+		c->state_since = now;
+	c->state = (uint8) state;
+	strlcpy(c->detail, detail ? detail : "", sizeof(c->detail));
+	c->last_heartbeat = now;
+	if (state == PH_COMP_READY && c->first_ready_at == 0)
+		c->first_ready_at = now;
+	apply_config(c, &cfg);
+	LWLockRelease(ph_shared->lock);
+	PG_RETURN_VOID();
+}
+
+Datum
+pg_health_heartbeat_1_0(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	ComponentConfig cfg;
+	PhComponent *c;
+
+	ph_require_preloaded();
+	name = name_arg(fcinfo, 0, "component name");
+	load_config(name, &cfg);
+	authorize(name, &cfg);
+
+	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
+	c = find_component(name);
+	if (c != NULL)
+	{
+		c->last_heartbeat = GetCurrentTimestamp();
+		apply_config(c, &cfg);
+	}
+	LWLockRelease(ph_shared->lock);
+	if (c == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("component \"%s\" has not reported a state since the server started", name),
+				 errhint("Report one first with health.set_component_state('%s', 'starting').", name)));
+	PG_RETURN_VOID();
+}
+
+/*
+ * Configure a component: who may report for it, its TTL, its pool.  Runs as
+ * the caller, so only roles allowed to write health.component_config
+ * (superusers, unless granted) can; the runtime copy is updated at once.
+ */
+Datum
+pg_health_configure_component_1_0(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	Oid			argtypes[5] = {TEXTOID, NAMEOID, INTERVALOID, TEXTOID, INT4OID};
+	Datum		args[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	ComponentConfig cfg;
+	PhComponent *c;
+
+	ph_require_preloaded();
+	name = name_arg(fcinfo, 0, "component name");
+	args[0] = CStringGetTextDatum(name);
+	for (int i = 1; i < 5; i++)
+	{
+		if (PG_ARGISNULL(i))
+			nulls[i] = 'n';
+		else
+			args[i] = PG_GETARG_DATUM(i);
+	}
+	if (!PG_ARGISNULL(1) && !OidIsValid(get_role_oid(NameStr(*PG_GETARG_NAME(1)), true)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("role \"%s\" does not exist", NameStr(*PG_GETARG_NAME(1))),
+				 errhint("Create the service's role first, or pass reporter => NULL to let only superusers report.")));
+	if (!PG_ARGISNULL(3) && strlen(TextDatumGetCString(args[3])) >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("pool application_name is longer than %d bytes", NAMEDATALEN - 1),
+				 errhint("PostgreSQL truncates application_name to %d bytes, so a longer one never matches.",
+						 NAMEDATALEN - 1)));
+	if (!PG_ARGISNULL(4) && PG_GETARG_INT32(4) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("pool_min_connections must not be negative"),
+				 errhint("0 means the pool's size is not checked.")));
+	if (PG_ARGISNULL(4))
+	{
+		nulls[4] = ' ';
+		args[4] = Int32GetDatum(0);
+	}
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("INSERT INTO health.component_config "
+							  "(name, reporter, ttl, pool_application_name, pool_min_connections) "
+							  "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO UPDATE SET "
+							  "reporter = EXCLUDED.reporter, ttl = EXCLUDED.ttl, "
+							  "pool_application_name = EXCLUDED.pool_application_name, "
+							  "pool_min_connections = EXCLUDED.pool_min_connections",
+							  5, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not write health.component_config");
+	SPI_finish();
+
+	load_config(name, &cfg);
+	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
+	c = find_component(name);
+	if (c != NULL)
+		apply_config(c, &cfg);
+	LWLockRelease(ph_shared->lock);
+	PG_RETURN_VOID();
+}
+
+/* Forget a component: its configuration and its runtime state. */
+Datum
+pg_health_drop_component_1_0(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	PhComponent *c;
+	bool		existed;
+
+	ph_require_preloaded();
+	name = name_arg(fcinfo, 0, "component name");
+	args[0] = CStringGetTextDatum(name);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("DELETE FROM health.component_config WHERE name OPERATOR(pg_catalog.=) $1",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not write health.component_config");
+	existed = SPI_processed > 0;
+	SPI_finish();
+
+	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
+	c = find_component(name);
+	if (c != NULL)
+	{
+		memset(c, 0, sizeof(*c));
+		existed = true;
+	}
+	LWLockRelease(ph_shared->lock);
+	PG_RETURN_BOOL(existed);
+}
+
+/* The sampler: copy the runtime entries in use. */
+int
+ph_read_components(PhComponent *out)
+{
+	int			n = 0;
+
+	LWLockAcquire(ph_shared->lock, LW_SHARED);
+	for (int i = 0; i < ph_shared->max_components; i++)
+		if (ph_shared->components[i].in_use)
+			out[n++] = ph_shared->components[i];
+	LWLockRelease(ph_shared->lock);
+	return n;
+}
+
+/*
+ * The sampler: the required components (in the GUC's order, reported or
+ * not), then the others that reported, with the TTL applied.  Pool counts
+ * start at 0 and are added by ph_count_component_pools.
+ */
+void
+ph_component_results(PhComponentTable *t, const PhComponent *comps, int ncomps,
+					 TimestampTz now)
+{
+	char	   *raw = pstrdup(ph_required_components ? ph_required_components : "");
+	List	   *required = NIL;
+	ListCell   *lc;
+	bool	   *listed = palloc0(sizeof(bool) * Max(ncomps, 1));
+
+	t->n = 0;
+	if (!SplitGUCList(raw, ',', &required))
+		required = NIL;			/* the check hook refused it; cannot happen */
+
+	foreach(lc, required)
+	{
+		const char *name = lfirst(lc);
+		PhComponentResult *r;
+		bool		dup = false;
+
+		for (int k = 0; k < t->n; k++)
+			dup |= strcmp(t->items[k].c.name, name) == 0;
+		if (dup || t->n >= (int) lengthof(t->items))
+			continue;
+		r = &t->items[t->n++];
+		memset(r, 0, sizeof(*r));
+		r->required = true;
+		strlcpy(r->c.name, name, NAMEDATALEN);
+		for (int i = 0; i < ncomps; i++)
+		{
+			if (strcmp(comps[i].name, name) == 0)
+			{
+				r->c = comps[i];
+				listed[i] = true;
+			}
+		}
+	}
+	for (int i = 0; i < ncomps && t->n < (int) lengthof(t->items); i++)
+	{
+		PhComponentResult *r;
+
+		if (listed[i])
+			continue;
+		r = &t->items[t->n++];
+		memset(r, 0, sizeof(*r));
+		r->c = comps[i];
+	}
+
+	for (int k = 0; k < t->n; k++)
+	{
+		PhComponentResult *r = &t->items[k];
+
+		r->ttl_s = r->c.in_use && r->c.ttl_s >= 0 ? r->c.ttl_s : ph_component_ttl_s;
+		if (!r->c.in_use)
+			r->effective = PH_COMP_NONE;
+		else if (r->ttl_s > 0 && now - r->c.last_heartbeat > (int64) r->ttl_s * USECS_PER_SEC)
+			r->effective = PH_COMP_LOST;
+		else
+			r->effective = r->c.state;
+		r->pool_connections = r->c.in_use && r->c.pool_application_name[0] ? 0 : -1;
+	}
+}
+
+/* The sampler, for every pool: add its sessions to the components it serves. */
+void
+ph_count_component_pools(PhComponentTable *t, const char *application_name, int sessions)
+{
+	for (int k = 0; k < t->n; k++)
+	{
+		PhComponentResult *r = &t->items[k];
+
+		if (r->pool_connections >= 0 &&
+			strcmp(r->c.pool_application_name, application_name) == 0)
+			r->pool_connections += sessions;
+	}
+}
