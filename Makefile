@@ -10,7 +10,7 @@ PGFILEDESC = "pg_health - one authoritative readiness verdict"
 
 # Tests need a preloaded server: `make installcheck` runs them against a
 # private temporary instance (never an existing cluster).
-REGRESS = install verdicts views pools privileges bad_input
+REGRESS = install verdicts views pools privileges bad_input components
 REGRESS_OPTS = --temp-instance=$(CURDIR)/tmp_regress --temp-config=$(srcdir)/test/conf/preload.conf
 ISOLATION = sessions
 ISOLATION_OPTS = --temp-instance=$(CURDIR)/tmp_check_iso --temp-config=$(srcdir)/test/conf/preload.conf \
@@ -28,3 +28,7 @@ include $(PGXS)
 
 # after the include: Makefile.global resets PROVE_FLAGS
 override PROVE_FLAGS += -I $(srcdir)/test/perl
+
+# PGXS tracks no header dependencies: every object depends on the shared
+# headers, so a changed struct never meets a stale object.
+$(OBJS): $(srcdir)/src/pg_health.h $(srcdir)/src/compat.h

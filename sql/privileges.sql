@@ -35,7 +35,8 @@ SELECT (SELECT count(*) FROM health.checks) > 0 AS checks,
        health.refresh() AS refresh;
 RESET ROLE;
 
--- PUBLIC holds EXECUTE on exactly the three verdicts
+-- PUBLIC holds EXECUTE on exactly the three verdicts and the two reporting
+-- functions (which authorize per component themselves)
 SELECT p.oid::regprocedure AS function
   FROM pg_proc p
  WHERE p.pronamespace = 'health'::regnamespace

@@ -393,10 +393,9 @@ check_component(PhSnapshot *snap, PhComponentResult *r)
 		appendStringInfo(&d, "; pool \"%s\": %d connection(s)%s", comp->pool_application_name,
 						 r->pool_connections,
 						 comp->pool_min > 0 ? psprintf(", minimum %d", comp->pool_min) : "");
-	if (!r->required)
+	if (!r->required && c->status != PH_CHECK_OK)
 	{
-		if (c->status == PH_CHECK_CRITICAL)
-			c->status = PH_CHECK_WARNING;
+		c->status = PH_CHECK_WARNING;
 		appendStringInfoString(&d, " (not required: it only warns)");
 	}
 	strlcpy(c->detail, d.data, sizeof(c->detail));
