@@ -168,7 +168,9 @@ typedef struct ComponentConfig
 
 /*
  * Read one row of health.component_config, as the table's owner: a reporting
- * role needs no privilege on the table, and cannot change what it says.
+ * role needs no privilege on the table, and cannot change what it says.  Not
+ * read-only in SPI's sense, so that it takes a fresh snapshot and sees what
+ * configure_component just wrote.
  */
 static void
 load_config(const char *name, ComponentConfig *cfg)
@@ -205,7 +207,7 @@ load_config(const char *name, ComponentConfig *cfg)
 							  "pg_catalog.ceil(pg_catalog.date_part('epoch', ttl))::pg_catalog.int4, "
 							  "pool_application_name, pool_min_connections "
 							  "FROM health.component_config WHERE name OPERATOR(pg_catalog.=) $1",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read health.component_config");
 	if (SPI_processed > 0)
 	{
