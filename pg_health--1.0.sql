@@ -188,6 +188,8 @@ CREATE FUNCTION health.pool_rows(
     OUT rolconnlimit integer,
     OUT headroom integer,
     OUT limited_by pg_catalog.text,
+    OUT component pg_catalog.text,
+    OUT component_min_connections integer,
     OUT sampled_at timestamp with time zone)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pg_health_pools_1_0'

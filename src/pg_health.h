@@ -410,7 +410,8 @@ extern void ph_read_snapshot(PhSnapshot *out, pid_t *worker_pid);
 extern void ph_read_verdict_input(PhRole role, PhVerdictInput *out);
 extern int	ph_read_history(PhHistoryEntry **out);
 extern int	ph_read_events(PhEvent **out);
-extern void ph_read_pools(PhPoolTable *out, PhSnapshot *snap, pid_t *worker_pid);
+extern void ph_read_pools(PhPoolTable *out, PhSnapshot *snap, PhComponentTable *components,
+						  pid_t *worker_pid);
 extern void ph_read_limit_oids(PhLimit *roles, int *nroles,
 							   PhLimit *databases, int *ndatabases);
 extern const PhLimit *ph_find_limit(const PhLimit *entries, int n, Oid oid);

@@ -105,13 +105,15 @@ pg_health_pools_1_0(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	PhPoolTable *t;
 	PhSnapshot *snap;
+	PhComponentTable *comps;
 	pid_t		worker_pid;
 
 	ph_require_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
 	t = palloc(sizeof(PhPoolTable));
 	snap = palloc(sizeof(PhSnapshot));
-	ph_read_pools(t, snap, &worker_pid);
+	comps = palloc(sizeof(PhComponentTable));
+	ph_read_pools(t, snap, comps, &worker_pid);
 	if (snap->generation == 0 || t->generation != snap->generation)
 		return (Datum) 0;
 
@@ -120,9 +122,15 @@ pg_health_pools_1_0(PG_FUNCTION_ARGS)
 		const PhPool *p = &t->pools[k];
 		const PhLimit *role = limit_at(t->roles, p->role_index);
 		const PhLimit *db = limit_at(t->databases, p->db_index);
+		const PhComponentResult *comp = NULL;
 		Datum		values[34];
 		bool		nulls[34] = {0};
 		int			i = 0;
+
+		for (int c = 0; c < comps->n && comp == NULL && p->folded == 0; c++)
+			if (comps->items[c].pool_connections >= 0 &&
+				strcmp(comps->items[c].c.pool_application_name, p->application_name) == 0)
+				comp = &comps->items[c];
 
 		if (p->folded > 0)
 		{
@@ -161,6 +169,17 @@ pg_health_pools_1_0(PG_FUNCTION_ARGS)
 			headroom(snap, role, db, &left, &by);
 			values[i++] = Int32GetDatum(left);
 			values[i++] = CStringGetTextDatum(by);
+		}
+		/* the component whose pool this application_name is, and its minimum */
+		if (comp != NULL)
+		{
+			values[i++] = CStringGetTextDatum(comp->c.name);
+			values[i++] = Int32GetDatum(comp->c.pool_min);
+		}
+		else
+		{
+			nulls[i++] = true;
+			nulls[i++] = true;
 		}
 		values[i++] = TimestampTzGetDatum(snap->sampled_at);
 		Assert(i == rsinfo->setDesc->natts);

@@ -191,12 +191,14 @@ ph_read_snapshot(PhSnapshot *out, pid_t *worker_pid)
 
 /* The snapshot and its pool table, copied under one lock. */
 void
-ph_read_pools(PhPoolTable *out, PhSnapshot *snap, pid_t *worker_pid)
+ph_read_pools(PhPoolTable *out, PhSnapshot *snap, PhComponentTable *components,
+			  pid_t *worker_pid)
 {
 	LWLockAcquire(ph_shared->lock, LW_SHARED);
 	memcpy(snap, &ph_shared->snap, PH_SNAPSHOT_USED(&ph_shared->snap));
 	*worker_pid = ph_shared->worker_pid;
 	copy_pool_table(out, ph_pool_table());
+	copy_component_table(components, &ph_shared->component_table);
 	LWLockRelease(ph_shared->lock);
 }
 

@@ -104,6 +104,9 @@ for my $k (1 .. 2)
 }
 is(q1($node, q{SELECT status, health.ready() FROM health.components WHERE name = 'auth'}),
 	'ok|t', 'pool at its minimum: ok and ready');
+is(q1($node, q{SELECT sessions, component, component_min_connections FROM health.pools
+                WHERE application_name = 'auth'}),
+	'2|auth|2', 'health.pools names the component the pool belongs to, and its minimum');
 $_->quit for @pool;
 
 # Not required any more (reload): its failure only warns.
