@@ -153,7 +153,8 @@ CREATE FUNCTION health.event_rows(
     OUT generation bigint,
     OUT old_status pg_catalog.text,
     OUT new_status pg_catalog.text,
-    OUT reasons pg_catalog.text)
+    OUT reasons pg_catalog.text,
+    OUT changes jsonb)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pg_health_events_1_0'
 LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
@@ -290,6 +291,44 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pg_health_components_1_0'
 LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 
+------------------------------------------------------------------------
+-- Custom checks (initialization gates), run by the checker worker in the
+-- database named by pg_health.database.
+------------------------------------------------------------------------
+CREATE TABLE health.custom_checks (
+    name pg_catalog.text PRIMARY KEY
+        CHECK (name OPERATOR(pg_catalog.~) '^[a-z0-9_.-]{1,63}$'),
+    query pg_catalog.text NOT NULL,
+    severity pg_catalog.text NOT NULL DEFAULT 'critical'
+        CHECK (severity OPERATOR(pg_catalog.=) ANY (ARRAY['critical', 'warning'])),
+    run_interval interval NOT NULL DEFAULT '10s',
+    timeout interval NOT NULL DEFAULT '1s',
+    registered_by pg_catalog.name NOT NULL,
+    registered_at timestamp with time zone NOT NULL DEFAULT pg_catalog.now()
+);
+SELECT pg_catalog.pg_extension_config_dump('health.custom_checks', '');
+COMMENT ON TABLE health.custom_checks IS
+  'custom checks: a query returning one boolean, run by the checker worker as registered_by';
+
+CREATE FUNCTION health.register_check(
+    name pg_catalog.text,
+    query pg_catalog.text,
+    severity pg_catalog.text DEFAULT 'critical',
+    run_interval interval DEFAULT '10s',
+    timeout interval DEFAULT '1s')
+RETURNS void
+AS 'MODULE_PATHNAME', 'pg_health_register_check_1_0'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION health.register_check(pg_catalog.text, pg_catalog.text, pg_catalog.text, interval, interval) IS
+  'register (or replace) a custom check: one SELECT returning one boolean; database owner or superuser, in pg_health.database';
+
+CREATE FUNCTION health.drop_check(name pg_catalog.text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'pg_health_drop_check_1_0'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION health.drop_check(pg_catalog.text) IS
+  'drop a custom check; false if there was none';
+
 -- Views for DBAs: thin wrappers over the functions above.
 CREATE VIEW health.checks AS SELECT * FROM health.checks();
 CREATE VIEW health.status AS SELECT * FROM health.status_row();
@@ -322,6 +361,11 @@ GRANT EXECUTE ON FUNCTION health.started() TO PUBLIC;
 -- the component's reporter role)
 GRANT EXECUTE ON FUNCTION health.set_component_state(pg_catalog.text, pg_catalog.text, pg_catalog.text) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION health.heartbeat(pg_catalog.text) TO PUBLIC;
+-- the database owner manages custom checks (checked inside)
+GRANT EXECUTE ON FUNCTION
+    health.register_check(pg_catalog.text, pg_catalog.text, pg_catalog.text, interval, interval),
+    health.drop_check(pg_catalog.text)
+  TO PUBLIC;
 
 GRANT EXECUTE ON FUNCTION
     health.checks(pg_catalog.text),
@@ -337,5 +381,6 @@ GRANT EXECUTE ON FUNCTION
   TO pg_monitor;
 GRANT SELECT ON health.checks, health.status, health.connections,
                 health.history, health.events, health.pools,
-                health.sessions, health.components, health.component_config
+                health.sessions, health.components, health.component_config,
+                health.custom_checks
   TO pg_monitor;

@@ -13,6 +13,7 @@
 
 #include "utils/builtins.h"
 #include "utils/float.h"
+#include "utils/json.h"
 
 #include "pg_health.h"
 
@@ -403,6 +404,45 @@ check_component(PhSnapshot *snap, PhComponentResult *r)
 	r->status = c->status;
 }
 
+/*
+ * One check per custom check: "custom:<name>".  It fails closed: a check
+ * that has not run yet, or whose result is older than three of its
+ * intervals (the checker is not running it), counts as failing, with its
+ * severity.
+ */
+static void
+check_custom(PhSnapshot *snap, const PhCustomCheck *cc, pid_t checker_pid)
+{
+	char		name[PH_NAME_LEN];
+	double		age = age_seconds(cc->last_run_at, snap->sampled_at);
+	int64		stale_us = 3 * (int64) cc->interval_ms * 1000 + (int64) cc->timeout_ms * 1000 +
+		5 * USECS_PER_SEC;
+	PhCheck    *c;
+
+	snprintf(name, sizeof(name), "custom:%s", cc->name);
+	c = add_check(snap, name, cc->has_run ? (cc->passed ? 1.0 : 0.0) : get_float8_nan(), 0, 0);
+	c->status = cc->severity;
+	if (!cc->has_run)
+		snprintf(c->detail, sizeof(c->detail), "has not run yet%s",
+				 checker_pid == 0 ? ": the pg_health checker is not running; see the server log" :
+				 ": the pg_health checker runs it within moments");
+	else if (snap->sampled_at - cc->last_run_at > stale_us)
+		snprintf(c->detail, sizeof(c->detail),
+				 "its last result is %.0f s old, more than 3 runs: the pg_health checker is %s; "
+				 "that result: %s", age,
+				 checker_pid == 0 ? "not running (see the server log)" : "not keeping up",
+				 cc->detail);
+	else if (cc->passed)
+	{
+		c->status = PH_CHECK_OK;
+		snprintf(c->detail, sizeof(c->detail), "passed %.0f s ago in %.1f ms (as role \"%s\", every %.1f s)",
+				 age, cc->duration_us / 1000.0, cc->owner, cc->interval_ms / 1000.0);
+	}
+	else
+		snprintf(c->detail, sizeof(c->detail), "failed %.0f s ago: %s (as role \"%s\", every %.1f s, timeout %d ms)",
+				 age, cc->detail, cc->owner, cc->interval_ms / 1000.0, cc->timeout_ms);
+}
+
 /* Every required component has been ready at least once since it registered. */
 static bool
 components_started(const PhComponentTable *t)
@@ -455,15 +495,23 @@ state_for_role(const PhSnapshot *snap, PhRole role)
  */
 void
 ph_evaluate(PhSnapshot *snap, const PhSnapshot *prev, const PhPoolTable *pools,
-			PhComponentTable *components)
+			PhComponentTable *components, const PhCustomState *custom)
 {
 	TimestampTz now = snap->sampled_at;
+	bool		gates_known = ph_database == NULL || ph_database[0] == '\0' ||
+		custom->loaded_at != 0;
 
 	snap->consistent_at = prev->consistent_at;
 	if (snap->consistent_at == 0 && snap->consistent)
 		snap->consistent_at = now;
-	/* started: consistent once, and every required component ready once */
-	if (snap->consistent_at != 0 && components_started(components))
+	snap->custom_loaded = gates_known;
+
+	/*
+	 * started: consistent once, every required component ready once, and the
+	 * custom checks (gates) read at least once, so that a gate cannot be
+	 * missed in the first moments after a restart
+	 */
+	if (snap->consistent_at != 0 && gates_known && components_started(components))
 		snap->started_at = prev->started_at != 0 ? prev->started_at : now;
 	else
 		snap->started_at = 0;
@@ -486,6 +534,8 @@ ph_evaluate(PhSnapshot *snap, const PhSnapshot *prev, const PhPoolTable *pools,
 	check_blocked_sessions(snap);
 	for (int k = 0; k < components->n; k++)
 		check_component(snap, &components->items[k]);
+	for (int k = 0; k < custom->n; k++)
+		check_custom(snap, &custom->checks[k], custom->checker_pid);
 	for (int i = 0; i < snap->nchecks; i++)
 		carry_since(&snap->checks[i], prev->checks, prev->nchecks, now);
 
@@ -639,6 +689,9 @@ ph_reasons(const PhSnapshot *snap, PhRole role, char *buf, size_t len)
 	if (snap->consistent_at == 0)
 		appendStringInfo(&s, "%sserver has not reached a consistent state yet",
 						 s.len > 0 ? "; " : "");
+	else if (!snap->custom_loaded)
+		appendStringInfo(&s, "%snot started: the pg_health checker has not read the custom checks "
+						 "of database \"%s\" yet", s.len > 0 ? "; " : "", ph_database);
 	else if (snap->started_at == 0)
 		appendStringInfo(&s, "%snot started: a required component has not been ready yet",
 						 s.len > 0 ? "; " : "");
@@ -646,4 +699,80 @@ ph_reasons(const PhSnapshot *snap, PhRole role, char *buf, size_t len)
 		appendStringInfoString(&s, "all checks ok");
 	strlcpy(buf, s.data, len);
 	pfree(s.data);
+}
+
+static const PhCheck *
+find_check(const PhSnapshot *snap, const char *name)
+{
+	for (int i = 0; i < snap->nchecks; i++)
+		if (strcmp(snap->checks[i].name, name) == 0)
+			return &snap->checks[i];
+	return NULL;
+}
+
+static void
+append_change(StringInfo s, const char *name, const PhCheck *old, const PhCheck *cur)
+{
+	if (s->len > 1)
+		appendStringInfoChar(s, ',');
+	appendStringInfoString(s, "{\"check\":");
+	escape_json(s, name);
+	appendStringInfo(s, ",\"old\":%s%s%s,\"new\":%s%s%s}",
+					 old ? "\"" : "", old ? ph_check_status_name((PhCheckStatus) old->status) : "null",
+					 old ? "\"" : "",
+					 cur ? "\"" : "", cur ? ph_check_status_name((PhCheckStatus) cur->status) : "null",
+					 cur ? "\"" : "");
+}
+
+/*
+ * The checks whose status changed from prev to cur, as a JSON array of
+ * {"check", "old", "new"} (null for a check that appeared or went away; one
+ * that appears or goes away as ok is no change).  Returns true when there is
+ * any.  An array too long for buf ends with {"more": n}.
+ */
+bool
+ph_check_changes(const PhSnapshot *cur, const PhSnapshot *prev, char *buf, size_t len)
+{
+	StringInfoData s;
+	int			n = 0,
+				more = 0;
+	size_t		room = len - 32;	/* for the closing and a "more" entry */
+
+	initStringInfo(&s);
+	appendStringInfoChar(&s, '[');
+	for (int pass = 0; pass < 2; pass++)
+	{
+		const PhSnapshot *a = pass == 0 ? cur : prev;
+		const PhSnapshot *b = pass == 0 ? prev : cur;
+
+		for (int i = 0; i < a->nchecks; i++)
+		{
+			const PhCheck *x = &a->checks[i];
+			const PhCheck *y = find_check(b, x->name);
+			int			before = s.len;
+
+			if (pass == 1 && y != NULL)
+				continue;		/* seen in the first pass */
+			if (y == NULL ? x->status == PH_CHECK_OK : x->status == y->status)
+				continue;
+			if (pass == 0)
+				append_change(&s, x->name, y, x);
+			else
+				append_change(&s, x->name, x, NULL);
+			if ((size_t) s.len > room)
+			{
+				s.len = before;
+				s.data[s.len] = '\0';
+				more++;
+			}
+			else
+				n++;
+		}
+	}
+	if (more > 0)
+		appendStringInfo(&s, "%s{\"more\":%d}", n > 0 ? "," : "", more);
+	appendStringInfoChar(&s, ']');
+	strlcpy(buf, s.data, len);
+	pfree(s.data);
+	return n + more > 0;
 }

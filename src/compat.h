@@ -125,4 +125,15 @@ ph_free_client_slots(int max_slots, int hint)
 #endif
 }
 
+/*
+ * Is roleid the owner of database dboid?  16 folded the per-kind owner
+ * checks into object_ownercheck().
+ */
+#if PG_VERSION_NUM >= 160000
+#define ph_database_ownercheck(dboid, roleid) \
+	object_ownercheck(DatabaseRelationId, (dboid), (roleid))
+#else
+#define ph_database_ownercheck(dboid, roleid) pg_database_ownercheck((dboid), (roleid))
+#endif
+
 #endif							/* PG_HEALTH_COMPAT_H */

@@ -56,8 +56,8 @@ ph_component_state_name(PhComponentState state)
 }
 
 /* Names: 1 to 63 bytes of lower-case letters, digits, '_', '.', '-'. */
-static bool
-valid_name(const char *name, const char **why)
+bool
+ph_valid_name(const char *name, const char **why)
 {
 	size_t		len = strlen(name);
 
@@ -83,8 +83,8 @@ valid_name(const char *name, const char **why)
 	return true;
 }
 
-static char *
-name_arg(FunctionCallInfo fcinfo, int argno, const char *what)
+char *
+ph_name_arg(FunctionCallInfo fcinfo, int argno, const char *what)
 {
 	char	   *name;
 	const char *why;
@@ -93,13 +93,13 @@ name_arg(FunctionCallInfo fcinfo, int argno, const char *what)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("%s must not be NULL", what),
-				 errhint("Pass the component's name, as listed in pg_health.required_components.")));
+				 errhint("Names are 1 to 63 bytes of lower-case letters, digits, '_', '.' and '-'.")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(argno));
-	if (!valid_name(name, &why))
+	if (!ph_valid_name(name, &why))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid component name \"%s\": it %s", name, why),
-				 errhint("Component names are 1 to 63 bytes of lower-case letters, digits, '_', '.' and '-'.")));
+				 errmsg("invalid %s \"%s\": it %s", what, name, why),
+				 errhint("Names are 1 to 63 bytes of lower-case letters, digits, '_', '.' and '-'.")));
 	return name;
 }
 
@@ -141,7 +141,7 @@ ph_check_required_components(char **newval, void **extra, GucSource source)
 	{
 		const char *why;
 
-		if (!valid_name((char *) lfirst(lc), &why))
+		if (!ph_valid_name((char *) lfirst(lc), &why))
 		{
 			GUC_check_errdetail("Component name \"%s\" %s.", (char *) lfirst(lc), why);
 			GUC_check_errhint("Component names are 1 to 63 bytes of lower-case letters, digits, '_', '.' and '-'.");
@@ -172,24 +172,23 @@ typedef struct ComponentConfig
  * read-only in SPI's sense, so that it takes a fresh snapshot and sees what
  * configure_component just wrote.
  */
-static void
-load_config(const char *name, ComponentConfig *cfg)
+/*
+ * Act as the owner of one of pg_health's tables (health.<relname>) until
+ * the caller restores save_userid and save_sec: so that what the extension
+ * reads or writes there on a role's behalf needs no privilege on the table.
+ */
+void
+ph_become_table_owner(const char *relname, Oid *save_userid, int *save_sec)
 {
 	Oid			nsp = get_namespace_oid("health", true);
-	Oid			relid = OidIsValid(nsp) ? get_relname_relid("component_config", nsp) : InvalidOid;
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid(relname, nsp) : InvalidOid;
 	HeapTuple	tup;
 	Oid			owner;
-	Oid			save_userid;
-	int			save_sec;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
 
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->ttl_s = -1;
 	if (!OidIsValid(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table health.component_config does not exist in this database"),
+				 errmsg("table health.%s does not exist in this database", relname),
 				 errhint("Run CREATE EXTENSION pg_health in this database.")));
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (!HeapTupleIsValid(tup))
@@ -197,9 +196,22 @@ load_config(const char *name, ComponentConfig *cfg)
 	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
 
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+	GetUserIdAndSecContext(save_userid, save_sec);
+	SetUserIdAndSecContext(owner, *save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
+}
+
+static void
+load_config(const char *name, ComponentConfig *cfg)
+{
+	Oid			save_userid;
+	int			save_sec;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->ttl_s = -1;
+	ph_become_table_owner("component_config", &save_userid, &save_sec);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	args[0] = CStringGetTextDatum(name);
@@ -291,7 +303,7 @@ pg_health_set_component_state_1_0(PG_FUNCTION_ARGS)
 	TimestampTz now = GetCurrentTimestamp();
 
 	ph_require_preloaded();
-	name = name_arg(fcinfo, 0, "component name");
+	name = ph_name_arg(fcinfo, 0, "component name");
 	state = state_arg(fcinfo, 1);
 	if (!PG_ARGISNULL(2))
 	{
@@ -348,7 +360,7 @@ pg_health_heartbeat_1_0(PG_FUNCTION_ARGS)
 	PhComponent *c;
 
 	ph_require_preloaded();
-	name = name_arg(fcinfo, 0, "component name");
+	name = ph_name_arg(fcinfo, 0, "component name");
 	load_config(name, &cfg);
 	authorize(name, &cfg);
 
@@ -384,7 +396,7 @@ pg_health_configure_component_1_0(PG_FUNCTION_ARGS)
 	PhComponent *c;
 
 	ph_require_preloaded();
-	name = name_arg(fcinfo, 0, "component name");
+	name = ph_name_arg(fcinfo, 0, "component name");
 	args[0] = CStringGetTextDatum(name);
 	for (int i = 1; i < 5; i++)
 	{
@@ -447,7 +459,7 @@ pg_health_drop_component_1_0(PG_FUNCTION_ARGS)
 	bool		existed;
 
 	ph_require_preloaded();
-	name = name_arg(fcinfo, 0, "component name");
+	name = ph_name_arg(fcinfo, 0, "component name");
 	args[0] = CStringGetTextDatum(name);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");

@@ -18,7 +18,10 @@
  */
 #include "postgres.h"
 
+#include "access/heapam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
@@ -30,6 +33,7 @@
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/wait_event.h"
 
@@ -181,6 +185,101 @@ resolve_all(void)
 	LWLockRelease(ph_shared->lock);
 }
 
+/*
+ * The oid of a database by name, by a plain scan of pg_database (as the
+ * autovacuum launcher lists databases): without a database of its own this
+ * worker cannot rely on pg_database's indexes being loaded.
+ */
+static Oid
+find_database(const char *name)
+{
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	Oid			found = InvalidOid;
+
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+
+		if (strcmp(NameStr(db->datname), name) == 0 && db->datallowconn)
+		{
+			found = db->oid;
+			break;
+		}
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * Keep one checker worker (checker.c) running in pg_health.database while
+ * it exists: started when it appears, restarted at most every
+ * PH_CHECKER_BACKOFF_MS when it exits, stopped when the setting changes.  A
+ * missing database is said once in the log, not in a loop.
+ */
+#define PH_CHECKER_BACKOFF_MS 2000
+
+static void
+supervise_checker(void)
+{
+	static BackgroundWorkerHandle *handle = NULL;
+	static Oid	running_in = InvalidOid;
+	static TimestampTz last_start = 0;
+	static bool said_missing = false;
+	Oid			dboid = InvalidOid;
+	pid_t		pid;
+	bool		alive;
+
+	if (ph_database != NULL && ph_database[0] != '\0')
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		(void) GetTransactionSnapshot();
+		dboid = find_database(ph_database);
+		CommitTransactionCommand();
+	}
+
+	alive = handle != NULL && GetBackgroundWorkerPid(handle, &pid) != BGWH_STOPPED;
+	if (alive && running_in != dboid)
+	{
+		TerminateBackgroundWorker(handle);
+		alive = false;
+	}
+	if (!alive)
+		handle = NULL;
+
+	if (!OidIsValid(dboid))
+	{
+		if (ph_database != NULL && ph_database[0] != '\0' && !said_missing)
+			ereport(LOG,
+					(errmsg("pg_health: database \"%s\" (pg_health.database) does not exist or does not allow connections; custom checks and notifications wait for it",
+							ph_database)));
+		said_missing = true;
+		return;
+	}
+	if (said_missing)
+		ereport(LOG, (errmsg("pg_health: database \"%s\" (pg_health.database) exists now", ph_database)));
+	said_missing = false;
+
+	if (handle == NULL &&
+		TimestampDifferenceExceeds(last_start, GetCurrentTimestamp(), PH_CHECKER_BACKOFF_MS))
+	{
+		last_start = GetCurrentTimestamp();
+		running_in = dboid;
+		if (!ph_start_checker(dboid, &handle))
+		{
+			handle = NULL;
+			ereport(LOG,
+					(errmsg("pg_health: could not start the checker worker: no background worker slot free"),
+					 errhint("Raise max_worker_processes.")));
+		}
+	}
+}
+
 static void
 set_names_worker(pid_t pid, Latch *latch)
 {
@@ -212,6 +311,7 @@ pg_health_names_main(Datum main_arg)
 	for (;;)
 	{
 		resolve_all();
+		supervise_checker();
 
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,

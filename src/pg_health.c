@@ -34,6 +34,7 @@ int			ph_limit_critical = 100;
 char	   *ph_required_components = NULL;
 int			ph_component_ttl_s = 30;
 int			ph_max_components = 32;
+char	   *ph_database = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -171,6 +172,13 @@ ph_define_gucs(void)
 							32, 1, PH_MAX_COMPONENTS_LIMIT,
 							PGC_POSTMASTER, 0,
 							NULL, NULL, NULL);
+	DefineCustomStringVariable("pg_health.database",
+							   "Database that keeps the custom checks; the checker worker connects to it.",
+							   "Empty turns custom checks and notifications off.",
+							   &ph_database,
+							   "postgres",
+							   PGC_SIGHUP, 0,
+							   NULL, NULL, NULL);
 	DefineCustomIntVariable("pg_health.history_size",
 							"Number of samples kept in health.history.",
 							NULL,

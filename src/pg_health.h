@@ -12,7 +12,9 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "postmaster/bgworker.h"
 #include "port/atomics.h"
 #include "storage/condition_variable.h"
 #include "storage/latch.h"
@@ -25,8 +27,10 @@
 #define PH_BUILTIN_CHECKS	16
 #define PH_MAX_COMPONENTS_LIMIT 64	/* upper bound of pg_health.max_components */
 /* the built-in checks, then one per component (reported or required) */
-#define PH_MAX_CHECKS		(PH_BUILTIN_CHECKS + 2 * PH_MAX_COMPONENTS_LIMIT)
+#define PH_MAX_CHECKS		(PH_BUILTIN_CHECKS + 2 * PH_MAX_COMPONENTS_LIMIT + PH_MAX_CUSTOM_CHECKS)
 #define PH_COMPONENT_DETAIL_LEN 200
+#define PH_MAX_CUSTOM_CHECKS 32
+#define PH_CHANGES_LEN		1024
 #define PH_REASONS_LEN		1024
 #define PH_REFUSAL_RING		8
 #define PH_MAX_POOLS		256 /* pools kept per sample; the rest are folded */
@@ -204,6 +208,7 @@ typedef struct PhSnapshot
 	TimestampTz started_at;		/* when started() first became true; 0 = not */
 	TimestampTz worker_started_at;	/* start of the worker that took it */
 	TimestampTz consistent_at;	/* when the server first was consistent */
+	bool		custom_loaded;	/* the custom checks are known (or off) */
 	PhConnections conn;
 	PhCheck		role_checks[PH_NUM_ROLES];
 	uint8		state[PH_NUM_ROLES];	/* PhState, freshness not applied */
@@ -258,6 +263,34 @@ typedef struct PhComponentResult
 	uint8		status;			/* PhCheckStatus of its check */
 } PhComponentResult;
 
+/*
+ * A custom check (initialization gate) and its last result, written by the
+ * checker worker (checker.c) under PhShared.lock; the sampler turns each into
+ * a "custom:<name>" check.
+ */
+typedef struct PhCustomCheck
+{
+	char		name[NAMEDATALEN];
+	uint8		severity;		/* PH_CHECK_WARNING or PH_CHECK_CRITICAL */
+	int			interval_ms;
+	int			timeout_ms;
+	char		owner[NAMEDATALEN]; /* runs as this role */
+	bool		has_run;
+	bool		passed;
+	TimestampTz last_run_at;
+	int64		duration_us;
+	char		detail[PH_COMPONENT_DETAIL_LEN + 64];
+} PhCustomCheck;
+
+/* What the sampler knows of the custom checks when it samples. */
+typedef struct PhCustomState
+{
+	int			n;
+	pid_t		checker_pid;
+	TimestampTz loaded_at;
+	PhCustomCheck checks[PH_MAX_CUSTOM_CHECKS];
+} PhCustomState;
+
 typedef struct PhComponentTable
 {
 	uint64		generation;
@@ -293,6 +326,8 @@ typedef struct PhEvent
 	uint8		old_state;
 	uint8		new_state;
 	char		reasons[PH_REASONS_LEN];
+	/* JSON array of the checks whose status changed: name, old, new */
+	char		changes[PH_CHANGES_LEN];
 } PhEvent;
 
 /*
@@ -348,6 +383,14 @@ typedef struct PhShared
 	/* component runtime states: PhShared.lock */
 	PhComponent components[PH_MAX_COMPONENTS_LIMIT];
 	PhComponentTable component_table;	/* of the latest snapshot */
+	/* the checker worker and the custom checks it runs: PhShared.lock */
+	pid_t		checker_pid;
+	Latch	   *checker_latch;
+	Oid			checker_database;
+	TimestampTz checks_loaded_at;	/* the checker first read the list; 0 = not yet */
+	uint64		events_notified;	/* events sent with NOTIFY so far */
+	int			ncustom;
+	PhCustomCheck custom[PH_MAX_CUSTOM_CHECKS];
 	int			history_size;
 	uint64		history_count;	/* entries ever appended */
 	int			events_size;
@@ -394,6 +437,7 @@ extern int	ph_limit_critical;
 extern char *ph_required_components;
 extern int	ph_component_ttl_s;
 extern int	ph_max_components;
+extern char *ph_database;
 
 /* shmem.c */
 extern PhShared *ph_shared;
@@ -409,7 +453,7 @@ extern pid_t ph_set_worker(pid_t expected, pid_t pid, Latch *latch);
 extern void ph_read_snapshot(PhSnapshot *out, pid_t *worker_pid);
 extern void ph_read_verdict_input(PhRole role, PhVerdictInput *out);
 extern int	ph_read_history(PhHistoryEntry **out);
-extern int	ph_read_events(PhEvent **out);
+extern int	ph_read_events(PhEvent **out, uint64 *total);
 extern void ph_read_pools(PhPoolTable *out, PhSnapshot *snap, PhComponentTable *components,
 						  pid_t *worker_pid);
 extern void ph_read_limit_oids(PhLimit *roles, int *nroles,
@@ -418,7 +462,10 @@ extern const PhLimit *ph_find_limit(const PhLimit *entries, int n, Oid oid);
 
 /* checks.c */
 extern void ph_evaluate(PhSnapshot *snap, const PhSnapshot *prev,
-						const PhPoolTable *pools, PhComponentTable *components);
+						const PhPoolTable *pools, PhComponentTable *components,
+						const PhCustomState *custom);
+extern bool ph_check_changes(const PhSnapshot *cur, const PhSnapshot *prev,
+							 char *buf, size_t len);
 extern void ph_verdict(const PhVerdictInput *in, TimestampTz now, PhVerdict *out);
 extern void ph_verdict_from_snapshot(const PhSnapshot *snap, pid_t worker_pid,
 									 PhRole role, TimestampTz now, PhVerdict *out);
@@ -446,6 +493,15 @@ extern void ph_count_component_pools(PhComponentTable *t, const char *applicatio
 extern const char *ph_component_state_name(PhComponentState state);
 extern bool ph_check_required_components(char **newval, void **extra, GucSource source);
 
+/* checker.c */
+extern PGDLLEXPORT void pg_health_checker_main(Datum main_arg);
+extern bool ph_start_checker(Oid dboid, BackgroundWorkerHandle **handle);
+extern void ph_read_custom_checks(PhCustomState *out);
+extern void ph_wake_checker(void);
+extern bool ph_valid_name(const char *name, const char **why);
+extern char *ph_name_arg(FunctionCallInfo fcinfo, int argno, const char *what);
+extern void ph_become_table_owner(const char *relname, Oid *save_userid, int *save_sec);
+
 /* names.c */
 extern PGDLLEXPORT void pg_health_names_main(Datum main_arg);
 extern void ph_register_names_worker(void);
@@ -467,6 +523,7 @@ extern void ph_put_session_counts(Datum *values, bool *nulls, int *i,
 								  const PhSessionCounts *s, TimestampTz at);
 
 /* report.c */
+extern void ph_event_json(StringInfo buf, const PhEvent *e);
 extern void ph_report_json(StringInfo buf, const PhSnapshot *snap,
 						   const PhComponentTable *components, pid_t worker_pid,
 						   PhRole role, TimestampTz now);

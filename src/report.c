@@ -230,3 +230,23 @@ ph_report_json(StringInfo buf, const PhSnapshot *snap, const PhComponentTable *c
 	appendStringInfoChar(buf, ']');
 	appendStringInfoChar(buf, '}');
 }
+
+/*
+ * One event as JSON: the NOTIFY pg_health payload.  "checks" lists the checks
+ * whose status changed, as health.events.changes does.
+ */
+void
+ph_event_json(StringInfo buf, const PhEvent *e)
+{
+	bool		first = true;
+
+	appendStringInfoChar(buf, '{');
+	json_int(buf, "generation", (int64) e->generation, &first);
+	json_time(buf, "occurred_at", e->occurred_at, &first);
+	json_str(buf, "old_status", ph_state_name((PhState) e->old_state), &first);
+	json_str(buf, "new_status", ph_state_name((PhState) e->new_state), &first);
+	json_key(buf, "checks", &first);
+	appendStringInfoString(buf, e->changes[0] ? e->changes : "[]");
+	json_str(buf, "reasons", e->reasons, &first);
+	appendStringInfoChar(buf, '}');
+}

@@ -547,9 +547,12 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 	static PhPoolTable pools;
 	static PhComponentTable comps;
 	static PhComponent reported[PH_MAX_COMPONENTS_LIMIT];
+	static PhCustomState custom;
+	static PhEvent event;
 	int			nreported;
 	PhHistoryEntry hist;
-	PhEvent		event;
+	bool		status_changed;
+	bool		checks_changed;
 	bool		transition;
 	bool		unnamed;
 	PhState		old_state;
@@ -572,20 +575,24 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 	collect_sessions(&cur.conn, &pools, &comps);
 	unnamed = ph_apply_names(&pools);
 	collect_refusals(&cur.conn, prev, start);
-	ph_evaluate(&cur, prev, &pools, &comps);
+	ph_read_custom_checks(&custom);
+	ph_evaluate(&cur, prev, &pools, &comps, &custom);
 
 	/*
 	 * Readers see "unknown" from the moment a worker's pid is cleared, so the
-	 * first sample of every worker records the way back as a transition.
+	 * first sample of every worker records the way back as a transition.  An
+	 * event is a transition of the overall status or of any check.
 	 */
 	old_state = first_of_worker ? PH_STATE_UNKNOWN : (PhState) prev->state[PH_ROLE_ANY];
-	transition = old_state != (PhState) cur.state[PH_ROLE_ANY];
+	status_changed = old_state != (PhState) cur.state[PH_ROLE_ANY];
+	memset(&event, 0, sizeof(event));
+	checks_changed = ph_check_changes(&cur, prev, event.changes, sizeof(event.changes));
+	transition = status_changed || checks_changed;
 
 	cur.sample_duration_us = GetCurrentTimestamp() - start;
 	ph_history_entry(&cur, &hist);
 	if (transition)
 	{
-		memset(&event, 0, sizeof(event));
 		event.occurred_at = start;
 		event.generation = cur.generation;
 		event.old_state = (uint8) old_state;
@@ -596,12 +603,18 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 	ph_publish(&cur, &pools, &comps, &hist, transition ? &event : NULL);
 	if (unnamed)
 		ph_wake_names_worker();
-
 	if (transition)
+		ph_wake_checker();		/* it sends the NOTIFY */
+
+	if (status_changed)
 		ereport(LOG,
 				(errmsg("pg_health: status changed from %s to %s",
 						ph_state_name(old_state), ph_state_name(cur.state[PH_ROLE_ANY])),
 				 errdetail_internal("%s", event.reasons)));
+	else if (checks_changed)
+		ereport(LOG,
+				(errmsg("pg_health: checks changed, status still %s: %s",
+						ph_state_name(old_state), event.changes)));
 
 	memcpy(prev, &cur, PH_SNAPSHOT_USED(&cur));
 }

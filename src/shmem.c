@@ -279,7 +279,7 @@ ph_read_verdict_input(PhRole role, PhVerdictInput *out)
  */
 static int
 ph_read_ring(void *ring, Size entry_size, int capacity, const uint64 *count,
-			 void **out)
+			 void **out, uint64 *total_out)
 {
 	char	   *buf;
 	int			n;
@@ -287,6 +287,8 @@ ph_read_ring(void *ring, Size entry_size, int capacity, const uint64 *count,
 				first;
 
 	*out = NULL;
+	if (total_out)
+		*total_out = 0;
 	if (capacity <= 0)
 		return 0;
 	buf = palloc(mul_size(capacity, entry_size));
@@ -302,6 +304,8 @@ ph_read_ring(void *ring, Size entry_size, int capacity, const uint64 *count,
 	LWLockRelease(ph_shared->lock);
 
 	*out = buf;
+	if (total_out)
+		*total_out = total;
 	return n;
 }
 
@@ -310,13 +314,14 @@ ph_read_history(PhHistoryEntry **out)
 {
 	return ph_read_ring(ph_history_ring(), sizeof(PhHistoryEntry),
 						ph_shared->history_size, &ph_shared->history_count,
-						(void **) out);
+						(void **) out, NULL);
 }
 
+/* The events, oldest first; *total counts every event ever recorded. */
 int
-ph_read_events(PhEvent **out)
+ph_read_events(PhEvent **out, uint64 *total)
 {
 	return ph_read_ring(ph_events_ring(), sizeof(PhEvent),
 						ph_shared->events_size, &ph_shared->events_count,
-						(void **) out);
+						(void **) out, total);
 }

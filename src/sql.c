@@ -529,17 +529,19 @@ pg_health_events_1_0(PG_FUNCTION_ARGS)
 
 	ph_require_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
-	n = ph_read_events(&e);
+	n = ph_read_events(&e, NULL);
 	for (int k = 0; k < n; k++)
 	{
-		Datum		values[5];
-		bool		nulls[5] = {0};
+		Datum		values[6];
+		bool		nulls[6] = {0};
 
 		values[0] = TimestampTzGetDatum(e[k].occurred_at);
 		values[1] = Int64GetDatum((int64) e[k].generation);
 		values[2] = CStringGetTextDatum(ph_state_name((PhState) e[k].old_state));
 		values[3] = CStringGetTextDatum(ph_state_name((PhState) e[k].new_state));
 		values[4] = CStringGetTextDatum(e[k].reasons);
+		values[5] = DirectFunctionCall1(jsonb_in,
+										CStringGetDatum(e[k].changes[0] ? e[k].changes : "[]"));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
