@@ -298,6 +298,7 @@ static void
 load_checks(void)
 {
 	MemoryContext old;
+	MemoryContext fresh_cxt;
 	CheckDef   *fresh;
 	int			nfresh = 0;
 	Oid			nsp;
@@ -307,8 +308,9 @@ load_checks(void)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "pg_health: reading health.custom_checks");
 
-	MemoryContextReset(defs_cxt);
-	old = MemoryContextSwitchTo(defs_cxt);
+	/* the new list gets a context of its own: the old one is still read below */
+	fresh_cxt = AllocSetContextCreate(TopMemoryContext, "pg_health checks", ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(fresh_cxt);
 	fresh = palloc0(sizeof(CheckDef) * PH_MAX_CUSTOM_CHECKS);
 	MemoryContextSwitchTo(old);
 
@@ -332,7 +334,7 @@ load_checks(void)
 			bool		isnull;
 
 			strlcpy(d->name, TextDatumGetCString(SPI_getbinval(row, desc, 1, &isnull)), NAMEDATALEN);
-			old = MemoryContextSwitchTo(defs_cxt);
+			old = MemoryContextSwitchTo(fresh_cxt);
 			d->query = TextDatumGetCString(SPI_getbinval(row, desc, 2, &isnull));
 			MemoryContextSwitchTo(old);
 			d->severity = strcmp(TextDatumGetCString(SPI_getbinval(row, desc, 3, &isnull)),
@@ -352,6 +354,9 @@ load_checks(void)
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
 
+	if (defs_cxt != NULL)
+		MemoryContextDelete(defs_cxt);
+	defs_cxt = fresh_cxt;
 	defs = fresh;
 	ndefs = nfresh;
 
@@ -591,7 +596,6 @@ pg_health_checker_main(Datum main_arg)
 	ph_shared->checker_database = MyDatabaseId;
 	LWLockRelease(ph_shared->lock);
 
-	defs_cxt = AllocSetContextCreate(TopMemoryContext, "pg_health checks", ALLOCSET_DEFAULT_SIZES);
 	StartTransactionCommand();
 	ereport(LOG,
 			(errmsg("pg_health checker started in database \"%s\"", get_database_name(MyDatabaseId))));
