@@ -35,8 +35,8 @@ ph_ensure_packages() {
 	# libpq-be.h (for the connection hooks) includes gssapi.h on Debian's builds
 	[ -f /usr/include/gssapi/gssapi.h ] || need+=(libkrb5-dev)
 	[ -f "/usr/share/postgresql/$major/extension/dblink.control" ] || need+=("postgresql-contrib-$major")
-	# examples/service.py and its test
-	python3 -c 'import psycopg2' 2>/dev/null || need+=(python3-psycopg2)
+	# examples/service.py and its test (Debian's python, whatever else is on PATH)
+	/usr/bin/python3 -c 'import psycopg2' 2>/dev/null || need+=(python3-psycopg2)
 	for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 	if [ ${#need[@]} -gt 0 ]; then
 		[ "$(id -u)" = 0 ] || ph_die "missing packages: ${need[*]} (run as root, or install them)"
