@@ -513,6 +513,15 @@ extern PGDLLEXPORT void pg_health_sampler_main(Datum main_arg);
 extern void ph_register_sampler(void);
 
 /* sql.c: helpers for the SQL-callable functions */
+typedef enum PhBuffer
+{
+	PH_BUF_SNAPSHOT,
+	PH_BUF_COMPONENTS,
+	PH_BUF_POOLS,
+	PH_BUF_CHECKS,
+	PH_BUF_COUNT
+} PhBuffer;
+extern void *ph_reader_buffer(PhBuffer which);
 extern void ph_require_preloaded(void);
 extern Datum ph_interval_datum(int64 us);
 extern void ph_set_age(Datum *values, bool *nulls, int i, TimestampTz since, TimestampTz at);

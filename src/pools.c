@@ -110,9 +110,9 @@ pg_health_pools_1_0(PG_FUNCTION_ARGS)
 
 	ph_require_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
-	t = palloc(sizeof(PhPoolTable));
-	snap = palloc(sizeof(PhSnapshot));
-	comps = palloc(sizeof(PhComponentTable));
+	t = ph_reader_buffer(PH_BUF_POOLS);
+	snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
+	comps = ph_reader_buffer(PH_BUF_COMPONENTS);
 	ph_read_pools(t, snap, comps, &worker_pid);
 	if (snap->generation == 0 || t->generation != snap->generation)
 		return (Datum) 0;

@@ -173,7 +173,7 @@ ph_report_json(StringInfo buf, const PhSnapshot *snap, const PhComponentTable *c
 			   pid_t worker_pid, PhRole role, TimestampTz now)
 {
 	PhVerdict	v;
-	PhCheck    *checks = palloc(sizeof(PhCheck) * (PH_MAX_CHECKS + 2));
+	PhCheck    *checks = ph_reader_buffer(PH_BUF_CHECKS);
 	int			nchecks;
 	bool		first = true;
 
