@@ -136,4 +136,14 @@ ph_free_client_slots(int max_slots, int hint)
 #define ph_database_ownercheck(dboid, roleid) pg_database_ownercheck((dboid), (roleid))
 #endif
 
+/*
+ * A WaitEventSet, freed by the caller.  17 tracks them with a resource owner
+ * (NULL: the caller frees it); before, they lived in a memory context.
+ */
+#if PG_VERSION_NUM >= 170000
+#define ph_create_wait_event_set(n) CreateWaitEventSet(NULL, (n))
+#else
+#define ph_create_wait_event_set(n) CreateWaitEventSet(CurrentMemoryContext, (n))
+#endif
+
 #endif							/* PG_HEALTH_COMPAT_H */

@@ -35,6 +35,10 @@ char	   *ph_required_components = NULL;
 int			ph_component_ttl_s = 30;
 int			ph_max_components = 32;
 char	   *ph_database = NULL;
+int			ph_http_port = 0;
+char	   *ph_http_listen_addresses = NULL;
+int			ph_http_max_clients = 64;
+int			ph_http_client_timeout_ms = 2000;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -179,6 +183,34 @@ ph_define_gucs(void)
 							   "postgres",
 							   PGC_SIGHUP, 0,
 							   NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.http_port",
+							"TCP port of the HTTP endpoint served by the pg_health worker.",
+							"0 (the default) turns it off.  Applied on reload.",
+							&ph_http_port,
+							0, 0, 65535,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomStringVariable("pg_health.http_listen_addresses",
+							   "Addresses the HTTP endpoint listens on.",
+							   "Comma-separated host names or IP addresses; * for all.  Applied on reload.",
+							   &ph_http_listen_addresses,
+							   "localhost",
+							   PGC_SIGHUP, GUC_LIST_INPUT,
+							   NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.http_max_clients",
+							"HTTP clients served at once; more are answered 503 and closed.",
+							NULL,
+							&ph_http_max_clients,
+							64, 1, 1024,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.http_client_timeout",
+							"Time an HTTP client has to send its request and read the answer.",
+							NULL,
+							&ph_http_client_timeout_ms,
+							2000, 10, 60000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
 	DefineCustomIntVariable("pg_health.history_size",
 							"Number of samples kept in health.history.",
 							NULL,

@@ -438,6 +438,10 @@ extern char *ph_required_components;
 extern int	ph_component_ttl_s;
 extern int	ph_max_components;
 extern char *ph_database;
+extern int	ph_http_port;
+extern char *ph_http_listen_addresses;
+extern int	ph_http_max_clients;
+extern int	ph_http_client_timeout_ms;
 
 /* shmem.c */
 extern PhShared *ph_shared;
@@ -533,6 +537,15 @@ extern void ph_put_session_counts(Datum *values, bool *nulls, int *i,
 
 /* report.c */
 extern void ph_event_json(StringInfo buf, const PhEvent *e);
+extern void ph_probe_json(StringInfo buf, const PhSnapshot *snap, pid_t worker_pid, PhRole role,
+						  TimestampTz now, const char *probe, int *http_status);
+
+/* metrics.c */
+extern void ph_metrics_text(StringInfo buf);
+
+/* http.c */
+extern void ph_http_wait(long timeout_ms);
+extern void ph_http_shutdown(void);
 extern void ph_report_json(StringInfo buf, const PhSnapshot *snap,
 						   const PhComponentTable *components, pid_t worker_pid,
 						   PhRole role, TimestampTz now);

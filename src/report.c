@@ -250,3 +250,57 @@ ph_event_json(StringInfo buf, const PhEvent *e)
 	json_str(buf, "reasons", e->reasons, &first);
 	appendStringInfoChar(buf, '}');
 }
+
+/*
+ * The answer of an HTTP probe (/live, /startup, /ready and its role
+ * variants): the verdict, and every check that is not ok with its detail,
+ * so a probe's log says why.  Sets the HTTP status: 200 when the probe's
+ * question is answered yes, 503 otherwise.
+ */
+void
+ph_probe_json(StringInfo buf, const PhSnapshot *snap, pid_t worker_pid, PhRole role,
+			  TimestampTz now, const char *probe, int *http_status)
+{
+	PhVerdict	v;
+	PhCheck    *checks = ph_reader_buffer(PH_BUF_CHECKS);
+	int			nchecks;
+	bool		first = true;
+	bool		yes;
+
+	ph_verdict_from_snapshot(snap, worker_pid, role, now, &v);
+	nchecks = ph_collect_checks(snap, worker_pid, role, now, checks);
+	yes = strcmp(probe, "live") == 0 ? v.live :
+		strcmp(probe, "startup") == 0 ? v.started : v.ready;
+	*http_status = yes ? 200 : 503;
+
+	appendStringInfoChar(buf, '{');
+	json_str(buf, "probe", probe, &first);
+	json_bool(buf, "ok", yes, &first);
+	json_str(buf, "status", ph_state_name(v.state), &first);
+	json_bool(buf, "ready", v.ready, &first);
+	json_bool(buf, "live", v.live, &first);
+	json_bool(buf, "started", v.started, &first);
+	json_str(buf, "role", snap->generation == 0 ? NULL :
+			 snap->in_recovery ? "replica" : "primary", &first);
+	json_str(buf, "requested_role", ph_role_name(role), &first);
+	json_int(buf, "generation", (int64) snap->generation, &first);
+	json_time(buf, "sampled_at", snap->sampled_at, &first);
+	json_opt_int(buf, "sample_age_ms", v.age_ms, &first);
+	json_key(buf, "reasons", &first);
+	appendStringInfoChar(buf, '[');
+	for (int i = 0, k = 0; i < nchecks; i++)
+	{
+		bool		f = true;
+
+		if (checks[i].status == PH_CHECK_OK)
+			continue;
+		if (k++ > 0)
+			appendStringInfoChar(buf, ',');
+		appendStringInfoChar(buf, '{');
+		json_str(buf, "check", checks[i].name, &f);
+		json_str(buf, "status", ph_check_status_name((PhCheckStatus) checks[i].status), &f);
+		json_str(buf, "detail", checks[i].detail, &f);
+		appendStringInfoChar(buf, '}');
+	}
+	appendStringInfoString(buf, "]}\n");
+}

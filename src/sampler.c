@@ -533,6 +533,7 @@ collect_refusals(PhConnections *c, const PhSnapshot *prev, TimestampTz now)
 static void
 ph_sampler_detach(int code, Datum arg)
 {
+	ph_http_shutdown();
 	(void) ph_set_worker(MyProcPid, 0, NULL);
 }
 
@@ -668,11 +669,8 @@ pg_health_sampler_main(Datum main_arg)
 			next = TimestampTzPlusMilliseconds(last_start, ph_sample_interval_ms);
 		}
 
-		(void) WaitLatch(MyLatch,
-						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 Max(TimestampDifferenceMilliseconds(now, next), 1),
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+		/* wait for the next sample, serving HTTP meanwhile (http.c) */
+		ph_http_wait(Max(TimestampDifferenceMilliseconds(now, next), 1));
 		CHECK_FOR_INTERRUPTS();
 
 		if (ConfigReloadPending)

@@ -1,0 +1,175 @@
+/*
+ * http_parse.c -- the request parser of the HTTP endpoint (see http_parse.h).
+ *
+ * Accepts "METHOD SP target SP HTTP/1.x CRLF", then header lines, then an
+ * empty line (bare LF accepted too).  Only the method and target matter; the
+ * headers are checked for shape and size and otherwise ignored.  A request
+ * body is not expected (GET and HEAD only), and bytes after the blank line
+ * are ignored.
+ */
+#include <string.h>
+
+#include "http_parse.h"
+
+static const struct
+{
+	const char *name;
+	PhHttpPath	path;
+	int			takes_role;
+}			paths[] = {
+	{"/live", PH_PATH_LIVE, 0},
+	{"/ready", PH_PATH_READY, 1},
+	{"/startup", PH_PATH_STARTUP, 0},
+	{"/health", PH_PATH_HEALTH, 1},
+	{"/primary", PH_PATH_PRIMARY, 0},
+	{"/replica", PH_PATH_REPLICA, 0},
+	{"/metrics", PH_PATH_METRICS, 0},
+};
+
+/* Where the headers end: the offset just past the blank line, or 0. */
+static size_t
+end_of_headers(const char *buf, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++)
+	{
+		if (buf[i] != '\n')
+			continue;
+		if (buf[i + 1] == '\n')
+			return i + 2;
+		if (buf[i + 1] == '\r' && i + 2 < len && buf[i + 2] == '\n')
+			return i + 3;
+	}
+	return 0;
+}
+
+static int
+is_token_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* The query string: only "role=primary" or "role=replica" is understood. */
+static PhHttpParse
+parse_query(const char *q, size_t len, int takes_role, PhHttpRequest *req)
+{
+	if (len == 0)
+		return PH_HTTP_OK;
+	if (!takes_role)
+		return PH_HTTP_BAD_REQUEST;
+	if (len == 12 && memcmp(q, "role=primary", 12) == 0)
+		req->role = PH_ROLE_ARG_PRIMARY;
+	else if (len == 12 && memcmp(q, "role=replica", 12) == 0)
+		req->role = PH_ROLE_ARG_REPLICA;
+	else
+		return PH_HTTP_BAD_REQUEST;
+	return PH_HTTP_OK;
+}
+
+PhHttpParse
+ph_http_parse(const char *buf, size_t len, PhHttpRequest *req)
+{
+	const char *line_end;
+	size_t		line_len,
+				end,
+				i,
+				method_len,
+				target_start,
+				target_len,
+				qmark;
+	const char *target;
+
+	memset(req, 0, sizeof(*req));
+
+	line_end = memchr(buf, '\n', len);
+	if (line_end == NULL)
+		return len > PH_HTTP_MAX_LINE ? PH_HTTP_URI_TOO_LONG : PH_HTTP_INCOMPLETE;
+	line_len = (size_t) (line_end - buf);
+	if (line_len > PH_HTTP_MAX_LINE)
+		return PH_HTTP_URI_TOO_LONG;
+	if (line_len > 0 && buf[line_len - 1] == '\r')
+		line_len--;
+
+	end = end_of_headers(buf, len);
+	if (end == 0)
+		return len > PH_HTTP_MAX_REQUEST ? PH_HTTP_HEADERS_TOO_LARGE : PH_HTTP_INCOMPLETE;
+	if (end > PH_HTTP_MAX_REQUEST)
+		return PH_HTTP_HEADERS_TOO_LARGE;
+
+	/* method */
+	for (i = 0; i < line_len && is_token_char(buf[i]); i++)
+		;
+	method_len = i;
+	if (method_len == 0 || i >= line_len || buf[i] != ' ')
+		return PH_HTTP_BAD_REQUEST;
+
+	/* target */
+	target_start = i + 1;
+	for (i = target_start; i < line_len && buf[i] != ' '; i++)
+		if ((unsigned char) buf[i] <= 0x20 || (unsigned char) buf[i] >= 0x7f)
+			return PH_HTTP_BAD_REQUEST;
+	target_len = i - target_start;
+	if (target_len == 0 || i >= line_len)
+		return PH_HTTP_BAD_REQUEST;
+
+	/* version: HTTP/1.0 or HTTP/1.1, and nothing after it */
+	if (line_len - (i + 1) != 8 || memcmp(buf + i + 1, "HTTP/1.", 7) != 0 ||
+		(buf[i + 8] != '0' && buf[i + 8] != '1'))
+		return PH_HTTP_BAD_REQUEST;
+
+	/* headers: "name: value" lines, no control characters but tab */
+	for (const char *p = line_end + 1; p < buf + end;)
+	{
+		const char *nl = memchr(p, '\n', (size_t) (buf + end - p));
+		size_t		n;
+		size_t		colon = 0;
+
+		if (nl == NULL)
+			return PH_HTTP_BAD_REQUEST;
+		n = (size_t) (nl - p);
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (n == 0)
+			break;				/* the blank line */
+		for (size_t k = 0; k < n; k++)
+		{
+			unsigned char c = (unsigned char) p[k];
+
+			if (colon == 0 && c == ':')
+				colon = k;
+			else if (colon == 0 && !is_token_char((char) c))
+				return PH_HTTP_BAD_REQUEST;
+			else if (c < 0x20 && c != '\t')
+				return PH_HTTP_BAD_REQUEST;
+			else if (c == 0x7f)
+				return PH_HTTP_BAD_REQUEST;
+		}
+		if (colon == 0)
+			return PH_HTTP_BAD_REQUEST;
+		p = nl + 1;
+	}
+
+	if (method_len == 3 && memcmp(buf, "GET", 3) == 0)
+		req->head = 0;
+	else if (method_len == 4 && memcmp(buf, "HEAD", 4) == 0)
+		req->head = 1;
+	else
+		return PH_HTTP_BAD_METHOD;
+
+	target = buf + target_start;
+	qmark = 0;
+	while (qmark < target_len && target[qmark] != '?')
+		qmark++;
+	for (size_t k = 0; k < sizeof(paths) / sizeof(paths[0]); k++)
+	{
+		if (strlen(paths[k].name) == qmark && memcmp(target, paths[k].name, qmark) == 0)
+		{
+			req->path = paths[k].path;
+			if (qmark == target_len)
+				return PH_HTTP_OK;
+			return parse_query(target + qmark + 1, target_len - qmark - 1,
+							   paths[k].takes_role, req);
+		}
+	}
+	return PH_HTTP_NOT_FOUND;
+}

@@ -1,0 +1,219 @@
+/*
+ * metrics.c -- GET /metrics: the latest snapshot in the Prometheus text
+ * exposition format (version 0.0.4).
+ *
+ * Every family has HELP and TYPE lines; names start with pg_health_.  Label
+ * cardinality is bounded: one series per check and per component (both
+ * bounded by shared memory), and per pool only for the PH_METRICS_POOLS
+ * largest, the rest summed into one series whose labels are all "other".
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "utils/float.h"
+#include "utils/timestamp.h"
+
+#include "pg_health.h"
+
+#define PH_METRICS_POOLS 20
+
+static void
+family(StringInfo b, const char *name, const char *type, const char *help)
+{
+	appendStringInfo(b, "# HELP pg_health_%s %s\n# TYPE pg_health_%s %s\n", name, help, name, type);
+}
+
+/* A label value, escaped as the format wants (backslash, quote, newline). */
+static void
+label_value(StringInfo b, const char *v)
+{
+	appendStringInfoChar(b, '"');
+	for (const char *p = v ? v : ""; *p; p++)
+	{
+		if (*p == '\\')
+			appendStringInfoString(b, "\\\\");
+		else if (*p == '"')
+			appendStringInfoString(b, "\\\"");
+		else if (*p == '\n')
+			appendStringInfoString(b, "\\n");
+		else
+			appendStringInfoChar(b, *p);
+	}
+	appendStringInfoChar(b, '"');
+}
+
+static void
+value(StringInfo b, double v)
+{
+	if (isnan(v))
+		appendStringInfoString(b, " NaN\n");
+	else
+		appendStringInfo(b, " %.17g\n", v);
+}
+
+static void
+sample(StringInfo b, const char *name, double v)
+{
+	appendStringInfo(b, "pg_health_%s", name);
+	value(b, v);
+}
+
+static void
+sample1(StringInfo b, const char *name, const char *label, const char *lv, double v)
+{
+	appendStringInfo(b, "pg_health_%s{%s=", name, label);
+	label_value(b, lv);
+	appendStringInfoChar(b, '}');
+	value(b, v);
+}
+
+static void
+pool_sample(StringInfo b, const char *name, const char *db, const char *role, const char *app,
+			double v)
+{
+	appendStringInfo(b, "pg_health_%s{database=", name);
+	label_value(b, db);
+	appendStringInfoString(b, ",role=");
+	label_value(b, role);
+	appendStringInfoString(b, ",application_name=");
+	label_value(b, app);
+	appendStringInfoChar(b, '}');
+	value(b, v);
+}
+
+static const char *
+oid_or_name(const PhLimit *l, Oid oid, char *buf, size_t len)
+{
+	if (l != NULL && l->known)
+		return l->name;
+	snprintf(buf, len, "oid %u", oid);
+	return buf;
+}
+
+void
+ph_metrics_text(StringInfo b)
+{
+	PhSnapshot *snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
+	PhPoolTable *pools = ph_reader_buffer(PH_BUF_POOLS);
+	PhComponentTable *comps = ph_reader_buffer(PH_BUF_COMPONENTS);
+	PhCheck    *checks = ph_reader_buffer(PH_BUF_CHECKS);
+	const PhConnections *c = &snap->conn;
+	TimestampTz now = GetCurrentTimestamp();
+	pid_t		worker_pid;
+	PhVerdict	v;
+	int			nchecks;
+	static const PhState states[] = {PH_STATE_READY, PH_STATE_DEGRADED, PH_STATE_NOT_READY,
+	PH_STATE_STARTING, PH_STATE_UNKNOWN};
+	static const char *const role_names[PH_NUM_ROLES] = {"any", "primary", "replica"};
+
+	ph_read_pools(pools, snap, comps, &worker_pid);
+	ph_verdict_from_snapshot(snap, worker_pid, PH_ROLE_ANY, now, &v);
+	nchecks = ph_collect_checks(snap, worker_pid, PH_ROLE_ANY, now, checks);
+
+	family(b, "live", "gauge", "1 when the pg_health worker is sampling (its last sample is fresh).");
+	sample(b, "live", v.live);
+	family(b, "started", "gauge", "1 once initialization is complete (health.started()).");
+	sample(b, "started", v.started);
+	family(b, "ready", "gauge", "1 when ready to take traffic for the role (health.ready(role)); role any = either.");
+	for (int r = 0; r < PH_NUM_ROLES; r++)
+	{
+		PhVerdict	rv;
+
+		ph_verdict_from_snapshot(snap, worker_pid, (PhRole) r, now, &rv);
+		sample1(b, "ready", "role", role_names[r], rv.ready);
+	}
+	family(b, "status", "gauge", "1 for the overall status the server is in, 0 for the others.");
+	for (int i = 0; i < (int) lengthof(states); i++)
+		sample1(b, "status", "status", ph_state_name(states[i]), v.state == states[i]);
+	family(b, "in_recovery", "gauge", "1 on a standby (in recovery), 0 on a primary.");
+	sample(b, "in_recovery", snap->generation > 0 && snap->in_recovery);
+
+	family(b, "check_status", "gauge", "Each check's status: 0 ok, 1 warning, 2 critical, 3 unknown.");
+	for (int i = 0; i < nchecks; i++)
+		sample1(b, "check_status", "check", checks[i].name, checks[i].status);
+	family(b, "check_value", "gauge", "Each check's figure (see health.checks for its unit).");
+	for (int i = 0; i < nchecks; i++)
+		if (!isnan(checks[i].value))
+			sample1(b, "check_value", "check", checks[i].name, checks[i].value);
+
+	family(b, "sample_age_seconds", "gauge", "Age of the last sample.");
+	sample(b, "sample_age_seconds", v.age_ms >= 0 ? v.age_ms / 1000.0 : get_float8_nan());
+	family(b, "sample_duration_seconds", "gauge", "What the last sample cost the worker.");
+	sample(b, "sample_duration_seconds", snap->sample_duration_us / 1e6);
+	family(b, "samples_total", "counter", "Samples taken since shared memory was initialized.");
+	sample(b, "samples_total", (double) snap->generation);
+
+	if (snap->generation > 0)
+	{
+		family(b, "connection_slots", "gauge", "Connection slots as PostgreSQL enforces them.");
+		sample1(b, "connection_slots", "kind", "max", c->max_connections);
+		sample1(b, "connection_slots", "kind", "usable", c->usable);
+		sample1(b, "connection_slots", "kind", "used", c->slots_used);
+		sample1(b, "connection_slots", "kind", "free", c->slots_free);
+		sample1(b, "connection_slots", "kind", "available_to_ordinary_roles", c->available_ordinary);
+		family(b, "connection_utilization_ratio", "gauge", "Used slots over usable slots.");
+		sample(b, "connection_utilization_ratio", c->utilization_pct / 100.0);
+		family(b, "sessions", "gauge", "Client sessions by state.");
+		sample1(b, "sessions", "state", "active", c->s.active);
+		sample1(b, "sessions", "state", "idle", c->s.idle);
+		sample1(b, "sessions", "state", "idle_in_transaction", c->s.idle_in_transaction);
+		sample1(b, "sessions", "state", "idle_in_transaction_aborted", c->s.idle_in_transaction_aborted);
+		sample1(b, "sessions", "state", "fastpath", c->s.fastpath);
+		sample1(b, "sessions", "state", "disabled", c->s.disabled);
+		sample1(b, "sessions", "state", "starting", c->s.starting);
+		family(b, "sessions_waiting_on_locks", "gauge", "Client sessions waiting on a heavyweight lock.");
+		sample(b, "sessions_waiting_on_locks", c->s.waiting_on_locks);
+		family(b, "oldest_transaction_seconds", "gauge", "Age of the oldest open transaction (0: none).");
+		sample(b, "oldest_transaction_seconds", c->s.oldest_xact_start ?
+			   (snap->sampled_at - c->s.oldest_xact_start) / 1e6 : 0);
+		family(b, "processes", "gauge", "Processes that do not use client slots.");
+		sample1(b, "processes", "kind", "background_worker", c->background_workers);
+		sample1(b, "processes", "kind", "autovacuum", c->autovacuum_workers);
+		sample1(b, "processes", "kind", "walsender", c->walsenders);
+		sample1(b, "processes", "kind", "other", c->other_processes);
+
+		family(b, "connections_authenticated_total", "counter", "Successful authentications since shared memory was initialized.");
+		sample(b, "connections_authenticated_total", (double) c->authenticated);
+		family(b, "authentication_failures_total", "counter", "Failed authentications since shared memory was initialized.");
+		sample(b, "authentication_failures_total", (double) c->auth_failures);
+		family(b, "connections_refused_total", "counter", "Connections refused: no_slots (SQLSTATE 53300, including CONNECTION LIMITs), starting (57P03).");
+		sample1(b, "connections_refused_total", "reason", "no_slots", (double) c->refused_no_slots);
+		sample1(b, "connections_refused_total", "reason", "starting", (double) c->refused_starting);
+		family(b, "connections_per_second", "gauge", "New authenticated connections per second, over the last sample interval.");
+		sample(b, "connections_per_second", c->connections_per_s);
+
+		/* pools: the largest PH_METRICS_POOLS by name, the rest as "other" */
+		family(b, "pool_sessions", "gauge", "Client sessions per database, role and application_name (the largest groups; the rest as other).");
+		{
+			double		other = 0;
+			bool		any_other = false;
+
+			for (int k = 0; k < pools->npools; k++)
+			{
+				const PhPool *p = &pools->pools[k];
+				char		dbuf[32],
+							rbuf[32];
+
+				if (k >= PH_METRICS_POOLS || p->folded > 0)
+				{
+					other += p->s.sessions;
+					any_other = true;
+					continue;
+				}
+				pool_sample(b, "pool_sessions",
+							oid_or_name(p->db_index >= 0 ? &pools->databases[p->db_index] : NULL,
+										p->datid, dbuf, sizeof(dbuf)),
+							oid_or_name(p->role_index >= 0 ? &pools->roles[p->role_index] : NULL,
+										p->roleid, rbuf, sizeof(rbuf)),
+							p->application_name, p->s.sessions);
+			}
+			if (any_other)
+				pool_sample(b, "pool_sessions", "other", "other", "other", other);
+		}
+	}
+
+	family(b, "component_status", "gauge", "Each application component's check: 0 ok, 1 warning, 2 critical, 3 unknown.");
+	for (int k = 0; snap->generation > 0 && k < comps->n; k++)
+		sample1(b, "component_status", "component", comps->items[k].c.name, comps->items[k].status);
+}
