@@ -28,6 +28,7 @@
 #include "utils/backend_status.h"
 #include "utils/float.h"
 #include "utils/guc.h"
+#include "common/hashfn.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/wait_event.h"
@@ -198,8 +199,20 @@ typedef struct PoolKey
 typedef struct PoolEntry
 {
 	PoolKey		key;			/* must be first */
+	uint64		seen;			/* the last sample that counted it */
 	PhSessionCounts s;
 } PoolEntry;
+
+/* Hash the key's oids and the used part of its name, not all 72 bytes. */
+static uint32
+pool_key_hash(const void *key, Size keysize)
+{
+	const PoolKey *k = key;
+	uint32		h = hash_bytes((const unsigned char *) k, offsetof(PoolKey, application_name));
+
+	return hash_combine(h, hash_bytes((const unsigned char *) k->application_name,
+									  strlen(k->application_name)));
+}
 
 typedef struct OidCount
 {
@@ -215,7 +228,8 @@ typedef struct OidCount
  * page here: with 1,000 pools that was most of the sample's time.)
  */
 static HTAB *
-sampler_hash(HTAB **h, const char *name, Size keysize, Size entrysize)
+sampler_hash(HTAB **h, const char *name, Size keysize, Size entrysize,
+			 HashValueFunc hash, bool clear)
 {
 	if (*h == NULL)
 	{
@@ -225,9 +239,11 @@ sampler_hash(HTAB **h, const char *name, Size keysize, Size entrysize)
 		ctl.keysize = keysize;
 		ctl.entrysize = entrysize;
 		ctl.hcxt = TopMemoryContext;
-		*h = hash_create(name, 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		ctl.hash = hash;
+		*h = hash_create(name, 1024, &ctl, HASH_ELEM | HASH_CONTEXT |
+						 (hash ? HASH_FUNCTION : HASH_BLOBS));
 	}
-	else
+	else if (clear)
 	{
 		HASH_SEQ_STATUS seq;
 		void	   *e;
@@ -332,7 +348,7 @@ limit_index(const PhLimit *entries, int n, Oid oid)
  * than PH_MAX_POOLS, the last row sums all that did not fit.
  */
 static void
-fill_pools(HTAB *pools, PhPoolTable *t)
+fill_pools(HTAB *pools, PhPoolTable *t, uint64 sample_no)
 {
 	long		n = hash_get_num_entries(pools);
 	PoolEntry **all = palloc(sizeof(PoolEntry *) * Max(n, 1));
@@ -343,7 +359,8 @@ fill_pools(HTAB *pools, PhPoolTable *t)
 
 	hash_seq_init(&seq, pools);
 	while ((e = hash_seq_search(&seq)) != NULL)
-		all[k++] = e;
+		if (e->seen == sample_no)
+			all[k++] = e;
 	qsort(all, k, sizeof(PoolEntry *), cmp_pool);
 	keep = k > PH_MAX_POOLS ? PH_MAX_POOLS - 1 : k;
 	for (int i = 0; i < keep; i++)
@@ -386,11 +403,33 @@ collect_sessions(PhConnections *c, PhPoolTable *t, PhComponentTable *comps)
 	static HTAB *pools_h,
 			   *roles_h,
 			   *databases_h;
-	HTAB	   *pools = sampler_hash(&pools_h, "pg_health pools", sizeof(PoolKey), sizeof(PoolEntry));
-	HTAB	   *roles = sampler_hash(&roles_h, "pg_health roles", sizeof(Oid), sizeof(OidCount));
-	HTAB	   *databases = sampler_hash(&databases_h, "pg_health databases", sizeof(Oid),
-										 sizeof(OidCount));
+	static uint64 sample_no = 0;
+	static long live_pools = 0;
 	int			n;
+	HTAB	   *pools;
+	HTAB	   *roles = sampler_hash(&roles_h, "pg_health roles", sizeof(Oid), sizeof(OidCount),
+									 NULL, true);
+	HTAB	   *databases = sampler_hash(&databases_h, "pg_health databases", sizeof(Oid),
+										 sizeof(OidCount), NULL, true);
+
+	/*
+	 * Pool entries are not cleared at every sample: an entry that this
+	 * sample does not count is stale and skipped, and stale ones are swept
+	 * out only when they outnumber the live ones.
+	 */
+	sample_no++;
+	pools = sampler_hash(&pools_h, "pg_health pools", sizeof(PoolKey), sizeof(PoolEntry),
+						 pool_key_hash, false);
+	if (hash_get_num_entries(pools) > 2 * live_pools + 64)
+	{
+		HASH_SEQ_STATUS seq;
+		PoolEntry  *e;
+
+		hash_seq_init(&seq, pools);
+		while ((e = hash_seq_search(&seq)) != NULL)
+			if (e->seen != sample_no - 1)
+				(void) hash_search(pools, e, HASH_REMOVE, NULL);
+	}
 
 	pgstat_clear_backend_activity_snapshot();
 	n = pgstat_fetch_stat_numbackends();
@@ -422,8 +461,11 @@ collect_sessions(PhConnections *c, PhPoolTable *t, PhComponentTable *comps)
 					if (be->st_appname)
 						strlcpy(key.application_name, be->st_appname, NAMEDATALEN);
 					e = hash_search(pools, &key, HASH_ENTER, &found);
-					if (!found)
+					if (!found || e->seen != sample_no)
+					{
 						memset(&e->s, 0, sizeof(e->s));
+						e->seen = sample_no;
+					}
 					count_client(&e->s, be, waiting);
 					count_oid(roles, be->st_userid);
 				}
@@ -450,13 +492,20 @@ collect_sessions(PhConnections *c, PhPoolTable *t, PhComponentTable *comps)
 		HASH_SEQ_STATUS seq;
 		PoolEntry  *e;
 
+		live_pools = 0;
 		hash_seq_init(&seq, pools);
 		while ((e = hash_seq_search(&seq)) != NULL)
-			ph_count_component_pools(comps, e->key.application_name, e->s.sessions);
+		{
+			if (e->seen != sample_no)
+				continue;
+			live_pools++;
+			if (comps->n > 0)
+				ph_count_component_pools(comps, e->key.application_name, e->s.sessions);
+		}
 	}
 	t->untracked_roles = fill_limits(roles, t->roles, &t->nroles);
 	t->untracked_databases = fill_limits(databases, t->databases, &t->ndatabases);
-	fill_pools(pools, t);
+	fill_pools(pools, t, sample_no);
 }
 
 /*
