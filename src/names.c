@@ -139,6 +139,29 @@ resolve(int kind, PhLimit *e)
 	return true;
 }
 
+static int
+cmp_oid(const void *a, const void *b)
+{
+	Oid			x = ((const PhLimit *) a)->oid;
+	Oid			y = ((const PhLimit *) b)->oid;
+
+	return (x > y) - (x < y);
+}
+
+/* Add the known entries missing from cur (sorted by oid), while there is room. */
+static int
+merge_known(PhLimit *cur, int n, const PhLimit *known, int nknown)
+{
+	int			total = n;
+
+	for (int i = 0; i < nknown && total < PH_MAX_NAMES; i++)
+		if (ph_find_limit(cur, n, known[i].oid) == NULL)
+			cur[total++] = known[i];
+	if (total > n)
+		qsort(cur, total, sizeof(PhLimit), cmp_oid);
+	return total;
+}
+
 /*
  * One pass: the oids of the latest pool table, looked up in a fresh
  * transaction (so renames and ALTER ... CONNECTION LIMIT are seen), then
@@ -149,11 +172,28 @@ resolve_all(void)
 {
 	static PhLimit roles[PH_MAX_NAMES];
 	static PhLimit databases[PH_MAX_NAMES];
+	static PhLimit known_roles[PH_MAX_NAMES];
+	static PhLimit known_databases[PH_MAX_NAMES];
 	int			nroles,
-				ndatabases;
+				ndatabases,
+				nknown_roles,
+				nknown_databases;
 	int			kept[2] = {0, 0};
 
+	/*
+	 * What the last sample saw, plus what the map already knows (while there
+	 * is room): a role that comes back after a moment without sessions is
+	 * still named in the very first sample that sees it again.
+	 */
 	ph_read_limit_oids(roles, &nroles, databases, &ndatabases);
+	LWLockAcquire(ph_shared->lock, LW_SHARED);
+	nknown_roles = ph_shared->names.nroles;
+	nknown_databases = ph_shared->names.ndatabases;
+	memcpy(known_roles, ph_shared->names.roles, sizeof(PhLimit) * nknown_roles);
+	memcpy(known_databases, ph_shared->names.databases, sizeof(PhLimit) * nknown_databases);
+	LWLockRelease(ph_shared->lock);
+	nroles = merge_known(roles, nroles, known_roles, nknown_roles);
+	ndatabases = merge_known(databases, ndatabases, known_databases, nknown_databases);
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();

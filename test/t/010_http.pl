@@ -1,0 +1,257 @@
+# The HTTP endpoint: every path's status and body, bad requests, 200
+# concurrent probes, silent and slowloris clients, full connection slots, a
+# port conflict, a reload that moves the port, a server that never becomes
+# consistent, and /metrics in the Prometheus text format.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use IO::Socket::INET;
+use IO::Select;
+use JSON::PP;
+use Time::HiRes qw(time usleep);
+use File::Basename qw(dirname);
+use PgHealthTest;
+
+my $probe_c = dirname(__FILE__) . '/../../bench/http_probe.c';
+my $probe = PostgreSQL::Test::Utils::tempdir() . '/http_probe';
+system('cc', '-O2', '-o', $probe, $probe_c, '-lpthread') == 0 or die "cannot build $probe_c";
+
+my $hport = PostgreSQL::Test::Cluster::get_free_port();
+my $node = PostgreSQL::Test::Cluster->new('http');
+$node->init(allows_streaming => 1);
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'pg_health'
+pg_health.sample_interval = 100ms
+pg_health.http_port = $hport
+max_connections = 20
+superuser_reserved_connections = 3
+});
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION pg_health; CREATE EXTENSION dblink; CREATE ROLE app LOGIN');
+
+# One request over a raw socket: returns (status, headers, body, seconds).
+sub http_raw
+{
+	my ($port, $request, %o) = @_;
+	my $t0 = time;
+	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Timeout => 5)
+	  or return (0, '', "connect: $!", time - $t0);
+	print $s $request;
+	my $resp = '';
+	my $sel = IO::Select->new($s);
+	while ($sel->can_read(5))
+	{
+		my $n = sysread($s, my $chunk, 65536);
+		last unless $n;
+		$resp .= $chunk;
+	}
+	close $s;
+	my ($head, $body) = split /\r\n\r\n/, $resp, 2;
+	my ($status) = ($head // '') =~ m{^HTTP/1\.1 (\d{3})};
+	return ($status // 0, $head // '', $body // '', time - $t0);
+}
+sub get
+{
+	my ($path, $port) = @_;
+	return http_raw($port // $hport, "GET $path HTTP/1.1\r\nHost: x\r\n\r\n");
+}
+sub q1 { return $node->safe_psql('postgres', $_[0]); }
+
+# Every path, ready primary.
+$node->poll_query_until('postgres', 'SELECT health.ready()');
+for my $case (['/live', 200], ['/ready', 200], ['/startup', 200], ['/primary', 200],
+	['/replica', 503], ['/ready?role=primary', 200], ['/ready?role=replica', 503],
+	['/health', 200], ['/health?role=replica', 503], ['/metrics', 200])
+{
+	my ($path, $want) = @$case;
+	my ($status, $head) = get($path);
+	is($status, $want, "GET $path: $want");
+	like($head, qr/\r\nCache-Control: no-store\r\n/, "... with Cache-Control") if $path eq '/ready';
+	like($head, qr/\r\nConnection: close(?:\r\n|\z)/, "... and Connection: close") if $path eq '/ready';
+}
+my (undef, undef, $body) = get('/replica');
+my $doc = decode_json($body);
+is($doc->{status}, 'not_ready', '/replica on a primary: not_ready');
+is($doc->{reasons}[0]{check}, 'role', '... the reason is the role check');
+like($doc->{reasons}[0]{detail}, qr/replica was requested, but this server is a primary/, '... in words');
+
+# HEAD: the headers of GET, no body.
+my ($st, $head, $b) = http_raw($hport, "HEAD /ready HTTP/1.1\r\n\r\n");
+is($st, 200, 'HEAD /ready: 200');
+like($head, qr/Content-Length: [1-9]\d*/, '... announcing the GET body\'s length');
+is($b, '', '... and sending no body');
+
+# /health is health.report(), from the same code, at the same generation.
+q1(q{ALTER SYSTEM SET pg_health.sample_interval = '60s'; SELECT pg_reload_conf()});
+usleep(300_000);
+q1('SELECT health.refresh()');
+my $sql = decode_json(q1('SELECT health.report()'));
+(undef, undef, $body) = get('/health');
+my $http = decode_json($body);
+is($http->{generation}, $sql->{generation}, 'SQL and HTTP read the same generation');
+for my $k (qw(status ready live started role sampled_at))
+{
+	is(JSON::PP->new->canonical->allow_nonref->encode($http->{$k}),
+		JSON::PP->new->canonical->allow_nonref->encode($sql->{$k}), "... the same $k");
+}
+is(join(',', map { "$_->{name}=$_->{status}" } @{ $http->{checks} }),
+	join(',', map { "$_->{name}=$_->{status}" } @{ $sql->{checks} }), '... the same checks');
+is(join(',', sort keys %$http), join(',', sort keys %$sql), '... the same keys');
+q1(q{ALTER SYSTEM SET pg_health.sample_interval = '100ms'; SELECT pg_reload_conf()});
+
+# Bad requests get their 4xx, and the endpoint keeps answering.
+my @bad = (
+	["GARBAGE\r\n\r\n", 400, 'a line that is not a request'],
+	["GET /ready HTTP/2.0\r\n\r\n", 400, 'an unsupported version'],
+	["GET /ready HTTP/1.1\r\nno colon here\r\n\r\n", 400, 'a header without a colon'],
+	["POST /ready HTTP/1.1\r\nContent-Length: 0\r\n\r\n", 405, 'POST'],
+	["DELETE /health HTTP/1.1\r\n\r\n", 405, 'DELETE'],
+	["GET /nope HTTP/1.1\r\n\r\n", 404, 'an unknown path'],
+	["GET /ready?role=leader HTTP/1.1\r\n\r\n", 400, 'an unknown role'],
+	["GET /live?role=replica HTTP/1.1\r\n\r\n", 400, 'a query where none is taken'],
+	["GET /" . ('a' x 2000) . " HTTP/1.1\r\n\r\n", 414, 'a 2000-byte request line'],
+	["GET /ready HTTP/1.1\r\n" . ("X-Filler: " . ('b' x 100) . "\r\n") x 50 . "\r\n", 431, '5 kB of headers'],
+	["\x00\x01\x02\xff\r\n\r\n", 400, 'binary junk']);
+for my $case (@bad)
+{
+	my ($req, $want, $what) = @$case;
+	my ($s, $h) = http_raw($hport, $req);
+	is($s, $want, "$what: $want");
+	like($h, qr/Allow: GET, HEAD/, '... with Allow') if $want == 405;
+}
+is((get('/ready'))[0], 200, 'still answering after all of them');
+
+# 200 concurrent probes, each its own connection.
+my $out = `$probe -p $hport -P /ready -c 200 -n 200`;
+like($out, qr/requests=200 ok=200 http_2xx=200 http_5xx=0 errors=0/, '200 concurrent probes all answered 200')
+  or diag($out);
+
+# A silent client and a slowloris client do not delay a normal probe.
+my $silent = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $hport) or die;
+my $slow = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $hport) or die;
+print $slow 'G';
+my $worst = 0;
+for my $i (1 .. 10)
+{
+	print $slow 'E' if $i % 3 == 0;
+	my ($s, undef, undef, $secs) = get('/ready');
+	$worst = $secs if $secs > $worst;
+	usleep(100_000);
+}
+cmp_ok($worst, '<', 0.1, 'with a silent and a slowloris client connected, probes answer within 100 ms');
+my $t0 = time;
+my $sel = IO::Select->new($silent);
+my $got = '';
+if ($sel->can_read(5)) { sysread($silent, $got, 100); }
+cmp_ok(time - $t0, '<', 3, 'the silent client is dropped at its 2 s deadline');
+like($got, qr{^HTTP/1\.1 408 }, '... with a 408');
+close $silent;
+close $slow;
+
+# Every slot taken: SQL is refused, HTTP answers with the reason.
+my $holder = $node->background_psql('postgres');
+fill_slots($node, $holder, 'app');
+my ($ret, $o, $err) = $node->psql('postgres', 'SELECT 1', extra_params => [ '-U', 'app' ]);
+like($err, qr/remaining connection slots are reserved|too many clients/, 'a SQL probe as an ordinary role is refused (53300)');
+ok($holder->query_safe('SELECT health.refresh()'), 'the superuser session refreshes');
+my ($s2, $h2, $b2, $secs) = get('/ready');
+is($s2, 503, 'HTTP /ready answers 503');
+cmp_ok($secs, '<', 0.1, '... within 100 ms');
+like($b2, qr/"check":"connections","status":"critical","detail":"no connection slot left for ordinary roles/,
+	'... naming the connections check');
+$holder->query_safe('SELECT dblink_disconnect(c) FROM unnest(dblink_get_connections()) AS c');
+$holder->quit;
+
+# A reload moves the endpoint to another port.
+my $hport2 = PostgreSQL::Test::Cluster::get_free_port();
+q1("ALTER SYSTEM SET pg_health.http_port = $hport2; SELECT pg_reload_conf()");
+my $moved = 0;
+for (1 .. 50) { if ((get('/live', $hport2))[0] == 200) { $moved = 1; last; } usleep(100_000); }
+ok($moved, 'after a reload the endpoint answers on the new port');
+is((get('/live', $hport))[0], 0, '... and no longer on the old one');
+
+# A port already taken: a LOG line, sampling and SQL go on, and a retry
+# binds once the port is free.
+my $blocker = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $hport, Listen => 5, ReuseAddr => 1)
+  or die "cannot hold port $hport: $!";
+my $offset = -s $node->logfile;
+q1("ALTER SYSTEM SET pg_health.http_port = $hport; SELECT pg_reload_conf()");
+ok($node->poll_query_until('postgres', 'SELECT true', 't'), 'SQL works');
+my $logged = 0;
+for (1 .. 50)
+{
+	$logged = 1, last if substr(slurp_file($node->logfile), $offset) =~ /could not listen for HTTP on .*port $hport: Address already in use; retrying every 5 s/;
+	usleep(100_000);
+}
+ok($logged, 'the port conflict is logged');
+my $g0 = q1('SELECT generation FROM health.status');
+usleep(500_000);
+cmp_ok(q1('SELECT generation FROM health.status'), '>', $g0, 'the worker keeps sampling');
+close $blocker;
+my $bound = 0;
+for (1 .. 80) { if ((get('/live'))[0] == 200) { $bound = 1; last; } usleep(100_000); }
+ok($bound, 'once the port is free the endpoint comes up (retry)');
+unlike(slurp_file($node->logfile), qr/terminated by signal/, 'nothing crashed');
+
+# /metrics: the Prometheus text format, checked line by line.  One session
+# stays open so that there is a pool to show.
+my $session = $node->background_psql('postgres');
+$session->query_safe('SELECT health.refresh()');
+(undef, $head, $body) = get('/metrics');
+like($head, qr{Content-Type: text/plain; version=0\.0\.4}, '/metrics content type');
+my (%type, %help, @errors, %seen);
+for my $line (split /\n/, $body)
+{
+	if ($line =~ /^# HELP (pg_health_[a-z_]+) \S.*$/) { push @errors, "two HELP for $1" if $help{$1}++; next; }
+	if ($line =~ /^# TYPE (pg_health_[a-z_]+) (gauge|counter)$/) { push @errors, "two TYPE for $1" if $type{$1}++; next; }
+	if ($line =~ /^(pg_health_[a-z_]+)(\{(?:[a-z_]+="(?:[^"\\\n]|\\["\\n])*")(?:,[a-z_]+="(?:[^"\\\n]|\\["\\n])*")*\})? (-?[0-9.]+(?:e[+-]?\d+)?|NaN)$/)
+	{
+		push @errors, "sample before TYPE: $line" unless $type{$1};
+		push @errors, "duplicate series: $line" if $seen{ $1 . ($2 // '') }++;
+		next;
+	}
+	push @errors, "bad line: $line";
+}
+is(join("\n", @errors), '', 'every line is HELP, TYPE or a well-formed sample');
+# the refusal above keeps connection_refusals critical for its 60 s window
+like($body, qr/^pg_health_ready\{role="any"\} 0$/m, 'pg_health_ready{role="any"} 0 within the refusal window');
+like($body, qr/^pg_health_check_status\{check="connection_refusals"\} 2$/m, '... because connection_refusals is critical');
+like($body, qr/^pg_health_check_status\{check="connections"\} 0$/m, 'a check\'s status');
+like($body, qr/^pg_health_connections_refused_total\{reason="no_slots"\} [1-9]/m, 'the refusals counted above');
+like($body, qr/^pg_health_pool_sessions\{database="postgres",role="[^"]+",application_name="[^"]*"\} [1-9]\d*$/m, 'pool series');
+$session->quit;
+if (system('sh', '-c', 'command -v promtool >/dev/null') == 0)
+{
+	my $check = `printf '%s' '$body' | promtool check metrics 2>&1`;
+	is($?, 0, 'promtool check metrics') or diag($check);
+}
+
+# A standby that never becomes consistent (hot_standby off): the worker
+# samples from the start, so /live answers 200 while /ready and /startup say
+# "starting".
+$node->backup('b');
+my $sport = PostgreSQL::Test::Cluster::get_free_port();
+my $standby = PostgreSQL::Test::Cluster->new('cold');
+$standby->init_from_backup($node, 'b', has_streaming => 1);
+# postgresql.auto.conf came with the backup (ALTER SYSTEM above): override it there
+$standby->append_conf('postgresql.auto.conf', "hot_standby = off\npg_health.http_port = $sport\n");
+$standby->start(fail_ok => 1);
+my ($ls, $rs, $rb, $ss) = (0, 0, '', 0);
+for (1 .. 100)
+{
+	($ls) = get('/live', $sport);
+	last if $ls == 200;
+	usleep(100_000);
+}
+($rs, undef, $rb) = get('/ready', $sport);
+($ss) = get('/startup', $sport);
+is($ls, 200, 'not consistent: /live 200');
+is($rs, 503, '... /ready 503');
+like($rb, qr/"status":"starting"/, '... status starting');
+is($ss, 503, '... /startup 503');
+$standby->stop('immediate');
+
+$node->stop;
+done_testing();
