@@ -71,9 +71,12 @@ static MemoryContext http_cxt = NULL;
  * ------------------------------------------------------------------------
  */
 
+static void drop_base_wes(void);
+
 static void
 close_listeners(void)
 {
+	drop_base_wes();
 	for (int i = 0; i < nlisteners; i++)
 		closesocket(listeners[i]);
 	nlisteners = 0;
@@ -89,10 +92,9 @@ close_client(HttpClient *c)
 
 		/*
 		 * Closing with unread bytes would reset the connection and could
-		 * destroy the response before the client read it: end our side
-		 * first, and read what is already there.
+		 * destroy the response before the client read it: read what is
+		 * already there first.
 		 */
-		(void) shutdown(c->fd, SHUT_WR);
 		while (recv(c->fd, drain, sizeof(drain), MSG_DONTWAIT) > 0)
 			;
 		closesocket(c->fd);
@@ -176,6 +178,18 @@ open_listeners(void)
 				continue;
 			}
 			set_nonblocking(fd);
+#ifdef TCP_DEFER_ACCEPT
+			{
+				/*
+				 * Linux: report a connection only once its request has
+				 * arrived, so that a probe is accepted, read and answered in
+				 * one go; one that sends nothing never takes a client place.
+				 */
+				int			secs = 1;
+
+				(void) setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof(secs));
+			}
+#endif
 			listeners[nlisteners++] = fd;
 		}
 		freeaddrinfo(res);
@@ -238,6 +252,7 @@ configure(TimestampTz now)
 	}
 	if (ph_http_port == 0 || nlisteners > 0 || now < retry_at)
 		return;
+	drop_base_wes();
 	if (!open_listeners())
 		retry_at = TimestampTzPlusMilliseconds(now, PH_HTTP_RETRY_MS);
 }
@@ -451,14 +466,11 @@ accept_clients(pgsocket lfd, TimestampTz now)
 {
 	for (;;)
 	{
-		pgsocket	fd = accept(lfd, NULL, NULL);
+		pgsocket	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		HttpClient *slot = NULL;
-		int			one = 1;
 
 		if (fd == PGINVALID_SOCKET)
 			return;				/* EAGAIN, or a transient error */
-		set_nonblocking(fd);
-		(void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		for (int i = 0; i < nclient_slots && slot == NULL; i++)
 			if (clients[i].fd == PGINVALID_SOCKET)
 				slot = &clients[i];
@@ -477,6 +489,8 @@ accept_clients(pgsocket lfd, TimestampTz now)
 		slot->len = slot->sent = 0;
 		slot->responding = false;
 		slot->deadline = TimestampTzPlusMilliseconds(now, ph_http_client_timeout_ms);
+		/* a probe sends its request with the connection: answer at once */
+		on_readable(slot);
 	}
 }
 
@@ -484,6 +498,25 @@ accept_clients(pgsocket lfd, TimestampTz now)
  * The sampler's wait
  * ------------------------------------------------------------------------
  */
+
+static WaitEventSet *base_wes = NULL;	/* latch, postmaster death, listeners */
+
+static void
+add_base_events(WaitEventSet *wes)
+{
+	AddWaitEventToSet(wes, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	AddWaitEventToSet(wes, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	for (int i = 0; i < nlisteners; i++)
+		AddWaitEventToSet(wes, WL_SOCKET_READABLE, listeners[i], NULL, NULL);
+}
+
+static void
+drop_base_wes(void)
+{
+	if (base_wes != NULL)
+		FreeWaitEventSet(base_wes);
+	base_wes = NULL;
+}
 
 /*
  * Wait up to timeout_ms for the latch, postmaster death or HTTP traffic, and
@@ -496,6 +529,7 @@ ph_http_wait(long timeout_ms)
 	WaitEventSet *wes;
 	WaitEvent	events[64];
 	int			n;
+	int			pending = 0;
 	MemoryContext old;
 
 	configure(now);
@@ -516,6 +550,7 @@ ph_http_wait(long timeout_ms)
 
 		if (c->fd == PGINVALID_SOCKET)
 			continue;
+		pending++;
 		if (c->deadline <= now)
 		{
 			if (!c->responding)
@@ -526,25 +561,44 @@ ph_http_wait(long timeout_ms)
 				(void) send(c->fd, slow, sizeof(slow) - 1, MSG_NOSIGNAL);
 			}
 			close_client(c);
+			pending--;
 			continue;
 		}
 		timeout_ms = Min(timeout_ms, Max(TimestampDifferenceMilliseconds(now, c->deadline), 1));
 	}
 
-	old = MemoryContextSwitchTo(http_cxt);
-	wes = ph_create_wait_event_set(2 + nlisteners + nclient_slots);
-	AddWaitEventToSet(wes, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
-	AddWaitEventToSet(wes, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
-	for (int i = 0; i < nlisteners; i++)
-		AddWaitEventToSet(wes, WL_SOCKET_READABLE, listeners[i], NULL, NULL);
-	for (int i = 0; i < nclient_slots; i++)
-		if (clients[i].fd != PGINVALID_SOCKET)
-			AddWaitEventToSet(wes, clients[i].responding ? WL_SOCKET_WRITEABLE : WL_SOCKET_READABLE,
-							  clients[i].fd, NULL, &clients[i]);
-	MemoryContextSwitchTo(old);
+	/*
+	 * Most probes are answered within accept_clients(), so usually no client
+	 * is pending and the set of the latch and the listeners, kept from one
+	 * wait to the next, is enough.  With clients pending (slow ones), a set
+	 * that includes them is built for this wait only.
+	 */
+	if (pending > 0)
+	{
+		old = MemoryContextSwitchTo(http_cxt);
+		wes = ph_create_wait_event_set(2 + nlisteners + nclient_slots);
+		add_base_events(wes);
+		for (int i = 0; i < nclient_slots; i++)
+			if (clients[i].fd != PGINVALID_SOCKET)
+				AddWaitEventToSet(wes, clients[i].responding ? WL_SOCKET_WRITEABLE : WL_SOCKET_READABLE,
+								  clients[i].fd, NULL, &clients[i]);
+		MemoryContextSwitchTo(old);
+	}
+	else
+	{
+		if (base_wes == NULL)
+		{
+			old = MemoryContextSwitchTo(http_cxt);
+			base_wes = ph_create_wait_event_set(2 + nlisteners);
+			add_base_events(base_wes);
+			MemoryContextSwitchTo(old);
+		}
+		wes = base_wes;
+	}
 
 	n = WaitEventSetWait(wes, timeout_ms, events, lengthof(events), PG_WAIT_EXTENSION);
-	FreeWaitEventSet(wes);
+	if (wes != base_wes)
+		FreeWaitEventSet(wes);
 
 	now = GetCurrentTimestamp();
 	for (int k = 0; k < n; k++)

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# bench/http.sh -- the HTTP probe endpoint against bgw_replstatus, side by
+# side on one throwaway server, the way probes use them: a new TCP
+# connection per request (bench/http_probe.c: connect, request, read, close),
+# 1 and 8 concurrent clients.
+#
+#   pg_health   GET /ready                 the full verdict, from shared memory
+#   bgw_replstatus                          answers MASTER/STANDBY on connect
+#   SELECT health.ready()                   over already-open connections
+#                                           (pgbench, prepared), for reference
+#
+# ROUNDS short runs per cell, alternating pg_health and bgw_replstatus; the
+# ratio reported is the median of each round's pg_health/bgw_replstatus
+# requests/s.  Latencies are over all requests of all rounds.
+#
+# Usage: bash bench/http.sh   (DURATION=3 ROUNDS=5 CLIENTS="1 8")
+source "$(dirname "$0")/../scripts/lib.sh"
+source "$(dirname "$0")/../scripts/server.sh"
+
+DURATION=${DURATION:-3}
+ROUNDS=${ROUNDS:-5}
+CLIENTS=${CLIENTS:-1 8}
+
+ph_find_pg_config
+major=$("$PG_CONFIG" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
+ph_ensure_packages "postgresql-$major-bgw-replstatus"
+ph_ensure_user
+ph_build_install
+
+work=$(mktemp -d /tmp/pg_health_http_bench.XXXXXX)
+chmod 755 "$work"
+chown "$PH_USER" "$work"	# pgbench, as that user, writes its latency log here
+cc -O2 -o "$work/http_probe" "$PH_ROOT/bench/http_probe.c" -lpthread
+hport=$(ph_free_port)
+bport=$(ph_free_port)
+ph_server_start "shared_preload_libraries = 'pg_health,bgw_replstatus'" \
+	"pg_health.http_port = $hport" "bgw_replstatus.port = $bport" "bgw_replstatus.bind = '127.0.0.1'"
+trap 'rm -rf "$work"; ph_server_stop' EXIT
+ph_psql -q -c 'CREATE EXTENSION pg_health' -c 'SELECT health.refresh()' >/dev/null
+bindir=$("$PG_CONFIG" --bindir)
+echo 'SELECT health.ready();' >"$work/ready.sql"
+chmod 644 "$work/ready.sql"
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+field() { sed -n -E "s/.*[ ^]$1=([0-9.]+).*/\1/p"; }
+
+# one run: prints the probe's line, keeps every request's latency
+probe() {	# name clients args...
+	local name=$1 c=$2
+	shift 2
+	"$work/http_probe" -c "$c" -T "$DURATION" "$@" >>"$work/$name.$c.lines" || true
+}
+
+printf '\nHTTP probe benchmark: %s, a new connection per request, %d rounds of %d s, alternating\n' \
+	"$("$PG_CONFIG" --version)" "$ROUNDS" "$DURATION"
+printf '%-8s %-28s %10s %9s %9s %9s %8s %s\n' clients endpoint 'req/s' 'p50 ms' 'p99 ms' 'max ms' errors 'x bgw_replstatus'
+for c in $CLIENTS; do
+	ratios=()
+	for r in $(seq 1 "$ROUNDS"); do
+		if [ $((r % 2)) -eq 1 ]; then
+			probe pg_health "$c" -p "$hport" -P /ready
+			probe bgw "$c" -p "$bport" -r
+		else
+			probe bgw "$c" -p "$bport" -r
+			probe pg_health "$c" -p "$hport" -P /ready
+		fi
+		a=$(tail -1 "$work/pg_health.$c.lines" | field rps)
+		b=$(tail -1 "$work/bgw.$c.lines" | field rps)
+		ratios+=("$(awk -v a="$a" -v b="$b" 'BEGIN { print (b > 0) ? a / b : 0 }')")
+	done
+	ratio=$(printf '%s\n' "${ratios[@]}" | median)
+	range=$(printf '%s\n' "${ratios[@]}" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f..%.2f", lo, hi }')
+	for name in pg_health bgw; do
+		f="$work/$name.$c.lines"
+		label=$([ "$name" = pg_health ] && echo 'pg_health GET /ready' || echo 'bgw_replstatus (raw TCP)')
+		printf '%-8s %-28s %10.0f %9.3f %9.3f %9.1f %8d %s\n' "$c" "$label" \
+			"$(field rps <"$f" | median)" "$(field p50_ms <"$f" | median)" \
+			"$(field p99_ms <"$f" | sort -g | tail -1)" "$(field max_ms <"$f" | sort -g | tail -1)" \
+			"$(field errors <"$f" | awk '{ s += $1 } END { print s + 0 }')" \
+			"$([ "$name" = pg_health ] && echo "$ratio (rounds $range)" || echo 1.00)"
+	done
+	# reference: the SQL verdict over connections opened once
+	rm -f "$work"/pgbench_log.*
+	(cd "$work" && ph_as_user env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" \
+		"$bindir/pgbench" -n -M prepared -c "$c" -j "$c" -T "$DURATION" -l --log-prefix="$work/pgbench_log" \
+		-f "$work/ready.sql" postgres >"$work/pgbench.out" 2>&1) || true
+	tps=$(sed -n -E 's/^tps = ([0-9.]+).*/\1/p' "$work/pgbench.out")
+	cat "$work"/pgbench_log.* | awk '{ print $3 / 1000 }' | sort -g >"$work/lat"
+	n=$(wc -l <"$work/lat")
+	printf '%-8s %-28s %10.0f %9.3f %9.3f %9.1f %8d %s\n' "$c" 'SELECT health.ready() (open)' "$tps" \
+		"$(sed -n "$(( (n + 1) / 2 ))p" "$work/lat")" "$(sed -n "$(( n * 99 / 100 ))p" "$work/lat")" \
+		"$(tail -1 "$work/lat")" 0 'reference'
+done
+printf '\ntargets: pg_health >= 1.2 x bgw_replstatus req/s; p99 < 1 ms at 8 clients; no request over 50 ms\n'

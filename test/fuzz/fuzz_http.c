@@ -1,0 +1,33 @@
+/*
+ * fuzz_http.c -- libFuzzer target for the HTTP request parser
+ * (src/http_parse.c), which reads bytes from the network in the worker that
+ * every probe depends on.  Run by test/fuzz/run.sh; see README.md.
+ *
+ * Besides the sanitizers' own checks, it asserts what the parser promises:
+ * a known verdict, and for an accepted request a known path.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http_parse.h"
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	PhHttpRequest req;
+	/* a copy of exactly size bytes, so that reading past it is caught */
+	char	   *buf = malloc(size ? size : 1);
+	PhHttpParse r;
+
+	memcpy(buf, data, size);
+	r = ph_http_parse(buf, size, &req);
+	if (r < PH_HTTP_INCOMPLETE || r > PH_HTTP_HEADERS_TOO_LARGE)
+		abort();
+	if (r == PH_HTTP_OK && (req.path <= PH_PATH_NONE || req.path > PH_PATH_METRICS))
+		abort();
+	if (r == PH_HTTP_INCOMPLETE && size > PH_HTTP_MAX_REQUEST)
+		abort();				/* the parser must give up past the limit */
+	free(buf);
+	return 0;
+}
