@@ -164,6 +164,36 @@ like($b2, qr/"check":"connections","status":"critical","detail":"no connection s
 $holder->query_safe('SELECT dblink_disconnect(c) FROM unnest(dblink_get_connections()) AS c');
 $holder->quit;
 
+# A lock pile-up that stops new SQL connections (an exclusive lock on
+# pg_database, which every connection reads): HTTP answers regardless.
+my $locker = $node->background_psql('postgres');
+$locker->query_safe('BEGIN; LOCK TABLE pg_catalog.pg_database IN ACCESS EXCLUSIVE MODE');
+my $timed_out = 0;
+$node->psql('postgres', 'SELECT 1', timeout => 2, timed_out => \$timed_out);
+ok($timed_out, 'with pg_database locked, a new SQL connection hangs');
+my ($s4, undef, undef, $secs4) = get('/ready');
+ok($s4 == 200 || $s4 == 503, 'HTTP /ready answers meanwhile');
+cmp_ok($secs4, '<', 0.1, '... within 100 ms');
+$locker->query_safe('ROLLBACK');
+$locker->quit;
+
+# Past pg_health.http_max_clients: a new connection gets 503 at once.
+q1("ALTER SYSTEM SET pg_health.http_max_clients = 2; SELECT pg_reload_conf()");
+usleep(500_000);
+my @slow = map {
+	my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $hport) or die;
+	print $c 'G';	# a byte, so that it is accepted and holds a place
+	$c
+} 1 .. 2;
+usleep(300_000);
+my ($s5, undef, $b5) = get('/ready');
+is($s5, 503, 'a third client past http_max_clients = 2: 503');
+like($b5, qr/too many HTTP clients/, '... saying why');
+close $_ for @slow;
+q1("ALTER SYSTEM RESET pg_health.http_max_clients; SELECT pg_reload_conf()");
+usleep(300_000);
+is((get('/ready'))[0] =~ /^(200|503)$/ ? 'answered' : 'not', 'answered', 'and the endpoint serves again');
+
 # A reload moves the endpoint to another port.
 my $hport2 = PostgreSQL::Test::Cluster::get_free_port();
 q1("ALTER SYSTEM SET pg_health.http_port = $hport2; SELECT pg_reload_conf()");
