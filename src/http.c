@@ -57,7 +57,10 @@ typedef struct HttpClient
 } HttpClient;
 
 static pgsocket listeners[PH_HTTP_MAX_LISTEN];
+static struct sockaddr_storage listener_addr[PH_HTTP_MAX_LISTEN];
+static socklen_t listener_addrlen[PH_HTTP_MAX_LISTEN];
 static int	nlisteners = 0;
+static bool some_failed = false;	/* an address could not be bound: retry it */
 static HttpClient *clients = NULL;	/* pg_health.http_max_clients of them */
 static int	nclient_slots = 0;
 static int	bound_port = 0;
@@ -81,6 +84,7 @@ close_listeners(void)
 		closesocket(listeners[i]);
 	nlisteners = 0;
 	bound_port = 0;
+	some_failed = false;
 }
 
 static void
@@ -116,10 +120,21 @@ set_nonblocking(pgsocket fd)
 		(void) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
+static bool
+already_bound(const struct addrinfo *ai)
+{
+	for (int i = 0; i < nlisteners; i++)
+		if (listener_addrlen[i] == ai->ai_addrlen &&
+			memcmp(&listener_addr[i], ai->ai_addr, ai->ai_addrlen) == 0)
+			return true;
+	return false;
+}
+
 /*
  * Bind every address of pg_health.http_listen_addresses ('*' = every
- * address).  Returns false (having logged why, once) when none could be
- * bound; the caller retries later.
+ * address) that is not bound yet.  An address that fails is logged (once
+ * per run of failures) and retried later, while the others serve; so is a
+ * port in use.  Returns true when every address is bound.
  */
 static bool
 open_listeners(void)
@@ -156,9 +171,12 @@ open_listeners(void)
 		}
 		for (ai = res; ai != NULL && nlisteners < PH_HTTP_MAX_LISTEN; ai = ai->ai_next)
 		{
-			pgsocket	fd = socket(ai->ai_family, SOCK_STREAM, 0);
+			pgsocket	fd;
 			int			one = 1;
 
+			if (already_bound(ai))
+				continue;
+			fd = socket(ai->ai_family, SOCK_STREAM, 0);
 			if (fd == PGINVALID_SOCKET)
 				continue;
 			(void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -190,25 +208,28 @@ open_listeners(void)
 				(void) setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof(secs));
 			}
 #endif
+			memcpy(&listener_addr[nlisteners], ai->ai_addr, ai->ai_addrlen);
+			listener_addrlen[nlisteners] = ai->ai_addrlen;
 			listeners[nlisteners++] = fd;
+			drop_base_wes();	/* the kept wait set must include it */
 		}
 		freeaddrinfo(res);
 	}
 
-	if (failures.len > 0 && (!said_bind_failure || nlisteners > 0))
+	if (failures.len > 0 && !said_bind_failure)
 		ereport(LOG,
-				(errmsg("pg_health: could not listen for HTTP on %s%s", failures.data,
-						nlisteners == 0 ? "; retrying every 5 s, sampling goes on" : "")));
-	said_bind_failure = nlisteners == 0;
+				(errmsg("pg_health: could not listen for HTTP on %s; retrying every 5 s, sampling goes on",
+						failures.data)));
+	if (nlisteners > 0 && (failures.len == 0 || !said_bind_failure))
+		ereport(LOG,
+				(errmsg("pg_health: HTTP endpoint listening on port %d (%s)%s", ph_http_port,
+						ph_http_listen_addresses, failures.len > 0 ? ", on some of the addresses" : "")));
+	said_bind_failure = failures.len > 0;
+	some_failed = failures.len > 0;
 	pfree(failures.data);
 	if (nlisteners > 0)
-	{
 		bound_port = ph_http_port;
-		ereport(LOG,
-				(errmsg("pg_health: HTTP endpoint listening on port %d (%s)", ph_http_port,
-						ph_http_listen_addresses)));
-	}
-	return nlisteners > 0;
+	return failures.len == 0;
 }
 
 /*
@@ -250,9 +271,8 @@ configure(TimestampTz now)
 		clients = fresh;
 		nclient_slots = ph_http_max_clients;
 	}
-	if (ph_http_port == 0 || nlisteners > 0 || now < retry_at)
+	if (ph_http_port == 0 || (nlisteners > 0 && !some_failed) || now < retry_at)
 		return;
-	drop_base_wes();
 	if (!open_listeners())
 		retry_at = TimestampTzPlusMilliseconds(now, PH_HTTP_RETRY_MS);
 }

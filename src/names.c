@@ -139,15 +139,6 @@ resolve(int kind, PhLimit *e)
 	return true;
 }
 
-static int
-cmp_oid(const void *a, const void *b)
-{
-	Oid			x = ((const PhLimit *) a)->oid;
-	Oid			y = ((const PhLimit *) b)->oid;
-
-	return (x > y) - (x < y);
-}
-
 /* Add the known entries missing from cur (sorted by oid), while there is room. */
 static int
 merge_known(PhLimit *cur, int n, const PhLimit *known, int nknown)
@@ -158,7 +149,7 @@ merge_known(PhLimit *cur, int n, const PhLimit *known, int nknown)
 		if (ph_find_limit(cur, n, known[i].oid) == NULL)
 			cur[total++] = known[i];
 	if (total > n)
-		qsort(cur, total, sizeof(PhLimit), cmp_oid);
+		qsort(cur, total, sizeof(PhLimit), ph_cmp_limit);
 	return total;
 }
 

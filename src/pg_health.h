@@ -462,6 +462,7 @@ extern void ph_read_pools(PhPoolTable *out, PhSnapshot *snap, PhComponentTable *
 						  pid_t *worker_pid);
 extern void ph_read_limit_oids(PhLimit *roles, int *nroles,
 							   PhLimit *databases, int *ndatabases);
+extern int	ph_cmp_limit(const void *a, const void *b);
 extern const PhLimit *ph_find_limit(const PhLimit *entries, int n, Oid oid);
 
 /* checks.c */

@@ -144,6 +144,23 @@ report_connections(StringInfo buf, const PhSnapshot *snap)
  * The whole report for one role at one time.  Keys in the order a person
  * reads them: verdict first, then why, then the figures.
  */
+/* The verdict's keys, shared by the report and the HTTP probes' answers. */
+static void
+json_verdict(StringInfo buf, const PhSnapshot *snap, PhRole role, const PhVerdict *v,
+			 bool *first)
+{
+	json_str(buf, "status", ph_state_name(v->state), first);
+	json_bool(buf, "ready", v->ready, first);
+	json_bool(buf, "live", v->live, first);
+	json_bool(buf, "started", v->started, first);
+	json_str(buf, "role", snap->generation == 0 ? NULL :
+			 snap->in_recovery ? "replica" : "primary", first);
+	json_str(buf, "requested_role", ph_role_name(role), first);
+	json_int(buf, "generation", (int64) snap->generation, first);
+	json_time(buf, "sampled_at", snap->sampled_at, first);
+	json_opt_int(buf, "sample_age_ms", v->age_ms, first);
+}
+
 /* One application component, as health.components shows it. */
 static void
 report_component(StringInfo buf, const PhComponentResult *r)
@@ -181,16 +198,7 @@ ph_report_json(StringInfo buf, const PhSnapshot *snap, const PhComponentTable *c
 	nchecks = ph_collect_checks(snap, worker_pid, role, now, checks);
 
 	appendStringInfoChar(buf, '{');
-	json_str(buf, "status", ph_state_name(v.state), &first);
-	json_bool(buf, "ready", v.ready, &first);
-	json_bool(buf, "live", v.live, &first);
-	json_bool(buf, "started", v.started, &first);
-	json_str(buf, "role", snap->generation == 0 ? NULL :
-			 snap->in_recovery ? "replica" : "primary", &first);
-	json_str(buf, "requested_role", ph_role_name(role), &first);
-	json_int(buf, "generation", (int64) snap->generation, &first);
-	json_time(buf, "sampled_at", snap->sampled_at, &first);
-	json_opt_int(buf, "sample_age_ms", v.age_ms, &first);
+	json_verdict(buf, snap, role, &v, &first);
 	json_int(buf, "sample_duration_us", snap->sample_duration_us, &first);
 
 	json_key(buf, "checks", &first);
@@ -276,16 +284,7 @@ ph_probe_json(StringInfo buf, const PhSnapshot *snap, pid_t worker_pid, PhRole r
 	appendStringInfoChar(buf, '{');
 	json_str(buf, "probe", probe, &first);
 	json_bool(buf, "ok", yes, &first);
-	json_str(buf, "status", ph_state_name(v.state), &first);
-	json_bool(buf, "ready", v.ready, &first);
-	json_bool(buf, "live", v.live, &first);
-	json_bool(buf, "started", v.started, &first);
-	json_str(buf, "role", snap->generation == 0 ? NULL :
-			 snap->in_recovery ? "replica" : "primary", &first);
-	json_str(buf, "requested_role", ph_role_name(role), &first);
-	json_int(buf, "generation", (int64) snap->generation, &first);
-	json_time(buf, "sampled_at", snap->sampled_at, &first);
-	json_opt_int(buf, "sample_age_ms", v.age_ms, &first);
+	json_verdict(buf, snap, role, &v, &first);
 	json_key(buf, "reasons", &first);
 	appendStringInfoChar(buf, '[');
 	for (int i = 0, k = 0; i < nchecks; i++)

@@ -295,15 +295,6 @@ cmp_used_desc(const void *a, const void *b)
 	return (x->oid > y->oid) - (x->oid < y->oid);
 }
 
-static int
-cmp_limit(const void *a, const void *b)
-{
-	Oid			x = ((const PhLimit *) a)->oid;
-	Oid			y = ((const PhLimit *) b)->oid;
-
-	return (x > y) - (x < y);
-}
-
 /*
  * The roles (or databases) with sessions, sorted by oid; when there are more
  * than PH_MAX_NAMES, those with the most sessions are kept.  Returns how
@@ -331,7 +322,7 @@ fill_limits(HTAB *h, PhLimit *out, int *nout)
 		out[i].used = all[i].used;
 		out[i].connlimit = -1;
 	}
-	qsort(out, *nout, sizeof(PhLimit), cmp_limit);
+	qsort(out, *nout, sizeof(PhLimit), ph_cmp_limit);
 	return k - *nout;
 }
 

@@ -227,6 +227,16 @@ ph_read_limit_oids(PhLimit *roles, int *nroles, PhLimit *databases, int *ndataba
 	LWLockRelease(ph_shared->lock);
 }
 
+/* qsort comparator of PhLimit by oid: the order ph_find_limit searches. */
+int
+ph_cmp_limit(const void *a, const void *b)
+{
+	Oid			x = ((const PhLimit *) a)->oid;
+	Oid			y = ((const PhLimit *) b)->oid;
+
+	return (x > y) - (x < y);
+}
+
 static int
 cmp_limit_oid(const void *key, const void *entry)
 {
