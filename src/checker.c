@@ -566,16 +566,11 @@ ph_start_checker(Oid dboid, BackgroundWorkerHandle **handle)
 {
 	BackgroundWorker worker;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_ConsistentState;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;	/* the names worker restarts it */
+	/* never restarted by the postmaster: the names worker restarts it */
+	ph_describe_worker(&worker, "checker", BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION,
+					   BgWorkerStart_ConsistentState, BGW_NEVER_RESTART);
 	worker.bgw_main_arg = ObjectIdGetDatum(dboid);
 	worker.bgw_notify_pid = MyProcPid;
-	strlcpy(worker.bgw_library_name, "pg_health", sizeof(worker.bgw_library_name));
-	strlcpy(worker.bgw_function_name, "pg_health_checker_main", sizeof(worker.bgw_function_name));
-	strlcpy(worker.bgw_name, "pg_health checker", sizeof(worker.bgw_name));
-	strlcpy(worker.bgw_type, "pg_health checker", sizeof(worker.bgw_type));
 	return RegisterDynamicBackgroundWorker(&worker, handle);
 }
 

@@ -43,7 +43,6 @@
 
 #define PH_HTTP_MAX_LISTEN	16
 #define PH_HTTP_RETRY_MS	5000
-#define PH_METRICS_POOLS	20		/* pools with labels of their own */
 
 typedef struct HttpClient
 {

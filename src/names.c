@@ -46,14 +46,8 @@ ph_register_names_worker(void)
 {
 	BackgroundWorker worker;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_ConsistentState;
-	worker.bgw_restart_time = PH_NAMES_RESTART_SECONDS;
-	strlcpy(worker.bgw_library_name, "pg_health", sizeof(worker.bgw_library_name));
-	strlcpy(worker.bgw_function_name, "pg_health_names_main", sizeof(worker.bgw_function_name));
-	strlcpy(worker.bgw_name, "pg_health names", sizeof(worker.bgw_name));
-	strlcpy(worker.bgw_type, "pg_health names", sizeof(worker.bgw_type));
+	ph_describe_worker(&worker, "names", BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION,
+					   BgWorkerStart_ConsistentState, PH_NAMES_RESTART_SECONDS);
 	RegisterBackgroundWorker(&worker);
 }
 

@@ -229,6 +229,24 @@ ph_define_gucs(void)
 	MarkGUCPrefixReserved("pg_health");
 }
 
+/*
+ * Describe one of pg_health's background workers: function
+ * pg_health_<what>_main, named and typed "pg_health <what>".
+ */
+void
+ph_describe_worker(BackgroundWorker *w, const char *what, int flags,
+				   BgWorkerStartTime start, int restart_seconds)
+{
+	memset(w, 0, sizeof(*w));
+	w->bgw_flags = flags;
+	w->bgw_start_time = start;
+	w->bgw_restart_time = restart_seconds;
+	strlcpy(w->bgw_library_name, "pg_health", sizeof(w->bgw_library_name));
+	snprintf(w->bgw_function_name, sizeof(w->bgw_function_name), "pg_health_%s_main", what);
+	snprintf(w->bgw_name, sizeof(w->bgw_name), "pg_health %s", what);
+	snprintf(w->bgw_type, sizeof(w->bgw_type), "pg_health %s", what);
+}
+
 void
 _PG_init(void)
 {

@@ -489,6 +489,10 @@ extern bool ph_role_from_string(const char *s, PhRole *role);
 extern void ph_install_hooks(void);
 extern bool ph_last_refusal(PhRefusal *out);
 
+/* pg_health.c */
+extern void ph_describe_worker(BackgroundWorker *w, const char *what, int flags,
+							   BgWorkerStartTime start, int restart_seconds);
+
 /* components.c */
 extern int	ph_read_components(PhComponent *out);
 extern void ph_component_results(PhComponentTable *t, const PhComponent *comps, int ncomps,

@@ -44,14 +44,8 @@ ph_register_sampler(void)
 {
 	BackgroundWorker worker;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
-	worker.bgw_start_time = BgWorkerStart_PostmasterStart;
-	worker.bgw_restart_time = PH_RESTART_SECONDS;
-	strlcpy(worker.bgw_library_name, "pg_health", sizeof(worker.bgw_library_name));
-	strlcpy(worker.bgw_function_name, "pg_health_sampler_main", sizeof(worker.bgw_function_name));
-	strlcpy(worker.bgw_name, "pg_health sampler", sizeof(worker.bgw_name));
-	strlcpy(worker.bgw_type, "pg_health sampler", sizeof(worker.bgw_type));
+	ph_describe_worker(&worker, "sampler", BGWORKER_SHMEM_ACCESS,
+					   BgWorkerStart_PostmasterStart, PH_RESTART_SECONDS);
 	RegisterBackgroundWorker(&worker);
 }
 
