@@ -17,12 +17,15 @@ LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION health.live() IS
   'true while the server answers and the pg_health worker is sampling; never depends on thresholds';
 
-CREATE FUNCTION health.ready(role pg_catalog.text DEFAULT NULL)
+CREATE FUNCTION health.ready(
+    role pg_catalog.text DEFAULT NULL,
+    max_lag_bytes pg_catalog.int8 DEFAULT NULL,
+    max_delay pg_catalog.interval DEFAULT NULL)
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'pg_health_ready_1_0'
 LANGUAGE C VOLATILE PARALLEL SAFE;
-COMMENT ON FUNCTION health.ready(pg_catalog.text) IS
-  'true when ready to take traffic: started and no critical check; role: primary, replica or NULL (either)';
+COMMENT ON FUNCTION health.ready(pg_catalog.text, pg_catalog.int8, pg_catalog.interval) IS
+  'true when ready to take traffic: started and no critical check; role: primary, replica or NULL (either); max_lag_bytes, max_delay: this call''s replay limits for a standby';
 
 CREATE FUNCTION health.started()
 RETURNS boolean
@@ -36,6 +39,8 @@ COMMENT ON FUNCTION health.started() IS
 ------------------------------------------------------------------------
 CREATE FUNCTION health.checks(
     role pg_catalog.text DEFAULT NULL,
+    max_lag_bytes pg_catalog.int8 DEFAULT NULL,
+    max_delay pg_catalog.interval DEFAULT NULL,
     OUT name pg_catalog.text,
     OUT status pg_catalog.text,
     OUT value double precision,
@@ -46,15 +51,18 @@ CREATE FUNCTION health.checks(
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pg_health_checks_1_0'
 LANGUAGE C VOLATILE PARALLEL SAFE;
-COMMENT ON FUNCTION health.checks(pg_catalog.text) IS
+COMMENT ON FUNCTION health.checks(pg_catalog.text, pg_catalog.int8, pg_catalog.interval) IS
   'one row per readiness check, with its status, figure, thresholds and a sentence to act on';
 
-CREATE FUNCTION health.report(role pg_catalog.text DEFAULT NULL)
+CREATE FUNCTION health.report(
+    role pg_catalog.text DEFAULT NULL,
+    max_lag_bytes pg_catalog.int8 DEFAULT NULL,
+    max_delay pg_catalog.interval DEFAULT NULL)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'pg_health_report_1_0'
 LANGUAGE C VOLATILE PARALLEL SAFE;
-COMMENT ON FUNCTION health.report(pg_catalog.text) IS
-  'the whole health report (verdict, checks, connections, components) as one JSON document';
+COMMENT ON FUNCTION health.report(pg_catalog.text, pg_catalog.int8, pg_catalog.interval) IS
+  'the whole health report (verdict, checks, connections, replication, components) as one JSON document';
 
 CREATE FUNCTION health.refresh()
 RETURNS boolean
@@ -329,6 +337,28 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION health.drop_check(pg_catalog.text) IS
   'drop a custom check; false if there was none';
 
+CREATE FUNCTION health.replication_rows(
+    OUT kind pg_catalog.text,
+    OUT pid pg_catalog.int4,
+    OUT application_name pg_catalog.text,
+    OUT peer pg_catalog.text,
+    OUT state pg_catalog.text,
+    OUT since timestamp with time zone,
+    OUT sync_state pg_catalog.text,
+    OUT sent_lsn pg_catalog.pg_lsn,
+    OUT received_lsn pg_catalog.pg_lsn,
+    OUT replayed_lsn pg_catalog.pg_lsn,
+    OUT lag_bytes pg_catalog.int8,
+    OUT replay_delay interval,
+    OUT replay_paused boolean,
+    OUT last_message_at timestamp with time zone,
+    OUT sampled_at timestamp with time zone)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_health_replication_1_0'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION health.replication_rows() IS
+  'health.replication: the standbys of a primary, or the WAL receiver of a standby, from the latest sample';
+
 -- Views for DBAs: thin wrappers over the functions above.
 CREATE VIEW health.checks AS SELECT * FROM health.checks();
 CREATE VIEW health.status AS SELECT * FROM health.status_row();
@@ -338,6 +368,7 @@ CREATE VIEW health.events AS SELECT * FROM health.event_rows();
 CREATE VIEW health.pools AS SELECT * FROM health.pool_rows();
 CREATE VIEW health.sessions AS SELECT * FROM health.session_rows();
 CREATE VIEW health.components AS SELECT * FROM health.component_rows();
+CREATE VIEW health.replication AS SELECT * FROM health.replication_rows();
 
 COMMENT ON VIEW health.checks IS 'readiness checks for either role, with reasons';
 COMMENT ON VIEW health.status IS 'the verdict, initialization state and the sampler''s own figures';
@@ -346,6 +377,7 @@ COMMENT ON VIEW health.history IS 'ring buffer of past samples (pg_health.histor
 COMMENT ON VIEW health.events IS 'ring buffer of status transitions with their reasons (pg_health.events_size)';
 COMMENT ON VIEW health.pools IS 'client sessions per (database, role, application_name) and their connection limits, from the latest sample';
 COMMENT ON VIEW health.components IS 'application components as the latest sample judged them';
+COMMENT ON VIEW health.replication IS 'one row per physical standby on a primary; the WAL receiver''s row on a standby';
 COMMENT ON VIEW health.sessions IS 'one row per client session, live, classified; query text and client address only where pg_stat_activity would show them';
 
 ------------------------------------------------------------------------
@@ -355,7 +387,7 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA health FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA health FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION health.live() TO PUBLIC;
-GRANT EXECUTE ON FUNCTION health.ready(pg_catalog.text) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION health.ready(pg_catalog.text, pg_catalog.int8, pg_catalog.interval) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION health.started() TO PUBLIC;
 -- reporting is authorized per component inside (superusers, or members of
 -- the component's reporter role)
@@ -368,8 +400,8 @@ GRANT EXECUTE ON FUNCTION
   TO PUBLIC;
 
 GRANT EXECUTE ON FUNCTION
-    health.checks(pg_catalog.text),
-    health.report(pg_catalog.text),
+    health.checks(pg_catalog.text, pg_catalog.int8, pg_catalog.interval),
+    health.report(pg_catalog.text, pg_catalog.int8, pg_catalog.interval),
     health.refresh(),
     health.status_row(),
     health.connections_row(),
@@ -377,10 +409,12 @@ GRANT EXECUTE ON FUNCTION
     health.event_rows(),
     health.pool_rows(),
     health.session_rows(),
-    health.component_rows()
+    health.component_rows(),
+    health.replication_rows()
   TO pg_monitor;
 GRANT SELECT ON health.checks, health.status, health.connections,
                 health.history, health.events, health.pools,
-                health.sessions, health.components, health.component_config,
+                health.sessions, health.components, health.replication,
+                health.component_config,
                 health.custom_checks
   TO pg_monitor;

@@ -120,6 +120,13 @@ add_check(PhSnapshot *snap, const char *name, double value, int warning, int cri
 	return c;
 }
 
+static PhCheck *
+next_check(PhSnapshot *snap)
+{
+	Assert(snap->nchecks < PH_MAX_CHECKS);
+	return &snap->checks[snap->nchecks++];
+}
+
 static double
 age_seconds(TimestampTz since, TimestampTz now)
 {
@@ -453,20 +460,45 @@ components_started(const PhComponentTable *t)
 	return true;
 }
 
-/* A status keeps its start time for as long as it lasts, across samples. */
+/*
+ * Carry a check's history over from the previous sample: its status keeps
+ * its start time for as long as it lasts, and with pg_health.hold_samples
+ * above 1 (damp) a new status takes effect only once it has held that many
+ * consecutive samples; until then the old status stays, and the detail says
+ * what is pending.
+ */
 static void
-carry_since(PhCheck *cur, const PhCheck *prev_checks, int nprev, TimestampTz now)
+carry_over(PhCheck *cur, const PhCheck *prev_checks, int nprev, TimestampTz now, bool damp)
 {
+	const PhCheck *p = NULL;
+
 	cur->since = now;
-	for (int i = 0; i < nprev; i++)
-	{
+	cur->pending_samples = 0;
+	for (int i = 0; i < nprev && p == NULL; i++)
 		if (strcmp(prev_checks[i].name, cur->name) == 0)
+			p = &prev_checks[i];
+	if (p == NULL)
+		return;					/* a new check counts at once */
+	if (damp && ph_hold_samples > 1 && cur->status != p->status)
+	{
+		int			held = (p->pending_samples > 0 && p->pending_status == cur->status) ?
+			p->pending_samples + 1 : 1;
+
+		if (held < ph_hold_samples)
 		{
-			if (prev_checks[i].status == cur->status && prev_checks[i].since != 0)
-				cur->since = prev_checks[i].since;
-			return;
+			char		raw[PH_DETAIL_LEN];
+
+			strlcpy(raw, cur->detail, sizeof(raw));
+			snprintf(cur->detail, sizeof(cur->detail),
+					 "%s for %d of the %d samples pg_health.hold_samples asks before it counts: %s",
+					 ph_check_status_name((PhCheckStatus) cur->status), held, ph_hold_samples, raw);
+			cur->pending_status = cur->status;
+			cur->pending_samples = (uint8) held;
+			cur->status = p->status;
 		}
 	}
+	if (p->status == cur->status && p->since != 0)
+		cur->since = p->since;
 }
 
 static PhState
@@ -498,6 +530,7 @@ ph_evaluate(PhSnapshot *snap, const PhSnapshot *prev, const PhPoolTable *pools,
 			PhComponentTable *components, const PhCustomState *custom)
 {
 	TimestampTz now = snap->sampled_at;
+	static const PhOverrides no_overrides = {-1, -1};
 	bool		gates_known = ph_database == NULL || ph_database[0] == '\0' ||
 		custom->loaded_at != 0;
 
@@ -532,19 +565,31 @@ ph_evaluate(PhSnapshot *snap, const PhSnapshot *prev, const PhPoolTable *pools,
 			  "oldest transaction", "no transaction is open",
 			  "it holds back vacuum and may hold locks; check what it runs in pg_stat_activity");
 	check_blocked_sessions(snap);
+	ph_check_replication(next_check(snap), &snap->repl, snap->in_recovery, &no_overrides, now);
+	ph_check_sync_standbys(next_check(snap), &snap->repl, snap->in_recovery);
+	ph_check_replication_slots(next_check(snap), &snap->repl);
 	for (int k = 0; k < components->n; k++)
 		check_component(snap, &components->items[k]);
 	for (int k = 0; k < custom->n; k++)
 		check_custom(snap, &custom->checks[k], custom->checker_pid);
 	for (int i = 0; i < snap->nchecks; i++)
-		carry_since(&snap->checks[i], prev->checks, prev->nchecks, now);
+		carry_over(&snap->checks[i], prev->checks, prev->nchecks, now, true);
 
+	/* the role is a fact, not a measurement: never damped */
 	for (int r = 0; r < PH_NUM_ROLES; r++)
 	{
 		check_role(snap, (PhRole) r);
-		carry_since(&snap->role_checks[r], &prev->role_checks[r], 1, now);
-		snap->state[r] = (uint8) state_for_role(snap, (PhRole) r);
+		carry_over(&snap->role_checks[r], &prev->role_checks[r], 1, now, false);
 	}
+	ph_set_role_states(snap);
+}
+
+/* The overall state for each role, from the checks as they stand. */
+void
+ph_set_role_states(PhSnapshot *snap)
+{
+	for (int r = 0; r < PH_NUM_ROLES; r++)
+		snap->state[r] = (uint8) state_for_role(snap, (PhRole) r);
 }
 
 void
@@ -710,25 +755,32 @@ find_check(const PhSnapshot *snap, const char *name)
 	return NULL;
 }
 
+/* {"check": name, "old": old, "new": new}, NULL as null */
 static void
-append_change(StringInfo s, const char *name, const PhCheck *old, const PhCheck *cur)
+append_change(StringInfo s, const char *name, const char *old, const char *new)
 {
 	if (s->len > 1)
 		appendStringInfoChar(s, ',');
 	appendStringInfoString(s, "{\"check\":");
 	escape_json(s, name);
 	appendStringInfo(s, ",\"old\":%s%s%s,\"new\":%s%s%s}",
-					 old ? "\"" : "", old ? ph_check_status_name((PhCheckStatus) old->status) : "null",
-					 old ? "\"" : "",
-					 cur ? "\"" : "", cur ? ph_check_status_name((PhCheckStatus) cur->status) : "null",
-					 cur ? "\"" : "");
+					 old ? "\"" : "", old ? old : "null", old ? "\"" : "",
+					 new ? "\"" : "", new ? new : "null", new ? "\"" : "");
+}
+
+static const char *
+status_of(const PhCheck *c)
+{
+	return c ? ph_check_status_name((PhCheckStatus) c->status) : NULL;
 }
 
 /*
  * The checks whose status changed from prev to cur, as a JSON array of
  * {"check", "old", "new"} (null for a check that appeared or went away; one
- * that appears or goes away as ok is no change).  Returns true when there is
- * any.  An array too long for buf ends with {"more": n}.
+ * that appears or goes away as ok is no change), led by the server's role
+ * when it changed (promotion: {"check": "role", "old": "standby", "new":
+ * "primary"}).  Returns true when there is any.  An array too long for buf
+ * ends with {"more": n}.
  */
 bool
 ph_check_changes(const PhSnapshot *cur, const PhSnapshot *prev, char *buf, size_t len)
@@ -740,6 +792,12 @@ ph_check_changes(const PhSnapshot *cur, const PhSnapshot *prev, char *buf, size_
 
 	initStringInfo(&s);
 	appendStringInfoChar(&s, '[');
+	if (prev->generation > 0 && prev->in_recovery != cur->in_recovery)
+	{
+		append_change(&s, "role", prev->in_recovery ? "standby" : "primary",
+					  cur->in_recovery ? "standby" : "primary");
+		n++;
+	}
 	for (int pass = 0; pass < 2; pass++)
 	{
 		const PhSnapshot *a = pass == 0 ? cur : prev;
@@ -756,9 +814,9 @@ ph_check_changes(const PhSnapshot *cur, const PhSnapshot *prev, char *buf, size_
 			if (y == NULL ? x->status == PH_CHECK_OK : x->status == y->status)
 				continue;
 			if (pass == 0)
-				append_change(&s, x->name, y, x);
+				append_change(&s, x->name, status_of(y), status_of(x));
 			else
-				append_change(&s, x->name, x, NULL);
+				append_change(&s, x->name, status_of(x), NULL);
 			if ((size_t) s.len > room)
 			{
 				s.len = before;

@@ -146,4 +146,15 @@ ph_free_client_slots(int max_slots, int hint)
 #define ph_create_wait_event_set(n) CreateWaitEventSet(CurrentMemoryContext, (n))
 #endif
 
+/*
+ * Has a replication slot been invalidated (it no longer holds WAL back)?
+ * 16 records the cause; before, only the position at invalidation.
+ * Called with the slot's spinlock held.
+ */
+#if PG_VERSION_NUM >= 160000
+#define ph_slot_invalidated(s)	((s)->data.invalidated != RS_INVAL_NONE)
+#else
+#define ph_slot_invalidated(s)	(!XLogRecPtrIsInvalid((s)->data.invalidated_at))
+#endif
+
 #endif							/* PG_HEALTH_COMPAT_H */

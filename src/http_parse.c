@@ -8,23 +8,96 @@
  * are ignored.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "http_parse.h"
+
+/* query parameters a path accepts */
+#define Q_ROLE	1				/* role=primary|replica */
+#define Q_LAG	2				/* lag=<size>, delay=<duration> */
 
 static const struct
 {
 	const char *name;
 	PhHttpPath	path;
-	int			takes_role;
+	int			query;
 }			paths[] = {
 	{"/live", PH_PATH_LIVE, 0},
-	{"/ready", PH_PATH_READY, 1},
+	{"/ready", PH_PATH_READY, Q_ROLE | Q_LAG},
 	{"/startup", PH_PATH_STARTUP, 0},
-	{"/health", PH_PATH_HEALTH, 1},
+	{"/health", PH_PATH_HEALTH, Q_ROLE | Q_LAG},
 	{"/primary", PH_PATH_PRIMARY, 0},
-	{"/replica", PH_PATH_REPLICA, 0},
+	{"/replica", PH_PATH_REPLICA, Q_LAG},
 	{"/metrics", PH_PATH_METRICS, 0},
 };
+
+typedef struct
+{
+	const char *name;
+	long long	factor;
+}			Unit;
+
+/* sizes as PostgreSQL and Patroni write them (kB = 1024 bytes) */
+static const Unit size_units[] = {
+	{"", 1}, {"B", 1}, {"kB", 1024LL}, {"MB", 1024LL * 1024}, {"GB", 1024LL * 1024 * 1024},
+	{"TB", 1024LL * 1024 * 1024 * 1024}, {NULL, 0}
+};
+
+/* durations need a unit: a bare number would be ambiguous */
+static const Unit time_units[] = {
+	{"ms", 1}, {"s", 1000}, {"min", 60 * 1000}, {"h", 3600 * 1000}, {"d", 86400 * 1000},
+	{NULL, 0}
+};
+
+/*
+ * A non-negative integer followed by one of units (case-insensitive), into
+ * *out; 0 when malformed or when it would overflow.
+ */
+static int
+parse_with_unit(const char *s, size_t len, const Unit *units, long long *out)
+{
+	long long	v = 0;
+	size_t		i = 0;
+
+	while (i < len && s[i] >= '0' && s[i] <= '9')
+	{
+		if (i >= 15)
+			return 0;			/* 10^15 is far beyond any useful limit */
+		v = v * 10 + (s[i] - '0');
+		i++;
+	}
+	if (i == 0)
+		return 0;
+	for (const Unit *u = units; u->name != NULL; u++)
+	{
+		if (strlen(u->name) == len - i && strncasecmp(u->name, s + i, len - i) == 0)
+		{
+			if (v > (1LL << 62) / u->factor)
+				return 0;
+			*out = v * u->factor;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Does this header announce a request body? */
+static int
+announces_body(const char *line, size_t colon, size_t n)
+{
+	const char *v = line + colon + 1;
+	size_t		vlen = n - colon - 1;
+
+	if (colon == 17 && strncasecmp(line, "transfer-encoding", 17) == 0)
+		return 1;
+	if (colon != 14 || strncasecmp(line, "content-length", 14) != 0)
+		return 0;
+	while (vlen > 0 && (*v == ' ' || *v == '\t'))
+		v++, vlen--;
+	while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+		vlen--;
+	return !(vlen == 1 && v[0] == '0');
+}
 
 /* Where the headers end: the offset just past the blank line, or 0. */
 static size_t
@@ -49,20 +122,40 @@ is_token_char(char c)
 		strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
-/* The query string: only "role=primary" or "role=replica" is understood. */
+/*
+ * The query string: "&"-separated role=primary|replica (where the path takes
+ * a role), lag=<bytes, or with kB/MB/GB/TB> and delay=<n ms|s|min|h|d>
+ * (where it takes lag limits).  Anything else is a bad request.
+ */
 static PhHttpParse
-parse_query(const char *q, size_t len, int takes_role, PhHttpRequest *req)
+parse_query(const char *q, size_t len, int accepts, PhHttpRequest *req)
 {
-	if (len == 0)
-		return PH_HTTP_OK;
-	if (!takes_role)
-		return PH_HTTP_BAD_REQUEST;
-	if (len == 12 && memcmp(q, "role=primary", 12) == 0)
-		req->role = PH_ROLE_ARG_PRIMARY;
-	else if (len == 12 && memcmp(q, "role=replica", 12) == 0)
-		req->role = PH_ROLE_ARG_REPLICA;
-	else
-		return PH_HTTP_BAD_REQUEST;
+	size_t		start = 0;
+
+	while (start < len)
+	{
+		const char *p = q + start;
+		const char *amp = memchr(p, '&', len - start);
+		size_t		n = amp ? (size_t) (amp - p) : len - start;
+
+		if (n == 12 && (accepts & Q_ROLE) && memcmp(p, "role=primary", 12) == 0)
+			req->role = PH_ROLE_ARG_PRIMARY;
+		else if (n == 12 && (accepts & Q_ROLE) && memcmp(p, "role=replica", 12) == 0)
+			req->role = PH_ROLE_ARG_REPLICA;
+		else if (n > 4 && (accepts & Q_LAG) && memcmp(p, "lag=", 4) == 0)
+		{
+			if (!parse_with_unit(p + 4, n - 4, size_units, &req->lag_bytes))
+				return PH_HTTP_BAD_QUERY;
+		}
+		else if (n > 6 && (accepts & Q_LAG) && memcmp(p, "delay=", 6) == 0)
+		{
+			if (!parse_with_unit(p + 6, n - 6, time_units, &req->delay_ms))
+				return PH_HTTP_BAD_QUERY;
+		}
+		else
+			return PH_HTTP_BAD_QUERY;
+		start += n + 1;
+	}
 	return PH_HTTP_OK;
 }
 
@@ -80,6 +173,8 @@ ph_http_parse(const char *buf, size_t len, PhHttpRequest *req)
 	const char *target;
 
 	memset(req, 0, sizeof(*req));
+	req->lag_bytes = -1;
+	req->delay_ms = -1;
 
 	line_end = memchr(buf, '\n', len);
 	if (line_end == NULL)
@@ -95,6 +190,7 @@ ph_http_parse(const char *buf, size_t len, PhHttpRequest *req)
 		return len > PH_HTTP_MAX_REQUEST ? PH_HTTP_HEADERS_TOO_LARGE : PH_HTTP_INCOMPLETE;
 	if (end > PH_HTTP_MAX_REQUEST)
 		return PH_HTTP_HEADERS_TOO_LARGE;
+	req->length = end;
 
 	/* method */
 	for (i = 0; i < line_len && is_token_char(buf[i]); i++)
@@ -146,6 +242,8 @@ ph_http_parse(const char *buf, size_t len, PhHttpRequest *req)
 		}
 		if (colon == 0)
 			return PH_HTTP_BAD_REQUEST;
+		if (announces_body(p, colon, n))
+			req->body = 1;
 		p = nl + 1;
 	}
 
@@ -168,7 +266,7 @@ ph_http_parse(const char *buf, size_t len, PhHttpRequest *req)
 			if (qmark == target_len)
 				return PH_HTTP_OK;
 			return parse_query(target + qmark + 1, target_len - qmark - 1,
-							   paths[k].takes_role, req);
+							   paths[k].query, req);
 		}
 	}
 	return PH_HTTP_NOT_FOUND;

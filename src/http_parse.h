@@ -21,8 +21,10 @@ typedef enum PhHttpParse
 	PH_HTTP_NOT_FOUND,			/* 404 */
 	PH_HTTP_BAD_METHOD,			/* 405 */
 	PH_HTTP_URI_TOO_LONG,		/* 414 */
-	PH_HTTP_HEADERS_TOO_LARGE	/* 431 */
+	PH_HTTP_HEADERS_TOO_LARGE,	/* 431 */
+	PH_HTTP_BAD_QUERY			/* 400: a query parameter the path does not take */
 } PhHttpParse;
+#define PH_HTTP_PARSE_LAST PH_HTTP_BAD_QUERY
 
 typedef enum PhHttpPath
 {
@@ -48,6 +50,10 @@ typedef struct PhHttpRequest
 	int			head;			/* HEAD: no body */
 	PhHttpPath	path;
 	PhHttpRoleArg role;			/* ?role= */
+	long long	lag_bytes;		/* ?lag=16MB; -1: none */
+	long long	delay_ms;		/* ?delay=10s; -1: none */
+	size_t		length;			/* bytes of request line and headers */
+	int			body;			/* Content-Length (not 0) or Transfer-Encoding */
 } PhHttpRequest;
 
 /*

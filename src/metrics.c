@@ -82,6 +82,57 @@ pool_sample(StringInfo b, const char *name, const char *db, const char *role, co
 	value(b, v);
 }
 
+/* pg_health_standby_*{application_name=...,pid=...}: a primary's standbys */
+static void
+standby_sample(StringInfo b, const char *name, const PhStandby *s, double v)
+{
+	appendStringInfo(b, "pg_health_%s{application_name=", name);
+	label_value(b, s->application_name);
+	appendStringInfo(b, ",pid=\"%d\"}", s->pid);
+	value(b, v);
+}
+
+/* Replication figures: a standby's receiver and replay, a primary's standbys, slots. */
+static void
+replication_metrics(StringInfo b, const PhSnapshot *snap, const PhStandbyTable *t)
+{
+	const PhReplication *r = &snap->repl;
+
+	if (snap->in_recovery)
+	{
+		family(b, "replication_streaming", "gauge", "1 while this standby's WAL receiver is streaming.");
+		sample(b, "replication_streaming", r->receiver_state == PH_RCV_STREAMING);
+		family(b, "replication_lag_bytes", "gauge", "WAL received by this standby and not yet replayed.");
+		sample(b, "replication_lag_bytes", (double) r->lag_bytes);
+		family(b, "replication_delay_seconds", "gauge", "How long the oldest received, unreplayed WAL has waited (0 when all is replayed).");
+		sample(b, "replication_delay_seconds", r->delay_us / 1e6);
+		family(b, "replication_paused", "gauge", "1 while replay is paused (or a pause is requested).");
+		sample(b, "replication_paused", r->pause_state != 0);
+	}
+	else
+	{
+		family(b, "standbys", "gauge", "Physical standbys connected to this primary: all, streaming, synchronous (sync or quorum).");
+		sample1(b, "standbys", "state", "connected", r->standbys);
+		sample1(b, "standbys", "state", "streaming", r->standbys_streaming);
+		sample1(b, "standbys", "state", "synchronous", r->sync_standbys);
+		family(b, "standby_replay_lag_bytes", "gauge", "WAL this primary wrote that the standby has not replayed yet.");
+		for (int i = 0; i < t->n; i++)
+		{
+			const PhStandby *s = &t->items[i];
+			XLogRecPtr	behind = !XLogRecPtrIsInvalid(s->replay_lsn) ? s->replay_lsn : s->flush_lsn;
+
+			if (!XLogRecPtrIsInvalid(behind))
+				standby_sample(b, "standby_replay_lag_bytes", s,
+							   r->current_lsn > behind ? (double) (r->current_lsn - behind) : 0);
+		}
+	}
+	family(b, "replication_slots", "gauge", "Replication slots by state.");
+	sample1(b, "replication_slots", "state", "active", r->slots - r->inactive_slots);
+	sample1(b, "replication_slots", "state", "inactive", r->inactive_slots);
+	family(b, "inactive_slot_max_retained_bytes", "gauge", "WAL retained by the inactive slot that retains the most (0: none).");
+	sample(b, "inactive_slot_max_retained_bytes", (double) Max(r->worst_retained_bytes, 0));
+}
+
 static const char *
 oid_or_name(const PhLimit *l, Oid oid, char *buf, size_t len)
 {
@@ -98,6 +149,7 @@ ph_metrics_text(StringInfo b)
 	PhPoolTable *pools = ph_reader_buffer(PH_BUF_POOLS);
 	PhComponentTable *comps = ph_reader_buffer(PH_BUF_COMPONENTS);
 	PhCheck    *checks = ph_reader_buffer(PH_BUF_CHECKS);
+	PhStandbyTable *standbys = ph_reader_buffer(PH_BUF_STANDBYS);
 	const PhConnections *c = &snap->conn;
 	TimestampTz now = GetCurrentTimestamp();
 	pid_t		worker_pid;
@@ -172,6 +224,9 @@ ph_metrics_text(StringInfo b)
 		sample1(b, "processes", "kind", "autovacuum", c->autovacuum_workers);
 		sample1(b, "processes", "kind", "walsender", c->walsenders);
 		sample1(b, "processes", "kind", "other", c->other_processes);
+
+		ph_read_standbys(standbys, NULL, NULL);
+		replication_metrics(b, snap, standbys);
 
 		family(b, "connections_authenticated_total", "counter", "Successful authentications since shared memory was initialized.");
 		sample(b, "connections_authenticated_total", (double) c->authenticated);

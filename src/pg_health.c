@@ -39,6 +39,12 @@ int			ph_http_port = 0;
 char	   *ph_http_listen_addresses = NULL;
 int			ph_http_max_clients = 64;
 int			ph_http_client_timeout_ms = 2000;
+double		ph_replica_max_lag_bytes = -1;
+int			ph_replica_max_delay_ms = -1;
+int			ph_replica_stream_grace_ms = 30000;
+int			ph_min_sync_standbys = 0;
+double		ph_slot_retained_warning = 1024.0 * 1024 * 1024;
+int			ph_hold_samples = 1;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -210,6 +216,48 @@ ph_define_gucs(void)
 							&ph_http_client_timeout_ms,
 							2000, 10, 60000,
 							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomRealVariable("pg_health.replica_max_lag_bytes",
+							 "Replay lag above which a standby is not ready (critical).",
+							 "WAL received but not yet replayed; -1 (the default) turns it off.",
+							 &ph_replica_max_lag_bytes,
+							 -1, -1, 1e15,
+							 PGC_SIGHUP, GUC_UNIT_BYTE,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.replica_max_delay",
+							"Replay delay above which a standby is not ready (critical).",
+							"How long received WAL has waited to be replayed; -1 (the default) turns it off.",
+							&ph_replica_max_delay_ms,
+							-1, -1, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.replica_stream_grace",
+							"Time a standby may go without streaming before it is not ready (critical).",
+							"-1 does not require streaming (a standby fed from the archive).",
+							&ph_replica_stream_grace_ms,
+							30000, -1, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.min_sync_standbys",
+							"Synchronous standbys a primary needs to be ready; 0 (the default) turns it off.",
+							NULL,
+							&ph_min_sync_standbys,
+							0, 0, 1000,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomRealVariable("pg_health.slot_retained_warning",
+							 "WAL retained by an inactive replication slot above which there is a warning.",
+							 "-1 turns it off.",
+							 &ph_slot_retained_warning,
+							 1024.0 * 1024 * 1024, -1, 1e15,
+							 PGC_SIGHUP, GUC_UNIT_BYTE,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.hold_samples",
+							"Consecutive samples a check's new status must hold before it counts.",
+							"1 (the default) applies every change at once.",
+							&ph_hold_samples,
+							1, 1, 100,
+							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("pg_health.history_size",
 							"Number of samples kept in health.history.",

@@ -12,6 +12,7 @@
 
 #include "postgres.h"
 
+#include "access/xlogdefs.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "postmaster/bgworker.h"
@@ -35,6 +36,7 @@
 #define PH_REFUSAL_RING		8
 #define PH_MAX_POOLS		256 /* pools kept per sample; the rest are folded */
 #define PH_MAX_NAMES		512 /* roles, and databases, tracked per sample */
+#define PH_MAX_STANDBYS		32	/* standbys kept per sample on a primary */
 
 /* Status of one check. */
 typedef enum PhCheckStatus
@@ -73,6 +75,9 @@ typedef struct PhCheck
 	double		critical_threshold; /* NaN when off */
 	char		detail[PH_DETAIL_LEN];
 	TimestampTz since;			/* when this status began */
+	/* flap damping (pg_health.hold_samples): a new status not yet in force */
+	uint8		pending_status;
+	uint8		pending_samples;	/* 0: none pending */
 } PhCheck;
 
 /*
@@ -141,6 +146,8 @@ typedef struct PhConnections
  * CountDBConnections); name and limit come from the names worker's map
  * (names.c), because the sampler cannot read the catalogs.
  */
+struct PgBackendStatus;		/* utils/backend_status.h */
+
 typedef struct PhLimit
 {
 	Oid			oid;
@@ -197,6 +204,98 @@ typedef struct PhNameMap
 	PhLimit		databases[PH_MAX_NAMES];
 } PhNameMap;
 
+/* The WAL receiver's state, as walreceiver.h names it; NONE on a primary. */
+typedef enum PhReceiverState
+{
+	PH_RCV_NONE = 0,
+	PH_RCV_STOPPED,
+	PH_RCV_STARTING,
+	PH_RCV_STREAMING,
+	PH_RCV_WAITING,
+	PH_RCV_RESTARTING,
+	PH_RCV_STOPPING
+} PhReceiverState;
+
+/*
+ * Replication figures of one sample (replication.c), read from shared memory
+ * like everything else the sampler collects.
+ */
+typedef struct PhReplication
+{
+	/* a standby: its WAL receiver and its replay */
+	uint8		receiver_state; /* PhReceiverState */
+	int			receiver_pid;
+	TimestampTz state_since;	/* streaming (or not) since, as sampled */
+	XLogRecPtr	received_lsn;	/* flushed by the WAL receiver */
+	XLogRecPtr	replayed_lsn;
+	TimeLineID	timeline;
+	int64		lag_bytes;		/* received, not yet replayed */
+	int64		delay_us;		/* how long that WAL has been waiting */
+	TimestampTz last_replayed_xact_at;
+	TimestampTz last_message_at;	/* from the primary */
+	uint8		pause_state;	/* RecoveryPauseState */
+	bool		has_primary_conninfo;
+	bool		has_restore_command;
+	char		sender_host[64];
+	int			sender_port;
+
+	/* a primary: its physical standbys */
+	XLogRecPtr	current_lsn;	/* primary: insert position; standby: replay */
+	int			standbys;
+	int			standbys_streaming;
+	int			sync_standbys;	/* in sync or quorum state */
+	int			sync_required;	/* num_sync of synchronous_standby_names */
+	bool		sync_quorum;	/* ANY (quorum) rather than FIRST */
+	int64		max_standby_lag_bytes;	/* current_lsn - the farthest replay */
+
+	/* replication slots, either role */
+	int			slots;
+	int			inactive_slots;
+	int64		worst_retained_bytes;	/* by an inactive slot; -1: none */
+	char		worst_slot[NAMEDATALEN];
+} PhReplication;
+
+/* A connected physical standby, as a primary sees it (pg_stat_replication). */
+typedef enum PhSyncState
+{
+	PH_SYNC_ASYNC = 0,
+	PH_SYNC_POTENTIAL,
+	PH_SYNC_SYNC,
+	PH_SYNC_QUORUM
+} PhSyncState;
+
+typedef struct PhStandby
+{
+	int			pid;
+	char		application_name[NAMEDATALEN];
+	char		client_addr[64];
+	TimestampTz backend_start;
+	uint8		state;			/* WalSndState */
+	uint8		sync_state;		/* PhSyncState */
+	int			sync_priority;
+	XLogRecPtr	sent_lsn;
+	XLogRecPtr	write_lsn;
+	XLogRecPtr	flush_lsn;
+	XLogRecPtr	replay_lsn;
+	int64		replay_lag_us;	/* -1: not known (idle) */
+	TimestampTz reply_at;
+} PhStandby;
+
+typedef struct PhStandbyTable
+{
+	uint64		generation;
+	int			n;
+	int			omitted;		/* standbys beyond PH_MAX_STANDBYS */
+	PhStandby	items[PH_MAX_STANDBYS];
+} PhStandbyTable;
+
+/* Per-request lag limits (health.ready(role, max_lag_bytes, max_delay), /replica?lag=). */
+typedef struct PhOverrides
+{
+	int64		max_lag_bytes;	/* -1: pg_health.replica_max_lag_bytes */
+	int64		max_delay_ms;	/* -1: pg_health.replica_max_delay */
+} PhOverrides;
+
 typedef struct PhSnapshot
 {
 	uint64		generation;		/* 0: never sampled */
@@ -210,6 +309,7 @@ typedef struct PhSnapshot
 	TimestampTz consistent_at;	/* when the server first was consistent */
 	bool		custom_loaded;	/* the custom checks are known (or off) */
 	PhConnections conn;
+	PhReplication repl;
 	PhCheck		role_checks[PH_NUM_ROLES];
 	uint8		state[PH_NUM_ROLES];	/* PhState, freshness not applied */
 	int			nchecks;
@@ -383,6 +483,7 @@ typedef struct PhShared
 	/* component runtime states: PhShared.lock */
 	PhComponent components[PH_MAX_COMPONENTS_LIMIT];
 	PhComponentTable component_table;	/* of the latest snapshot */
+	PhStandbyTable standby_table;	/* of the latest snapshot */
 	/* the checker worker and the custom checks it runs: PhShared.lock */
 	pid_t		checker_pid;
 	Latch	   *checker_latch;
@@ -442,6 +543,12 @@ extern int	ph_http_port;
 extern char *ph_http_listen_addresses;
 extern int	ph_http_max_clients;
 extern int	ph_http_client_timeout_ms;
+extern double ph_replica_max_lag_bytes;
+extern int	ph_replica_max_delay_ms;
+extern int	ph_replica_stream_grace_ms;
+extern int	ph_min_sync_standbys;
+extern double ph_slot_retained_warning;
+extern int	ph_hold_samples;
 
 /* shmem.c */
 extern PhShared *ph_shared;
@@ -449,7 +556,7 @@ extern void ph_shmem_request(void);
 extern void ph_shmem_startup(void);
 extern Size ph_shmem_size(void);
 extern void ph_publish(const PhSnapshot *snap, const PhPoolTable *pools,
-					   const PhComponentTable *components,
+					   const PhComponentTable *components, const PhStandbyTable *standbys,
 					   const PhHistoryEntry *hist, const PhEvent *event);
 extern void ph_read_snapshot_components(PhSnapshot *snap, PhComponentTable *out,
 										pid_t *worker_pid);
@@ -462,6 +569,7 @@ extern void ph_read_pools(PhPoolTable *out, PhSnapshot *snap, PhComponentTable *
 						  pid_t *worker_pid);
 extern void ph_read_limit_oids(PhLimit *roles, int *nroles,
 							   PhLimit *databases, int *ndatabases);
+extern void ph_read_standbys(PhStandbyTable *out, PhSnapshot *snap, pid_t *worker_pid);
 extern int	ph_cmp_limit(const void *a, const void *b);
 extern const PhLimit *ph_find_limit(const PhLimit *entries, int n, Oid oid);
 
@@ -477,6 +585,7 @@ extern void ph_verdict_from_snapshot(const PhSnapshot *snap, pid_t worker_pid,
 extern int	ph_collect_checks(const PhSnapshot *snap, pid_t worker_pid, PhRole role,
 							  TimestampTz now, PhCheck *out);
 extern void ph_history_entry(const PhSnapshot *snap, PhHistoryEntry *out);
+extern void ph_set_role_states(PhSnapshot *snap);
 extern void ph_reasons(const PhSnapshot *snap, PhRole role, char *buf, size_t len);
 extern int	ph_stale_after(void);
 extern int	ph_first_threshold(int warning, int critical);
@@ -484,6 +593,23 @@ extern const char *ph_state_name(PhState state);
 extern const char *ph_check_status_name(PhCheckStatus status);
 extern const char *ph_role_name(PhRole role);
 extern bool ph_role_from_string(const char *s, PhRole *role);
+
+/* pools.c */
+extern bool ph_format_client_addr(const struct PgBackendStatus *be, char *host, size_t len);
+
+/* replication.c */
+extern void ph_replication_begin(void);
+extern void ph_note_walsender(const struct PgBackendStatus *be);
+extern void ph_collect_replication(PhReplication *r, PhStandbyTable *t, const PhReplication *prev,
+								   bool in_recovery, TimestampTz now);
+extern void ph_check_replication(PhCheck *c, const PhReplication *r, bool in_recovery,
+								 const PhOverrides *o, TimestampTz now);
+extern void ph_check_sync_standbys(PhCheck *c, const PhReplication *r, bool in_recovery);
+extern void ph_check_replication_slots(PhCheck *c, const PhReplication *r);
+extern bool ph_apply_overrides(PhSnapshot *snap, const PhOverrides *o);
+extern const char *ph_receiver_state_name(PhReceiverState s);
+extern const char *ph_walsender_state_name(int s);
+extern const char *ph_sync_state_name(PhSyncState s);
 
 /* hooks.c */
 extern void ph_install_hooks(void);
@@ -528,6 +654,7 @@ typedef enum PhBuffer
 	PH_BUF_COMPONENTS,
 	PH_BUF_POOLS,
 	PH_BUF_CHECKS,
+	PH_BUF_STANDBYS,
 	PH_BUF_COUNT
 } PhBuffer;
 extern void *ph_reader_buffer(PhBuffer which);

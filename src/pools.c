@@ -258,23 +258,34 @@ classify(const SessionRow *r, TimestampTz now)
 	return "ok";
 }
 
+/*
+ * A session's client address as text (numeric, IPv6 scope removed), or false
+ * for a Unix socket or an unknown family.  Shared with replication.c.
+ */
+bool
+ph_format_client_addr(const PgBackendStatus *be, char *host, size_t len)
+{
+	const SockAddr *addr = &be->st_clientaddr;
+	char		port[NI_MAXSERV];
+
+	if (addr->addr.ss_family != AF_INET && addr->addr.ss_family != AF_INET6)
+		return false;
+	host[0] = port[0] = '\0';
+	if (pg_getnameinfo_all(&addr->addr, addr->salen, host, len,
+						   port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		return false;
+	clean_ipv6_addr(addr->addr.ss_family, host);
+	return true;
+}
+
 static void
 put_client_addr(Datum *values, bool *nulls, int i, const PgBackendStatus *be)
 {
-	const SockAddr *addr = &be->st_clientaddr;
 	char		host[NI_MAXHOST];
-	char		port[NI_MAXSERV];
 
-	nulls[i] = true;
-	if (addr->addr.ss_family != AF_INET && addr->addr.ss_family != AF_INET6)
-		return;					/* Unix socket, or unknown */
-	host[0] = port[0] = '\0';
-	if (pg_getnameinfo_all(&addr->addr, addr->salen, host, sizeof(host),
-						   port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-		return;
-	clean_ipv6_addr(addr->addr.ss_family, host);
-	values[i] = DirectFunctionCall1(inet_in, CStringGetDatum(host));
-	nulls[i] = false;
+	nulls[i] = !ph_format_client_addr(be, host, sizeof(host));
+	if (!nulls[i])
+		values[i] = DirectFunctionCall1(inet_in, CStringGetDatum(host));
 }
 
 static bool

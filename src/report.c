@@ -185,6 +185,61 @@ report_component(StringInfo buf, const PhComponentResult *r)
 	appendStringInfoChar(buf, '}');
 }
 
+static void
+json_lsn(StringInfo buf, const char *key, XLogRecPtr lsn, bool *first)
+{
+	json_key(buf, key, first);
+	if (XLogRecPtrIsInvalid(lsn))
+		appendStringInfoString(buf, "null");
+	else
+		appendStringInfo(buf, "\"%X/%X\"", LSN_FORMAT_ARGS(lsn));
+}
+
+/* The replication figures of the sample: a standby's receiver, or a primary's standbys. */
+static void
+report_replication(StringInfo buf, const PhSnapshot *snap)
+{
+	const PhReplication *r = &snap->repl;
+	bool		first = true;
+
+	appendStringInfoChar(buf, '{');
+	json_str(buf, "server", snap->in_recovery ? "standby" : "primary", &first);
+	if (snap->in_recovery)
+	{
+		char		sender[96];
+
+		json_str(buf, "receiver_state", ph_receiver_state_name((PhReceiverState) r->receiver_state), &first);
+		json_opt_int(buf, "receiver_pid", r->receiver_pid > 0 ? r->receiver_pid : -1, &first);
+		snprintf(sender, sizeof(sender), "%s:%d", r->sender_host, r->sender_port);
+		json_str(buf, "sender", r->sender_host[0] ? sender : NULL, &first);
+		json_time(buf, "state_since", r->state_since, &first);
+		json_lsn(buf, "received_lsn", r->received_lsn, &first);
+		json_lsn(buf, "replayed_lsn", r->replayed_lsn, &first);
+		json_int(buf, "timeline", r->timeline, &first);
+		json_int(buf, "lag_bytes", r->lag_bytes, &first);
+		json_int(buf, "delay_ms", r->delay_us / 1000, &first);
+		json_bool(buf, "replay_paused", r->pause_state != 0, &first);
+		json_time(buf, "last_replayed_xact_at", r->last_replayed_xact_at, &first);
+		json_time(buf, "last_message_at", r->last_message_at, &first);
+	}
+	else
+	{
+		json_lsn(buf, "current_lsn", r->current_lsn, &first);
+		json_int(buf, "standbys", r->standbys, &first);
+		json_int(buf, "standbys_streaming", r->standbys_streaming, &first);
+		json_int(buf, "sync_standbys", r->sync_standbys, &first);
+		json_int(buf, "sync_required", r->sync_required, &first);
+		json_str(buf, "sync_method", r->sync_required == 0 ? NULL : r->sync_quorum ? "ANY" : "FIRST",
+				 &first);
+		json_int(buf, "max_standby_lag_bytes", r->max_standby_lag_bytes, &first);
+	}
+	json_int(buf, "slots", r->slots, &first);
+	json_int(buf, "inactive_slots", r->inactive_slots, &first);
+	json_str(buf, "worst_inactive_slot", r->worst_retained_bytes >= 0 ? r->worst_slot : NULL, &first);
+	json_opt_int(buf, "worst_inactive_slot_retained_bytes", r->worst_retained_bytes, &first);
+	appendStringInfoChar(buf, '}');
+}
+
 void
 ph_report_json(StringInfo buf, const PhSnapshot *snap, const PhComponentTable *components,
 			   pid_t worker_pid, PhRole role, TimestampTz now)
@@ -226,6 +281,12 @@ ph_report_json(StringInfo buf, const PhSnapshot *snap, const PhComponentTable *c
 		appendStringInfoString(buf, "null");
 	else
 		report_connections(buf, snap);
+
+	json_key(buf, "replication", &first);
+	if (snap->generation == 0)
+		appendStringInfoString(buf, "null");
+	else
+		report_replication(buf, snap);
 
 	json_key(buf, "components", &first);
 	appendStringInfoChar(buf, '[');

@@ -464,6 +464,7 @@ collect_sessions(PhConnections *c, PhPoolTable *t, PhComponentTable *comps)
 				break;
 			case B_WAL_SENDER:
 				c->walsenders++;
+				ph_note_walsender(be);
 				count_oid(roles, be->st_userid);
 				break;
 			default:
@@ -581,6 +582,7 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 	static PhSnapshot cur;
 	static PhPoolTable pools;
 	static PhComponentTable comps;
+	static PhStandbyTable standbys;
 	static PhComponent reported[PH_MAX_COMPONENTS_LIMIT];
 	static PhCustomState custom;
 	static PhEvent event;
@@ -607,7 +609,10 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 	comps.generation = cur.generation;
 	nreported = ph_read_components(reported);
 	ph_component_results(&comps, reported, nreported, start);
+	ph_replication_begin();
 	collect_sessions(&cur.conn, &pools, &comps);
+	standbys.generation = cur.generation;
+	ph_collect_replication(&cur.repl, &standbys, &prev->repl, cur.in_recovery, start);
 	unnamed = ph_apply_names(&pools);
 	collect_refusals(&cur.conn, prev, start);
 	ph_read_custom_checks(&custom);
@@ -635,7 +640,7 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 		ph_reasons(&cur, PH_ROLE_ANY, event.reasons, sizeof(event.reasons));
 	}
 
-	ph_publish(&cur, &pools, &comps, &hist, transition ? &event : NULL);
+	ph_publish(&cur, &pools, &comps, &standbys, &hist, transition ? &event : NULL);
 	if (unnamed)
 		ph_wake_names_worker();
 	if (transition)

@@ -155,15 +155,25 @@ copy_component_table(PhComponentTable *dst, const PhComponentTable *src)
 	memcpy(dst->items, src->items, sizeof(PhComponentResult) * src->n);
 }
 
+static void
+copy_standby_table(PhStandbyTable *dst, const PhStandbyTable *src)
+{
+	dst->generation = src->generation;
+	dst->n = src->n;
+	dst->omitted = src->omitted;
+	memcpy(dst->items, src->items, sizeof(PhStandby) * src->n);
+}
+
 void
 ph_publish(const PhSnapshot *snap, const PhPoolTable *pools,
-		   const PhComponentTable *components,
+		   const PhComponentTable *components, const PhStandbyTable *standbys,
 		   const PhHistoryEntry *hist, const PhEvent *event)
 {
 	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
 	memcpy(&ph_shared->snap, snap, PH_SNAPSHOT_USED(snap));
 	copy_pool_table(ph_pool_table(), pools);
 	copy_component_table(&ph_shared->component_table, components);
+	copy_standby_table(&ph_shared->standby_table, standbys);
 	update_verdict_block();
 	if (hist && ph_shared->history_size > 0)
 	{
@@ -210,6 +220,23 @@ ph_read_snapshot_components(PhSnapshot *snap, PhComponentTable *out, pid_t *work
 	memcpy(snap, &ph_shared->snap, PH_SNAPSHOT_USED(&ph_shared->snap));
 	*worker_pid = ph_shared->worker_pid;
 	copy_component_table(out, &ph_shared->component_table);
+	LWLockRelease(ph_shared->lock);
+}
+
+/*
+ * The standbys of the latest sample (health.replication, /metrics), with the
+ * snapshot when snap is not NULL, under one lock.
+ */
+void
+ph_read_standbys(PhStandbyTable *out, PhSnapshot *snap, pid_t *worker_pid)
+{
+	LWLockAcquire(ph_shared->lock, LW_SHARED);
+	if (snap != NULL)
+	{
+		memcpy(snap, &ph_shared->snap, PH_SNAPSHOT_USED(&ph_shared->snap));
+		*worker_pid = ph_shared->worker_pid;
+	}
+	copy_standby_table(out, &ph_shared->standby_table);
 	LWLockRelease(ph_shared->lock);
 }
 

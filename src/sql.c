@@ -17,6 +17,7 @@
 
 #include "fmgr.h"
 #include "funcapi.h"
+#include "common/int.h"
 #include "miscadmin.h"
 #include "storage/condition_variable.h"
 #include "utils/builtins.h"
@@ -69,6 +70,42 @@ role_arg(FunctionCallInfo fcinfo, int argno)
 	return role;
 }
 
+/*
+ * The replay limits of one call (arguments argno, argno + 1: max_lag_bytes
+ * bigint, max_delay interval); NULL leaves the setting's limit.  Returns
+ * whether there is any.
+ */
+static bool
+overrides_arg(FunctionCallInfo fcinfo, int argno, PhOverrides *o)
+{
+	o->max_lag_bytes = -1;
+	o->max_delay_ms = -1;
+	if (PG_NARGS() > argno && !PG_ARGISNULL(argno))
+	{
+		o->max_lag_bytes = PG_GETARG_INT64(argno);
+		if (o->max_lag_bytes < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("max_lag_bytes must not be negative: " INT64_FORMAT, o->max_lag_bytes),
+					 errhint("Give the largest replay lag in bytes, e.g. pg_size_bytes('16MB'), or NULL for pg_health.replica_max_lag_bytes.")));
+	}
+	if (PG_NARGS() > argno + 1 && !PG_ARGISNULL(argno + 1))
+	{
+		Interval   *iv = PG_GETARG_INTERVAL_P(argno + 1);
+		int64		us;
+
+		if (iv->month != 0 ||
+			pg_mul_s64_overflow((int64) iv->day, USECS_PER_DAY, &us) ||
+			pg_add_s64_overflow(us, iv->time, &us) || us < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("max_delay must be a non-negative interval without months"),
+					 errhint("Give the longest replay delay, e.g. interval '10 seconds', or NULL for pg_health.replica_max_delay.")));
+		o->max_delay_ms = us / 1000;
+	}
+	return o->max_lag_bytes >= 0 || o->max_delay_ms >= 0;
+}
+
 static void
 verdict_now(PhRole role, PhVerdict *v)
 {
@@ -93,11 +130,27 @@ Datum
 pg_health_ready_1_0(PG_FUNCTION_ARGS)
 {
 	PhRole		role = role_arg(fcinfo, 0);
+	PhOverrides o;
 	PhVerdict	v;
 
-	if (ph_shared == NULL)
-		PG_RETURN_BOOL(false);
-	verdict_now(role, &v);
+	if (!overrides_arg(fcinfo, 1, &o))
+	{
+		if (ph_shared == NULL)
+			PG_RETURN_BOOL(false);
+		verdict_now(role, &v);	/* O(1), no lock */
+	}
+	else
+	{
+		PhSnapshot *snap;
+		pid_t		worker_pid;
+
+		if (ph_shared == NULL)
+			PG_RETURN_BOOL(false);
+		snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
+		ph_read_snapshot(snap, &worker_pid);
+		ph_apply_overrides(snap, &o);
+		ph_verdict_from_snapshot(snap, worker_pid, role, GetCurrentTimestamp(), &v);
+	}
 	PG_RETURN_BOOL(v.ready);
 }
 
@@ -127,6 +180,7 @@ ph_reader_buffer(PhBuffer which)
 		[PH_BUF_COMPONENTS] = sizeof(PhComponentTable),
 		[PH_BUF_POOLS] = sizeof(PhPoolTable),
 		[PH_BUF_CHECKS] = sizeof(PhCheck) * (PH_MAX_CHECKS + 2),
+		[PH_BUF_STANDBYS] = sizeof(PhStandbyTable),
 	};
 
 	if (bufs[which] == NULL)
@@ -214,13 +268,16 @@ pg_health_checks_1_0(PG_FUNCTION_ARGS)
 	PhSnapshot *snap;
 	PhCheck    *checks = ph_reader_buffer(PH_BUF_CHECKS);
 	pid_t		worker_pid;
+	PhOverrides o;
 	int			n;
 
 	ph_require_preloaded();
+	(void) overrides_arg(fcinfo, 1, &o);
 	InitMaterializedSRF(fcinfo, 0);
 
 	snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
 	ph_read_snapshot(snap, &worker_pid);
+	ph_apply_overrides(snap, &o);
 	n = ph_collect_checks(snap, worker_pid, role, GetCurrentTimestamp(), checks);
 
 	for (int i = 0; i < n; i++)
@@ -247,12 +304,15 @@ pg_health_report_1_0(PG_FUNCTION_ARGS)
 	PhSnapshot *snap;
 	PhComponentTable *components;
 	pid_t		worker_pid;
+	PhOverrides o;
 	StringInfoData buf;
 
 	ph_require_preloaded();
+	(void) overrides_arg(fcinfo, 1, &o);
 	snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
 	components = ph_reader_buffer(PH_BUF_COMPONENTS);
 	ph_read_snapshot_components(snap, components, &worker_pid);
+	ph_apply_overrides(snap, &o);
 
 	initStringInfo(&buf);
 	ph_report_json(&buf, snap, components, worker_pid, role, GetCurrentTimestamp());

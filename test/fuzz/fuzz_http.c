@@ -22,10 +22,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memcpy(buf, data, size);
 	r = ph_http_parse(buf, size, &req);
-	if (r < PH_HTTP_INCOMPLETE || r > PH_HTTP_HEADERS_TOO_LARGE)
+	if (r < PH_HTTP_INCOMPLETE || r > PH_HTTP_PARSE_LAST)
 		abort();
 	if (r == PH_HTTP_OK && (req.path <= PH_PATH_NONE || req.path > PH_PATH_METRICS))
 		abort();
+	if (r == PH_HTTP_OK && (req.length == 0 || req.length > size))
+		abort();				/* the request's length is within what was read */
+	if (r == PH_HTTP_OK && (req.lag_bytes < -1 || req.delay_ms < -1))
+		abort();				/* limits are absent (-1) or non-negative */
 	if (r == PH_HTTP_INCOMPLETE && size > PH_HTTP_MAX_REQUEST)
 		abort();				/* the parser must give up past the limit */
 	free(buf);

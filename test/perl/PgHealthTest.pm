@@ -3,7 +3,10 @@ package PgHealthTest;
 use strict;
 use warnings;
 use Exporter 'import';
-our @EXPORT = qw(fill_slots);
+use IO::Socket::INET;
+use IO::Select;
+use Time::HiRes qw(time usleep);
+our @EXPORT = qw(fill_slots http_raw http_get poll_http);
 
 # Through one superuser session ($bg, a BackgroundPsql), open dblink
 # connections as $role until the server refuses one.  The connections stay
@@ -33,6 +36,51 @@ sub fill_slots
 	});
 	my $refused = $bg->query_safe("SELECT current_setting('ph.refused')");
 	return ($opened, $refused);
+}
+
+# One HTTP request over a raw socket to 127.0.0.1:$port.
+# Returns (status, headers, body, seconds); status 0 when it could not connect.
+sub http_raw
+{
+	my ($port, $request) = @_;
+	my $t0 = time;
+	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Timeout => 5)
+	  or return (0, '', "connect: $!", time - $t0);
+	print $s $request;
+	my $resp = '';
+	my $sel = IO::Select->new($s);
+	while ($sel->can_read(5))
+	{
+		my $n = sysread($s, my $chunk, 65536);
+		last unless $n;
+		$resp .= $chunk;
+	}
+	close $s;
+	my ($head, $body) = split /\r\n\r\n/, $resp, 2;
+	my ($status) = ($head // '') =~ m{^HTTP/1\.1 (\d{3})};
+	return ($status // 0, $head // '', $body // '', time - $t0);
+}
+
+sub http_get
+{
+	my ($port, $path) = @_;
+	return http_raw($port, "GET $path HTTP/1.1\r\nHost: x\r\n\r\n");
+}
+
+# GET $path until it answers $want (default: up to 30 s); returns
+# (status, body) of the last answer.
+sub poll_http
+{
+	my ($port, $path, $want, $timeout) = @_;
+	my $deadline = time + ($timeout // 30);
+	my ($status, $body);
+	while (1)
+	{
+		($status, undef, $body) = http_get($port, $path);
+		last if $status == $want || time > $deadline;
+		usleep(50_000);
+	}
+	return ($status, $body);
 }
 
 1;

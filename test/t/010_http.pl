@@ -31,31 +31,10 @@ superuser_reserved_connections = 3
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION pg_health; CREATE EXTENSION dblink; CREATE ROLE app LOGIN');
 
-# One request over a raw socket: returns (status, headers, body, seconds).
-sub http_raw
-{
-	my ($port, $request, %o) = @_;
-	my $t0 = time;
-	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Timeout => 5)
-	  or return (0, '', "connect: $!", time - $t0);
-	print $s $request;
-	my $resp = '';
-	my $sel = IO::Select->new($s);
-	while ($sel->can_read(5))
-	{
-		my $n = sysread($s, my $chunk, 65536);
-		last unless $n;
-		$resp .= $chunk;
-	}
-	close $s;
-	my ($head, $body) = split /\r\n\r\n/, $resp, 2;
-	my ($status) = ($head // '') =~ m{^HTTP/1\.1 (\d{3})};
-	return ($status // 0, $head // '', $body // '', time - $t0);
-}
 sub get
 {
 	my ($path, $port) = @_;
-	return http_raw($port // $hport, "GET $path HTTP/1.1\r\nHost: x\r\n\r\n");
+	return http_get($port // $hport, $path);
 }
 sub q1 { return $node->safe_psql('postgres', $_[0]); }
 
