@@ -23,7 +23,7 @@ The database side (once, as an administrator):
     ALTER SYSTEM SET pg_health.required_components = 'backend';
     SELECT pg_reload_conf();
     SELECT health.configure_component('backend', reporter => 'svc', ttl => '10s');
-    GRANT EXECUTE ON FUNCTION health.report(text) TO svc;  -- for /health/ready
+    GRANT EXECUTE ON FUNCTION health.report TO svc;  -- for /health/ready
 
 Sending SIGUSR1 stops the heartbeat (to see what a hung service looks like:
 after its TTL the component is "lost" and /health/ready answers 503).

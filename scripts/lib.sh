@@ -37,6 +37,8 @@ ph_ensure_packages() {
 	[ -f "/usr/share/postgresql/$major/extension/dblink.control" ] || need+=("postgresql-contrib-$major")
 	# examples/service.py and its test (Debian's python, whatever else is on PATH)
 	/usr/bin/python3 -c 'import psycopg2' 2>/dev/null || need+=(python3-psycopg2)
+	# the load-balancer test (test/t/012_haproxy.pl)
+	[ -x /usr/sbin/haproxy ] || need+=(haproxy)
 	for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 	if [ ${#need[@]} -gt 0 ]; then
 		[ "$(id -u)" = 0 ] || ph_die "missing packages: ${need[*]} (run as root, or install them)"

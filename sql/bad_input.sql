@@ -2,6 +2,10 @@
 SELECT health.ready('master');
 SELECT * FROM health.checks('standby');
 SELECT health.report('');
+-- replay limits of one call: non-negative, and a delay without months
+SELECT health.ready('replica', -1);
+SELECT health.ready('replica', NULL, interval '-1 second');
+SELECT * FROM health.checks(NULL, NULL, interval '1 month');
 
 SELECT query, public.ph_sqlstate_of(query) AS sqlstate
   FROM (VALUES ('SELECT health.ready(''master'')'),
@@ -11,6 +15,10 @@ SELECT query, public.ph_sqlstate_of(query) AS sqlstate
                ('SELECT health.report(''x'')'),
                ('SELECT health.ready(NULL)'),
                ('SELECT health.report(NULL)'),
+               ('SELECT health.ready(''replica'', -1)'),
+               ('SELECT health.ready(max_delay => ''-1 s'')'),
+               ('SELECT health.report(NULL, NULL, ''1 month'')'),
+               ('SELECT health.ready(''replica'', 0, ''0 s'')'),
                ('SET pg_health.sample_interval = ''5s'''),
                ('SET pg_health.no_such_setting = 1'),
                ('SELECT health.refresh()')) AS q(query)

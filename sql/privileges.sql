@@ -18,7 +18,9 @@ SELECT query, public.ph_sqlstate_of(query) AS sqlstate
                ('SELECT * FROM health.events'),
                ('SELECT * FROM health.pools'),
                ('SELECT * FROM health.sessions'),
-               ('SELECT health.ready()')) AS q(query)
+               ('SELECT * FROM health.replication'),
+               ('SELECT health.ready()'),
+               ('SELECT health.ready(''replica'', 1048576, ''10 s'')')) AS q(query)
  ORDER BY 1;
 RESET ROLE;
 
@@ -32,6 +34,7 @@ SELECT (SELECT count(*) FROM health.checks) > 0 AS checks,
        (SELECT count(*) FROM health.events) >= 0 AS events,
        (SELECT count(*) FROM health.pools) > 0 AS pools,
        (SELECT count(*) FROM health.sessions WHERE pid = pg_backend_pid()) = 1 AS sessions,
+       (SELECT count(*) FROM health.replication) >= 0 AS replication,
        health.refresh() AS refresh;
 RESET ROLE;
 

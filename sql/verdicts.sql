@@ -86,3 +86,14 @@ SELECT count(*) >= 2 AS has_history,
 SELECT old_status, new_status IN ('starting', 'ready') AS to_starting_or_ready
   FROM health.events ORDER BY generation LIMIT 1;
 SELECT new_status FROM health.events ORDER BY generation DESC LIMIT 1;
+
+-- replication on a primary: the checks describe it, limits of one call do
+-- not apply (they judge a standby), health.replication has no standby yet
+SELECT name, status, detail FROM health.checks
+ WHERE name IN ('replication', 'sync_standbys', 'replication_slots') ORDER BY 1;
+SELECT health.ready(NULL, 0, '0 s') AS ready_with_zero_limits,
+       health.ready('replica', 0) AS replica;
+SELECT count(*) AS standbys FROM health.replication;
+SELECT r->'replication'->>'server' AS server, r->'replication'->'standbys' AS standbys,
+       r->'replication'->'slots' AS slots
+  FROM health.report() AS r;

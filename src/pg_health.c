@@ -43,7 +43,7 @@ double		ph_replica_max_lag_bytes = -1;
 int			ph_replica_max_delay_ms = -1;
 int			ph_replica_stream_grace_ms = 30000;
 int			ph_min_sync_standbys = 0;
-double		ph_slot_retained_warning = 1024.0 * 1024 * 1024;
+int			ph_slot_retained_warning_kb = 1024 * 1024;
 int			ph_hold_samples = 1;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -245,13 +245,13 @@ ph_define_gucs(void)
 							0, 0, 1000,
 							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
-	DefineCustomRealVariable("pg_health.slot_retained_warning",
-							 "WAL retained by an inactive replication slot above which there is a warning.",
-							 "-1 turns it off.",
-							 &ph_slot_retained_warning,
-							 1024.0 * 1024 * 1024, -1, 1e15,
-							 PGC_SIGHUP, GUC_UNIT_BYTE,
-							 NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.slot_retained_warning",
+							"WAL retained by an inactive replication slot above which there is a warning.",
+							"-1 turns it off.",
+							&ph_slot_retained_warning_kb,
+							1024 * 1024, -1, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_KB,
+							NULL, NULL, NULL);
 	DefineCustomIntVariable("pg_health.hold_samples",
 							"Consecutive samples a check's new status must hold before it counts.",
 							"1 (the default) applies every change at once.",

@@ -547,7 +547,7 @@ extern double ph_replica_max_lag_bytes;
 extern int	ph_replica_max_delay_ms;
 extern int	ph_replica_stream_grace_ms;
 extern int	ph_min_sync_standbys;
-extern double ph_slot_retained_warning;
+extern int	ph_slot_retained_warning_kb;
 extern int	ph_hold_samples;
 
 /* shmem.c */

@@ -647,13 +647,15 @@ ph_check_replication_slots(PhCheck *c, const PhReplication *r)
 {
 	char		held[32];
 	char		limit[32];
+	int64		threshold = ph_slot_retained_warning_kb >= 0 ?
+		(int64) ph_slot_retained_warning_kb * 1024 : -1;
 
 	init_check(c, "replication_slots", (double) Max(r->worst_retained_bytes, 0));
-	if (ph_slot_retained_warning >= 0)
-		c->warning_threshold = ph_slot_retained_warning;
+	if (threshold >= 0)
+		c->warning_threshold = (double) threshold;
 	format_bytes(held, sizeof(held), Max(r->worst_retained_bytes, 0));
-	format_bytes(limit, sizeof(limit), (int64) Max(ph_slot_retained_warning, 0));
-	if (ph_slot_retained_warning >= 0 && r->worst_retained_bytes > ph_slot_retained_warning)
+	format_bytes(limit, sizeof(limit), Max(threshold, 0));
+	if (threshold >= 0 && r->worst_retained_bytes > threshold)
 	{
 		c->status = PH_CHECK_WARNING;
 		snprintf(c->detail, sizeof(c->detail),

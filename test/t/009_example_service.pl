@@ -32,7 +32,7 @@ $node->safe_psql('postgres', q{
 	CREATE EXTENSION pg_health;
 	CREATE ROLE example_svc LOGIN;
 	-- the route returns the report: the one grant the service needs
-	GRANT EXECUTE ON FUNCTION health.report(text) TO example_svc;
+	GRANT EXECUTE ON FUNCTION health.report TO example_svc;
 	SELECT health.configure_component('example', reporter => 'example_svc', ttl => '2s');
 });
 

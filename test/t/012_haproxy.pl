@@ -1,0 +1,140 @@
+# A real load balancer in front of a primary and a streaming standby:
+# HAProxy with "option httpchk GET /primary" on a write frontend and
+# "GET /replica" on a read frontend (the configuration README.md ships).
+# Writes land on the primary, reads on the standby; after the primary is
+# stopped and the standby promoted, the write frontend reaches the new
+# primary and the read frontend has no standby left to offer.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use IPC::Run;
+use Time::HiRes qw(time usleep);
+use PgHealthTest;
+
+my ($haproxy) = grep { -x $_ } ('/usr/sbin/haproxy', '/usr/bin/haproxy');
+die 'haproxy is not installed (scripts/lib.sh installs it: apt-get install haproxy)'
+  unless $haproxy;
+
+my $h1 = PostgreSQL::Test::Cluster::get_free_port();
+my $h2 = PostgreSQL::Test::Cluster::get_free_port();
+my $wport = PostgreSQL::Test::Cluster::get_free_port();
+my $rport = PostgreSQL::Test::Cluster::get_free_port();
+
+my $primary = PostgreSQL::Test::Cluster->new('pg1');
+$primary->init(allows_streaming => 1);
+$primary->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'pg_health'
+pg_health.sample_interval = 100ms
+pg_health.http_port = $h1
+listen_addresses = '127.0.0.1'
+});
+$primary->start;
+$primary->safe_psql('postgres', 'CREATE EXTENSION pg_health');
+$primary->backup('b');
+my $standby = PostgreSQL::Test::Cluster->new('pg2');
+$standby->init_from_backup($primary, 'b', has_streaming => 1);
+$standby->append_conf('postgresql.conf', "pg_health.http_port = $h2\n");
+$standby->start;
+$primary->wait_for_catchup($standby);
+
+# The README's example, with this test's ports.
+my ($p1, $p2) = ($primary->port, $standby->port);
+my $cfg = PostgreSQL::Test::Utils::tempdir() . '/haproxy.cfg';
+open my $fh, '>', $cfg or die $!;
+print $fh <<"EOF";
+global
+    maxconn 200
+
+defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 30m
+    timeout server 30m
+    default-server inter 500ms fall 2 rise 2 on-marked-down shutdown-sessions
+
+frontend postgres_write
+    bind 127.0.0.1:$wport
+    default_backend primary
+
+backend primary
+    option httpchk GET /primary
+    http-check expect status 200
+    server pg1 127.0.0.1:$p1 check port $h1
+    server pg2 127.0.0.1:$p2 check port $h2
+
+frontend postgres_read
+    bind 127.0.0.1:$rport
+    default_backend replicas
+
+backend replicas
+    balance roundrobin
+    option httpchk GET /replica
+    http-check expect status 200
+    server pg1 127.0.0.1:$p1 check port $h1
+    server pg2 127.0.0.1:$p2 check port $h2
+EOF
+close $fh;
+my $hlog = PostgreSQL::Test::Utils::tempdir() . '/haproxy.log';
+my $hap = IPC::Run::start([ $haproxy, '-db', '-f', $cfg ], '<', \undef, '>', $hlog, '2>&1');
+
+# psql over TCP through a frontend: (exit code, output)
+sub via
+{
+	my ($port, $sql) = @_;
+	my ($out, $err) = ('', '');
+	IPC::Run::run([ 'psql', '-X', '-A', '-t', '-h', '127.0.0.1', '-p', $port, '-d', 'postgres',
+			'-v', 'ON_ERROR_STOP=1', '-c', $sql ], '<', \undef, '>', \$out, '2>', \$err);
+	chomp $out;
+	return ($? >> 8, $out . $err);
+}
+
+# until $sql through $port answers $want (up to 30 s); returns the last answer
+sub until_via
+{
+	my ($port, $sql, $want) = @_;
+	my $deadline = time + 30;
+	my ($rc, $out);
+	do { ($rc, $out) = via($port, $sql); usleep(100_000) if $out ne $want }
+	  while ($out ne $want && time < $deadline);
+	return $out;
+}
+
+my $where = 'SELECT pg_is_in_recovery() || \' \' || inet_server_port()';
+is(until_via($wport, $where, "false $p1"), "false $p1",
+	'write frontend: reaches the primary (pg_is_in_recovery false)');
+is(until_via($rport, $where, "true $p2"), "true $p2",
+	'read frontend: reaches the standby (pg_is_in_recovery true)');
+
+my @w = map { (via($wport, $where))[1] } 1 .. 6;
+is_deeply(\@w, [ ("false $p1") x 6 ], 'six write connections: every one on the primary');
+my @r = map { (via($rport, $where))[1] } 1 .. 6;
+is_deeply(\@r, [ ("true $p2") x 6 ], 'six read connections: every one on the standby');
+
+my ($rc, $out) = via($wport, 'CREATE TABLE orders (id int); INSERT INTO orders VALUES (1), (2)');
+is($rc, 0, 'a write through the write frontend succeeds') or diag($out);
+($rc, $out) = via($rport, 'INSERT INTO orders VALUES (3)');
+isnt($rc, 0, 'a write through the read frontend is refused');
+like($out, qr/read-only transaction/, '... by a read-only standby');
+$primary->wait_for_catchup($standby);
+is((via($rport, 'SELECT count(*) FROM orders'))[1], '2', 'the standby serves the rows written via HAProxy');
+
+# Failover: the primary stops, the standby is promoted.
+$primary->stop('fast');
+my $t0 = time;
+$standby->promote;
+is(until_via($wport, $where, "false $p2"), "false $p2",
+	'after promotion: the write frontend reaches the new primary');
+diag(sprintf('write frontend moved %.1f s after promotion began', time - $t0));
+($rc, $out) = via($wport, 'INSERT INTO orders VALUES (4); SELECT count(*) FROM orders');
+is($rc, 0, 'a write through the write frontend succeeds on the new primary') or diag($out);
+like($out, qr/^3$/m, '... and it has all three rows');
+my $deadline = time + 10;
+($rc) = via($rport, 'SELECT 1');
+while ($rc == 0 && time < $deadline) { usleep(200_000); ($rc) = via($rport, 'SELECT 1'); }
+isnt($rc, 0, 'the read frontend no longer offers a standby (the promoted server answers /replica 503)');
+
+$hap->kill_kill;
+$standby->stop;
+done_testing();
