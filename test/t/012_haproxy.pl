@@ -49,9 +49,13 @@ global
 
 defaults
     mode tcp
-    timeout connect 2s
+    retries 2
+    option redispatch
+    timeout queue 5s
+    timeout connect 5s
     timeout client 30m
     timeout server 30m
+    timeout check 5s
     default-server inter 500ms fall 2 rise 2 on-marked-down shutdown-sessions
 
 frontend postgres_write
@@ -79,13 +83,21 @@ close $fh;
 my $hlog = PostgreSQL::Test::Utils::tempdir() . '/haproxy.log';
 my $hap = IPC::Run::start([ $haproxy, '-db', '-f', $cfg ], '<', \undef, '>', $hlog, '2>&1');
 
-# psql over TCP through a frontend: (exit code, output)
+# psql over TCP through a frontend: (exit code, output).  A connection made
+# while a backend has no server waits in HAProxy's queue: connect_timeout
+# bounds it, and IPC::Run's timer bounds everything else.
 sub via
 {
 	my ($port, $sql) = @_;
 	my ($out, $err) = ('', '');
-	IPC::Run::run([ 'psql', '-X', '-A', '-t', '-h', '127.0.0.1', '-p', $port, '-d', 'postgres',
-			'-v', 'ON_ERROR_STOP=1', '-c', $sql ], '<', \undef, '>', \$out, '2>', \$err);
+	my $ok = eval {
+		IPC::Run::run([ 'psql', '-X', '-A', '-t', '-d',
+				"host=127.0.0.1 port=$port dbname=postgres connect_timeout=3",
+				'-v', 'ON_ERROR_STOP=1', '-c', $sql ],
+			'<', \undef, '>', \$out, '2>', \$err, IPC::Run::timeout(20));
+		1;
+	};
+	return (1, "psql timed out: $@") unless $ok;
 	chomp $out;
 	return ($? >> 8, $out . $err);
 }
