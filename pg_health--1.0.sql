@@ -348,6 +348,8 @@ CREATE FUNCTION health.replication_rows(
     OUT sent_lsn pg_catalog.pg_lsn,
     OUT received_lsn pg_catalog.pg_lsn,
     OUT replayed_lsn pg_catalog.pg_lsn,
+    OUT sent_lag_bytes pg_catalog.int8,
+    OUT flush_lag_bytes pg_catalog.int8,
     OUT lag_bytes pg_catalog.int8,
     OUT replay_delay interval,
     OUT replay_paused boolean,

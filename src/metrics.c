@@ -119,11 +119,9 @@ replication_metrics(StringInfo b, const PhSnapshot *snap, const PhStandbyTable *
 		for (int i = 0; i < t->n; i++)
 		{
 			const PhStandby *s = &t->items[i];
-			XLogRecPtr	behind = !XLogRecPtrIsInvalid(s->replay_lsn) ? s->replay_lsn : s->flush_lsn;
 
-			if (!XLogRecPtrIsInvalid(behind))
-				standby_sample(b, "standby_replay_lag_bytes", s,
-							   r->current_lsn > behind ? (double) (r->current_lsn - behind) : 0);
+			if (s->replay_lag_bytes >= 0)
+				standby_sample(b, "standby_replay_lag_bytes", s, (double) s->replay_lag_bytes);
 		}
 	}
 	family(b, "replication_slots", "gauge", "Replication slots by state.");

@@ -277,6 +277,7 @@ typedef struct PhStandby
 	XLogRecPtr	write_lsn;
 	XLogRecPtr	flush_lsn;
 	XLogRecPtr	replay_lsn;
+	int64		replay_lag_bytes;	/* primary's position - replay (or flush); -1: unknown */
 	int64		replay_lag_us;	/* -1: not known (idle) */
 	TimestampTz reply_at;
 } PhStandby;

@@ -365,13 +365,13 @@ collect_standbys(PhReplication *r, PhStandbyTable *t)
 		const WalsenderNote *note = find_note(c->pid);
 		PhSyncState sync = PH_SYNC_ASYNC;
 		XLogRecPtr	behind = !XLogRecPtrIsInvalid(c->apply) ? c->apply : c->flush;
+		int64		lag = XLogRecPtrIsInvalid(behind) ? -1 :
+			(r->current_lsn > behind ? (int64) (r->current_lsn - behind) : 0);
 
 		r->standbys++;
 		if (c->state == WALSNDSTATE_STREAMING)
 			r->standbys_streaming++;
-		if (!XLogRecPtrIsInvalid(behind) && r->current_lsn > behind)
-			r->max_standby_lag_bytes = Max(r->max_standby_lag_bytes,
-										   (int64) (r->current_lsn - behind));
+		r->max_standby_lag_bytes = Max(r->max_standby_lag_bytes, lag);
 		if (c->priority > 0)
 		{
 			if (c->candidate && quorum)
@@ -407,6 +407,7 @@ collect_standbys(PhReplication *r, PhStandbyTable *t)
 			o->flush_lsn = c->flush;
 			o->replay_lsn = c->apply;
 			o->replay_lag_us = c->apply_lag;
+			o->replay_lag_bytes = lag;
 			o->reply_at = c->reply_at;
 		}
 		else
@@ -710,7 +711,7 @@ ph_apply_overrides(PhSnapshot *snap, const PhOverrides *o)
  */
 PG_FUNCTION_INFO_V1(pg_health_replication_1_0);
 
-#define REPLICATION_COLS 15
+#define REPLICATION_COLS 17
 
 static void
 put_lsn(Datum *values, bool *nulls, int i, XLogRecPtr lsn)
@@ -718,6 +719,15 @@ put_lsn(Datum *values, bool *nulls, int i, XLogRecPtr lsn)
 	nulls[i] = XLogRecPtrIsInvalid(lsn);
 	if (!nulls[i])
 		values[i] = LSNGetDatum(lsn);
+}
+
+/* how far behind current a position is, NULL when it is not known */
+static void
+put_behind(Datum *values, bool *nulls, int i, XLogRecPtr current, XLogRecPtr lsn)
+{
+	nulls[i] = XLogRecPtrIsInvalid(lsn);
+	if (!nulls[i])
+		values[i] = Int64GetDatum(current > lsn ? (int64) (current - lsn) : 0);
 }
 
 static void
@@ -765,11 +775,12 @@ pg_health_replication_1_0(PG_FUNCTION_ARGS)
 		nulls[6] = nulls[7] = true;
 		put_lsn(values, nulls, 8, r->received_lsn);
 		put_lsn(values, nulls, 9, r->replayed_lsn);
-		values[10] = Int64GetDatum(r->lag_bytes);
-		values[11] = ph_interval_datum(r->delay_us);
-		values[12] = BoolGetDatum(r->pause_state != RECOVERY_NOT_PAUSED);
-		ph_set_time(values, nulls, 13, r->last_message_at);
-		ph_set_time(values, nulls, 14, snap->sampled_at);
+		nulls[10] = nulls[11] = true;
+		values[12] = Int64GetDatum(r->lag_bytes);
+		values[13] = ph_interval_datum(r->delay_us);
+		values[14] = BoolGetDatum(r->pause_state != RECOVERY_NOT_PAUSED);
+		ph_set_time(values, nulls, 15, r->last_message_at);
+		ph_set_time(values, nulls, 16, snap->sampled_at);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		return (Datum) 0;
 	}
@@ -777,7 +788,6 @@ pg_health_replication_1_0(PG_FUNCTION_ARGS)
 	for (int i = 0; i < t->n; i++)
 	{
 		const PhStandby *s = &t->items[i];
-		XLogRecPtr	behind = !XLogRecPtrIsInvalid(s->replay_lsn) ? s->replay_lsn : s->flush_lsn;
 
 		memset(nulls, 0, sizeof(nulls));
 		values[0] = CStringGetTextDatum("standby");
@@ -790,16 +800,17 @@ pg_health_replication_1_0(PG_FUNCTION_ARGS)
 		put_lsn(values, nulls, 7, s->sent_lsn);
 		put_lsn(values, nulls, 8, s->flush_lsn);
 		put_lsn(values, nulls, 9, s->replay_lsn);
-		nulls[10] = XLogRecPtrIsInvalid(behind);
-		if (!nulls[10])
-			values[10] = Int64GetDatum(snap->repl.current_lsn > behind ?
-									   (int64) (snap->repl.current_lsn - behind) : 0);
-		nulls[11] = s->replay_lag_us < 0;
-		if (!nulls[11])
-			values[11] = ph_interval_datum(s->replay_lag_us);
-		nulls[12] = true;
-		ph_set_time(values, nulls, 13, s->reply_at);
-		ph_set_time(values, nulls, 14, snap->sampled_at);
+		put_behind(values, nulls, 10, snap->repl.current_lsn, s->sent_lsn);
+		put_behind(values, nulls, 11, snap->repl.current_lsn, s->flush_lsn);
+		nulls[12] = s->replay_lag_bytes < 0;
+		if (!nulls[12])
+			values[12] = Int64GetDatum(s->replay_lag_bytes);
+		nulls[13] = s->replay_lag_us < 0;
+		if (!nulls[13])
+			values[13] = ph_interval_datum(s->replay_lag_us);
+		nulls[14] = true;
+		ph_set_time(values, nulls, 15, s->reply_at);
+		ph_set_time(values, nulls, 16, snap->sampled_at);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

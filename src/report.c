@@ -209,6 +209,10 @@ report_replication(StringInfo buf, const PhSnapshot *snap)
 		char		sender[96];
 
 		json_str(buf, "receiver_state", ph_receiver_state_name((PhReceiverState) r->receiver_state), &first);
+		/* where replay gets its WAL now */
+		json_str(buf, "wal_source", r->receiver_state == PH_RCV_STREAMING ? "streaming" :
+				 r->has_restore_command ? "archive" : "pg_wal", &first);
+		json_bool(buf, "has_primary_conninfo", r->has_primary_conninfo, &first);
 		json_opt_int(buf, "receiver_pid", r->receiver_pid > 0 ? r->receiver_pid : -1, &first);
 		snprintf(sender, sizeof(sender), "%s:%d", r->sender_host, r->sender_port);
 		json_str(buf, "sender", r->sender_host[0] ? sender : NULL, &first);

@@ -75,6 +75,9 @@ $primary->safe_psql('postgres', 'SELECT health.refresh()');
 is($primary->safe_psql('postgres',
 	"SELECT kind || ' ' || application_name || ' ' || state || ' ' || sync_state FROM health.replication"),
 	'standby standby streaming async', 'primary: health.replication has the standby, streaming');
+is($primary->safe_psql('postgres',
+	'SELECT sent_lag_bytes >= 0 AND flush_lag_bytes >= sent_lag_bytes AND lag_bytes >= flush_lag_bytes FROM health.replication'),
+	't', '... with its sent, flushed and replayed lag in bytes');
 is($standby->safe_psql('postgres',
 	"SELECT kind || ' ' || state || ' ' || (peer IS NOT NULL) FROM health.replication"),
 	'receiver streaming true', 'standby: health.replication has the receiver, streaming');
@@ -82,6 +85,7 @@ like(check_row($standby, 'replication'), qr/^ok\|streaming from /, 'standby: rep
 my $rep = doc($standby->safe_psql('postgres', 'SELECT health.report()'))->{replication};
 is($rep->{server}, 'standby', "standby: the report's replication section");
 is($rep->{receiver_state}, 'streaming', '... says streaming');
+is($rep->{wal_source}, 'streaming', '... WAL comes from streaming');
 like($rep->{received_lsn}, qr{^[0-9A-F]+/[0-9A-F]+$}, '... with positions');
 my (undef, undef, $metrics) = http_get($sport, '/metrics');
 like($metrics, qr/^pg_health_replication_streaming 1$/m, 'standby /metrics: streaming 1');
@@ -212,6 +216,8 @@ like(reason($body2, 'replication')->{detail},
 	'... the reason: not streaming, for how long, and the limit');
 isnt($standby->safe_psql('postgres', 'SELECT state FROM health.replication'), 'streaming',
 	'... and health.replication shows the receiver not streaming');
+is(doc($standby->safe_psql('postgres', 'SELECT health.report()'))->{replication}{wal_source}, 'pg_wal',
+	'... and the report says replay has only pg_wal (no restore_command)');
 
 # --- Promotion ---------------------------------------------------------------
 $standby->promote;
