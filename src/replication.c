@@ -284,17 +284,10 @@ collect_receiver(PhReplication *r, const PhReplication *prev, TimestampTz now)
 					  streaming == was_streaming) ? prev->state_since : now;
 }
 
+/* A walsender copied under its spinlock, and where it sorts for syncrep. */
 typedef struct SenderCopy
 {
-	int			pid;
-	WalSndState state;
-	XLogRecPtr	sent,
-				write,
-				flush,
-				apply;
-	TimeOffset	apply_lag;
-	int			priority;
-	TimestampTz reply_at;
+	PhStandby	s;
 	int			index;
 	bool		candidate;
 } SenderCopy;
@@ -308,15 +301,15 @@ cmp_candidate(const void *a, const void *b)
 
 	if (x->candidate != y->candidate)
 		return x->candidate ? -1 : 1;
-	if (x->priority != y->priority)
-		return x->priority < y->priority ? -1 : 1;
+	if (x->s.sync_priority != y->s.sync_priority)
+		return x->s.sync_priority < y->s.sync_priority ? -1 : 1;
 	return x->index - y->index;
 }
 
 static void
 collect_standbys(PhReplication *r, PhStandbyTable *t)
 {
-	SenderCopy *s;
+	static SenderCopy *s = NULL;	/* for the worker's life, like notes */
 	int			n = 0;
 	int			sync_left;
 	bool		quorum = SyncRepConfig != NULL &&
@@ -328,32 +321,40 @@ collect_standbys(PhReplication *r, PhStandbyTable *t)
 	if (max_wal_senders <= 0 || WalSndCtl == NULL)
 		return;
 
-	s = palloc(sizeof(SenderCopy) * max_wal_senders);
+	if (s == NULL)
+		s = MemoryContextAlloc(TopMemoryContext, sizeof(SenderCopy) * max_wal_senders);
 	for (int i = 0; i < max_wal_senders; i++)
 	{
 		WalSnd	   *ws = &WalSndCtl->walsnds[i];
 		SenderCopy *c = &s[n];
 		const WalsenderNote *note;
 
+		memset(c, 0, sizeof(*c));
 		SpinLockAcquire(&ws->mutex);
-		c->pid = (int) ws->pid;
-		c->state = ws->state;
-		c->sent = ws->sentPtr;
-		c->write = ws->write;
-		c->flush = ws->flush;
-		c->apply = ws->apply;
-		c->apply_lag = ws->applyLag;
-		c->priority = ws->sync_standby_priority;
-		c->reply_at = ws->replyTime;
+		c->s.pid = (int) ws->pid;
+		c->s.state = (uint8) ws->state;
+		c->s.sent_lsn = ws->sentPtr;
+		c->s.write_lsn = ws->write;
+		c->s.flush_lsn = ws->flush;
+		c->s.replay_lsn = ws->apply;
+		c->s.replay_lag_us = ws->applyLag;
+		c->s.sync_priority = ws->sync_standby_priority;
+		c->s.reply_at = ws->replyTime;
 		SpinLockRelease(&ws->mutex);
-		if (c->pid == 0)
+		if (c->s.pid == 0)
 			continue;
-		note = find_note(c->pid);
+		note = find_note(c->s.pid);
 		if (note != NULL && OidIsValid(note->datid))
 			continue;			/* logical replication: not a standby */
+		if (note != NULL)
+		{
+			strlcpy(c->s.application_name, note->application_name, NAMEDATALEN);
+			strlcpy(c->s.client_addr, note->client_addr, sizeof(c->s.client_addr));
+			c->s.backend_start = note->backend_start;
+		}
 		c->index = i;
-		c->candidate = c->state == WALSNDSTATE_STREAMING && !XLogRecPtrIsInvalid(c->flush) &&
-			c->priority > 0;
+		c->candidate = c->s.state == WALSNDSTATE_STREAMING && !XLogRecPtrIsInvalid(c->s.flush_lsn) &&
+			c->s.sync_priority > 0;
 		n++;
 	}
 
@@ -361,22 +362,21 @@ collect_standbys(PhReplication *r, PhStandbyTable *t)
 	sync_left = r->sync_required;
 	for (int i = 0; i < n; i++)
 	{
-		SenderCopy *c = &s[i];
-		const WalsenderNote *note = find_note(c->pid);
+		PhStandby  *c = &s[i].s;
+		XLogRecPtr	behind = !XLogRecPtrIsInvalid(c->replay_lsn) ? c->replay_lsn : c->flush_lsn;
 		PhSyncState sync = PH_SYNC_ASYNC;
-		XLogRecPtr	behind = !XLogRecPtrIsInvalid(c->apply) ? c->apply : c->flush;
-		int64		lag = XLogRecPtrIsInvalid(behind) ? -1 :
-			(r->current_lsn > behind ? (int64) (r->current_lsn - behind) : 0);
 
+		c->replay_lag_bytes = XLogRecPtrIsInvalid(behind) ? -1 :
+			(r->current_lsn > behind ? (int64) (r->current_lsn - behind) : 0);
+		r->max_standby_lag_bytes = Max(r->max_standby_lag_bytes, c->replay_lag_bytes);
 		r->standbys++;
 		if (c->state == WALSNDSTATE_STREAMING)
 			r->standbys_streaming++;
-		r->max_standby_lag_bytes = Max(r->max_standby_lag_bytes, lag);
-		if (c->priority > 0)
+		if (c->sync_priority > 0)
 		{
-			if (c->candidate && quorum)
+			if (s[i].candidate && quorum)
 				sync = PH_SYNC_QUORUM;
-			else if (c->candidate && sync_left > 0)
+			else if (s[i].candidate && sync_left > 0)
 			{
 				sync = PH_SYNC_SYNC;
 				sync_left--;
@@ -384,36 +384,14 @@ collect_standbys(PhReplication *r, PhStandbyTable *t)
 			else
 				sync = PH_SYNC_POTENTIAL;
 		}
+		c->sync_state = (uint8) sync;
 		if (sync == PH_SYNC_SYNC || sync == PH_SYNC_QUORUM)
 			r->sync_standbys++;
-
 		if (t->n < PH_MAX_STANDBYS)
-		{
-			PhStandby  *o = &t->items[t->n++];
-
-			memset(o, 0, sizeof(*o));
-			o->pid = c->pid;
-			if (note != NULL)
-			{
-				strlcpy(o->application_name, note->application_name, NAMEDATALEN);
-				strlcpy(o->client_addr, note->client_addr, sizeof(o->client_addr));
-				o->backend_start = note->backend_start;
-			}
-			o->state = (uint8) c->state;
-			o->sync_state = (uint8) sync;
-			o->sync_priority = c->priority;
-			o->sent_lsn = c->sent;
-			o->write_lsn = c->write;
-			o->flush_lsn = c->flush;
-			o->replay_lsn = c->apply;
-			o->replay_lag_us = c->apply_lag;
-			o->replay_lag_bytes = lag;
-			o->reply_at = c->reply_at;
-		}
+			t->items[t->n++] = *c;
 		else
 			t->omitted++;
 	}
-	pfree(s);
 }
 
 /* Inactive slots and the WAL they hold back, from current_lsn. */
