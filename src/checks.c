@@ -105,15 +105,28 @@ threshold_status(double value, double warning, double critical)
 	return PH_CHECK_OK;
 }
 
+/*
+ * A check row with no thresholds, status ok: every check starts here, the
+ * built-in ones below and replication.c's.
+ */
+void
+ph_init_check(PhCheck *c, const char *name, double value)
+{
+	memset(c, 0, sizeof(*c));
+	strlcpy(c->name, name, sizeof(c->name));
+	c->value = value;
+	c->warning_threshold = get_float8_nan();
+	c->critical_threshold = get_float8_nan();
+	c->status = PH_CHECK_OK;
+}
+
 static PhCheck *
 add_check(PhSnapshot *snap, const char *name, double value, int warning, int critical)
 {
 	PhCheck    *c = &snap->checks[snap->nchecks++];
 
 	Assert(snap->nchecks <= PH_MAX_CHECKS);
-	memset(c, 0, sizeof(*c));
-	strlcpy(c->name, name, sizeof(c->name));
-	c->value = value;
+	ph_init_check(c, name, value);
 	c->warning_threshold = threshold_or_nan(warning);
 	c->critical_threshold = threshold_or_nan(critical);
 	c->status = threshold_status(value, c->warning_threshold, c->critical_threshold);
@@ -325,11 +338,7 @@ check_role(PhSnapshot *snap, PhRole role)
 	PhCheck    *c = &snap->role_checks[role];
 	const char *server = snap->in_recovery ? "a standby (in recovery)" : "a primary";
 
-	strlcpy(c->name, "role", sizeof(c->name));
-	c->value = snap->in_recovery ? 1.0 : 0.0;
-	c->warning_threshold = get_float8_nan();
-	c->critical_threshold = get_float8_nan();
-	c->status = PH_CHECK_OK;
+	ph_init_check(c, "role", snap->in_recovery ? 1.0 : 0.0);
 	if ((role == PH_ROLE_PRIMARY && snap->in_recovery) ||
 		(role == PH_ROLE_REPLICA && !snap->in_recovery))
 	{

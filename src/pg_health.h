@@ -587,6 +587,7 @@ extern int	ph_collect_checks(const PhSnapshot *snap, pid_t worker_pid, PhRole ro
 							  TimestampTz now, PhCheck *out);
 extern void ph_history_entry(const PhSnapshot *snap, PhHistoryEntry *out);
 extern void ph_set_role_states(PhSnapshot *snap);
+extern void ph_init_check(PhCheck *c, const char *name, double value);
 extern void ph_reasons(const PhSnapshot *snap, PhRole role, char *buf, size_t len);
 extern int	ph_stale_after(void);
 extern int	ph_first_threshold(int warning, int critical);

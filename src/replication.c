@@ -458,17 +458,6 @@ ph_collect_replication(PhReplication *r, PhStandbyTable *t, const PhReplication 
  * ------------------------------------------------------------------------
  */
 
-static void
-init_check(PhCheck *c, const char *name, double value)
-{
-	memset(c, 0, sizeof(*c));
-	strlcpy(c->name, name, sizeof(c->name));
-	c->value = value;
-	c->warning_threshold = get_float8_nan();
-	c->critical_threshold = get_float8_nan();
-	c->status = PH_CHECK_OK;
-}
-
 /*
  * "replication".  On a standby: critical when the WAL receiver has not been
  * streaming for longer than pg_health.replica_stream_grace, or when replay
@@ -495,7 +484,7 @@ ph_check_replication(PhCheck *c, const PhReplication *r, bool in_recovery,
 	if (!in_recovery)
 	{
 		format_bytes(lag, sizeof(lag), r->max_standby_lag_bytes);
-		init_check(c, "replication", (double) r->standbys_streaming);
+		ph_init_check(c, "replication", (double) r->standbys_streaming);
 		if (r->standbys == 0)
 			snprintf(c->detail, sizeof(c->detail),
 					 "a primary with no standby connected");
@@ -507,7 +496,7 @@ ph_check_replication(PhCheck *c, const PhReplication *r, bool in_recovery,
 		return;
 	}
 
-	init_check(c, "replication", (double) r->lag_bytes);
+	ph_init_check(c, "replication", (double) r->lag_bytes);
 	if (max_lag >= 0)
 		c->critical_threshold = (double) max_lag;
 	format_bytes(lag, sizeof(lag), r->lag_bytes);
@@ -587,12 +576,12 @@ ph_check_sync_standbys(PhCheck *c, const PhReplication *r, bool in_recovery)
 {
 	if (in_recovery)
 	{
-		init_check(c, "sync_standbys", get_float8_nan());
+		ph_init_check(c, "sync_standbys", get_float8_nan());
 		snprintf(c->detail, sizeof(c->detail),
 				 "a standby: synchronous standbys are a primary's concern");
 		return;
 	}
-	init_check(c, "sync_standbys", (double) r->sync_standbys);
+	ph_init_check(c, "sync_standbys", (double) r->sync_standbys);
 	if (ph_min_sync_standbys > 0)
 		c->critical_threshold = (double) ph_min_sync_standbys;
 	if (ph_min_sync_standbys > 0 && r->sync_standbys < ph_min_sync_standbys)
@@ -629,7 +618,7 @@ ph_check_replication_slots(PhCheck *c, const PhReplication *r)
 	int64		threshold = ph_slot_retained_warning_kb >= 0 ?
 		(int64) ph_slot_retained_warning_kb * 1024 : -1;
 
-	init_check(c, "replication_slots", (double) Max(r->worst_retained_bytes, 0));
+	ph_init_check(c, "replication_slots", (double) Max(r->worst_retained_bytes, 0));
 	if (threshold >= 0)
 		c->warning_threshold = (double) threshold;
 	format_bytes(held, sizeof(held), Max(r->worst_retained_bytes, 0));
