@@ -102,6 +102,19 @@ for my $case (@bad)
 }
 is((get('/ready'))[0], 200, 'still answering after all of them');
 
+# Bytes the endpoint does not read (a second, pipelined request; a body) must
+# not cost the client its answer: it arrives whole, then the connection ends.
+for my $case (
+	["GET /ready HTTP/1.1\r\nHost: x\r\n\r\nGET /live HTTP/1.1\r\nHost: x\r\n\r\n", 200, 'a pipelined second request'],
+	["POST /ready HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello", 405, 'a POST with a body'])
+{
+	my ($req, $want, $what) = @$case;
+	my ($s, $h, $b) = http_raw($hport, $req);
+	my ($len) = $h =~ /Content-Length: (\d+)/;
+	is($s, $want, "$what: $want");
+	is(length($b), $len // -1, '... the whole answer, as long as Content-Length says');
+}
+
 # 200 concurrent probes, each its own connection.
 my $out = `$probe -p $hport -P /ready -c 200 -n 200`;
 like($out, qr/requests=200 ok=200 http_2xx=200 http_5xx=0 errors=0/, '200 concurrent probes all answered 200')
