@@ -11,7 +11,9 @@
 #
 # ROUNDS short runs per cell, alternating pg_health and bgw_replstatus; the
 # ratio reported is the median of each round's pg_health/bgw_replstatus
-# requests/s.  Latencies are over all requests of all rounds.
+# requests/s.  Latencies are over all requests of all rounds.  "worker us"
+# is the answering worker's CPU time (user + system, from /proc) per request,
+# the median over rounds: the server's side of the cost, without the client's.
 #
 # Usage: bash bench/http.sh   (DURATION=3 ROUNDS=5 CLIENTS="1 8")
 source "$(dirname "$0")/../scripts/lib.sh"
@@ -41,18 +43,35 @@ echo 'SELECT health.ready();' >"$work/ready.sql"
 chmod 644 "$work/ready.sql"
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-field() { sed -n -E "s/.*[ ^]$1=([0-9.]+).*/\1/p"; }
+field() { sed -n -E "s/(^|.* )$1=([0-9.]+).*/\2/p"; }
 
-# one run: prints the probe's line, keeps every request's latency
+# the answering workers, and the CPU time (utime + stime, in clock ticks) each
+# has used so far: the cost of a request on the server side, whatever the
+# client costs
+postmaster=$(head -1 "$PH_SERVER_DIR/data/postmaster.pid")
+worker_pid() { ps -o pid=,args= --ppid "$postmaster" | awk -v t="$1" 'index($0, t) { print $1; exit }'; }
+declare -A wpid=([pg_health]=$(worker_pid 'pg_health sampler') [bgw]=$(worker_pid 'bgw_replstatus'))
+[ -n "${wpid[pg_health]}" ] && [ -n "${wpid[bgw]}" ] || ph_die "could not find the two workers"
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+
+# one run: prints the probe's line with the worker's CPU per request, keeps
+# every request's latency
 probe() {	# name clients args...
-	local name=$1 c=$2
+	local name=$1 c=$2 t0 t1 line
 	shift 2
-	"$work/http_probe" -c "$c" -T "$DURATION" "$@" >>"$work/$name.$c.lines" || true
+	t0=$(ticks "${wpid[$name]}")
+	line=$("$work/http_probe" -c "$c" -T "$DURATION" "$@") || true
+	t1=$(ticks "${wpid[$name]}")
+	printf '%s worker_us=%s\n' "$line" "$(awk -v t="$((t1 - t0))" -v hz="$hz" \
+		-v n="$(field requests <<<"$line")" 'BEGIN { printf "%.1f", (n > 0) ? t * 1e6 / hz / n : 0 }')" \
+		>>"$work/$name.$c.lines"
 }
 
 printf '\nHTTP probe benchmark: %s, a new connection per request, %d rounds of %d s, alternating\n' \
 	"$("$PG_CONFIG" --version)" "$ROUNDS" "$DURATION"
-printf '%-8s %-28s %10s %9s %9s %9s %8s %s\n' clients endpoint 'req/s' 'p50 ms' 'p99 ms' 'max ms' errors 'x bgw_replstatus'
+printf '%-8s %-28s %10s %9s %9s %9s %8s %10s %s\n' clients endpoint 'req/s' 'p50 ms' 'p99 ms' 'max ms' errors \
+	'worker us' 'x bgw_replstatus'
 for c in $CLIENTS; do
 	ratios=()
 	for r in $(seq 1 "$ROUNDS"); do
@@ -72,10 +91,11 @@ for c in $CLIENTS; do
 	for name in pg_health bgw; do
 		f="$work/$name.$c.lines"
 		label=$([ "$name" = pg_health ] && echo 'pg_health GET /ready' || echo 'bgw_replstatus (raw TCP)')
-		printf '%-8s %-28s %10.0f %9.3f %9.3f %9.1f %8d %s\n' "$c" "$label" \
+		printf '%-8s %-28s %10.0f %9.3f %9.3f %9.1f %8d %10.1f %s\n' "$c" "$label" \
 			"$(field rps <"$f" | median)" "$(field p50_ms <"$f" | median)" \
 			"$(field p99_ms <"$f" | sort -g | tail -1)" "$(field max_ms <"$f" | sort -g | tail -1)" \
 			"$(field errors <"$f" | awk '{ s += $1 } END { print s + 0 }')" \
+			"$(field worker_us <"$f" | median)" \
 			"$([ "$name" = pg_health ] && echo "$ratio (rounds $range)" || echo 1.00)"
 	done
 	# reference: the SQL verdict over connections opened once (pgbench's
@@ -86,7 +106,7 @@ for c in $CLIENTS; do
 		-f "$work/ready.sql" postgres >"$work/pgbench.out" 2>&1) || true
 	tps=$(sed -n -E 's/^tps = ([0-9.]+).*/\1/p' "$work/pgbench.out")
 	avg=$(sed -n -E 's/^latency average = ([0-9.]+) ms.*/\1/p' "$work/pgbench.out")
-	printf '%-8s %-28s %10.0f %9s %9s %9s %8d %s\n' "$c" 'SELECT health.ready() (open)' "$tps" \
-		"avg $avg" - - 0 'reference'
+	printf '%-8s %-28s %10.0f %9s %9s %9s %8d %10s %s\n' "$c" 'SELECT health.ready() (open)' "$tps" \
+		"avg $avg" - - 0 - 'reference'
 done
 printf '\ntargets: pg_health >= 1.2 x bgw_replstatus req/s; p99 < 1 ms at 8 clients; no request over 50 ms\n'
