@@ -97,7 +97,8 @@ close_listeners(void)
  * it with the FIN in one packet, and a probe gets its answer and the end of it
  * in one wake-up instead of two.  Only then are unread bytes drained (closing
  * with unread bytes sends a reset), so that a reset, if one still comes,
- * comes after the answer, never instead of it.  No drain when the request was
+ * comes after the answer, never instead of it: the staged close RFC 9112
+ * section 9.6 asks of a server.  No drain when the request was
  * read whole and announced no body: a client that sends Connection: close
  * sends nothing more, and that saves a system call per probe.
  */
