@@ -3,10 +3,25 @@ package PgHealthTest;
 use strict;
 use warnings;
 use Exporter 'import';
+use PostgreSQL::Test::Cluster;
 use IO::Socket::INET;
 use IO::Select;
 use Time::HiRes qw(time usleep);
-our @EXPORT = qw(fill_slots http_raw http_get poll_http);
+our @EXPORT = qw(fill_slots http_raw http_get poll_http streaming_standby);
+
+# A streaming standby of $primary, from a base backup, with $conf appended to
+# its postgresql.conf; started, and caught up with the primary.
+sub streaming_standby
+{
+	my ($primary, $name, $conf) = @_;
+	$primary->backup("$name.backup");
+	my $standby = PostgreSQL::Test::Cluster->new($name);
+	$standby->init_from_backup($primary, "$name.backup", has_streaming => 1);
+	$standby->append_conf('postgresql.conf', $conf);
+	$standby->start;
+	$primary->wait_for_catchup($standby);
+	return $standby;
+}
 
 # Through one superuser session ($bg, a BackgroundPsql), open dblink
 # connections as $role until the server refuses one.  The connections stay

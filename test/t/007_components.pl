@@ -8,6 +8,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use PgHealthTest;
 
 my $node = PostgreSQL::Test::Cluster->new('primary');
 $node->init(allows_streaming => 1);
@@ -123,12 +124,7 @@ is(q1($node, q{SELECT c.status, health.ready(), s.status FROM health.checks c, h
 
 # A standby: the requirement is a setting, reporting writes only shared
 # memory, so components work there too.
-$node->backup('b');
-my $standby = PostgreSQL::Test::Cluster->new('standby');
-$standby->init_from_backup($node, 'b', has_streaming => 1);
-$standby->append_conf('postgresql.conf', "pg_health.required_components = 'backend'\n");
-$standby->start;
-$node->wait_for_catchup($standby);
+my $standby = streaming_standby($node, 'standby', "pg_health.required_components = 'backend'\n");
 ok($standby->poll_query_until('postgres', q{SELECT health.refresh() AND status = 'starting' FROM health.status}),
 	'standby: starting until backend reports');
 as_role($standby, 'svc_backend', q{SELECT health.set_component_state('backend', 'ready')});

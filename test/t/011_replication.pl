@@ -28,13 +28,7 @@ autovacuum = off
 });
 $primary->start;
 $primary->safe_psql('postgres', 'CREATE EXTENSION pg_health');
-$primary->backup('b');
-
-my $standby = PostgreSQL::Test::Cluster->new('standby');
-$standby->init_from_backup($primary, 'b', has_streaming => 1);
-$standby->append_conf('postgresql.conf', "pg_health.http_port = $sport\n");
-$standby->start;
-$primary->wait_for_catchup($standby);
+my $standby = streaming_standby($primary, 'standby', "pg_health.http_port = $sport\n");
 
 sub doc { return decode_json($_[0]); }
 sub reason

@@ -32,12 +32,7 @@ listen_addresses = '127.0.0.1'
 });
 $primary->start;
 $primary->safe_psql('postgres', 'CREATE EXTENSION pg_health');
-$primary->backup('b');
-my $standby = PostgreSQL::Test::Cluster->new('pg2');
-$standby->init_from_backup($primary, 'b', has_streaming => 1);
-$standby->append_conf('postgresql.conf', "pg_health.http_port = $h2\n");
-$standby->start;
-$primary->wait_for_catchup($standby);
+my $standby = streaming_standby($primary, 'pg2', "pg_health.http_port = $h2\n");
 
 # The README's example, with this test's ports.
 my ($p1, $p2) = ($primary->port, $standby->port);
