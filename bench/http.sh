@@ -14,6 +14,9 @@
 # requests/s.  Latencies are over all requests of all rounds.  "worker us"
 # is the answering worker's CPU time (user + system, from /proc) per request,
 # the median over rounds: the server's side of the cost, without the client's.
+# "machine us" is the whole machine's busy CPU time per request (user, nice,
+# system, irq and softirq from /proc/stat): client, kernel and server
+# together, what bounds the rate once the clients keep both cores busy.
 #
 # Usage: bash bench/http.sh   (DURATION=3 ROUNDS=5 CLIENTS="1 8")
 source "$(dirname "$0")/../scripts/lib.sh"
@@ -53,25 +56,30 @@ worker_pid() { ps -o pid=,args= --ppid "$postmaster" | awk -v t="$1" 'index($0, 
 declare -A wpid=([pg_health]=$(worker_pid 'pg_health sampler') [bgw]=$(worker_pid 'bgw_replstatus'))
 [ -n "${wpid[pg_health]}" ] && [ -n "${wpid[bgw]}" ] || ph_die "could not find the two workers"
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 hz=$(getconf CLK_TCK)
 
 # one run: prints the probe's line with the worker's CPU per request, keeps
 # every request's latency
 probe() {	# name clients args...
-	local name=$1 c=$2 t0 t1 line
+	local name=$1 c=$2 t0 t1 m0 m1 line n
 	shift 2
 	t0=$(ticks "${wpid[$name]}")
+	m0=$(busy_ticks)
 	line=$("$work/http_probe" -c "$c" -T "$DURATION" "$@") || true
 	t1=$(ticks "${wpid[$name]}")
-	printf '%s worker_us=%s\n' "$line" "$(awk -v t="$((t1 - t0))" -v hz="$hz" \
-		-v n="$(field requests <<<"$line")" 'BEGIN { printf "%.1f", (n > 0) ? t * 1e6 / hz / n : 0 }')" \
+	m1=$(busy_ticks)
+	n=$(field requests <<<"$line")
+	printf '%s worker_us=%s machine_us=%s\n' "$line" \
+		"$(awk -v t="$((t1 - t0))" -v hz="$hz" -v n="$n" 'BEGIN { printf "%.1f", (n > 0) ? t * 1e6 / hz / n : 0 }')" \
+		"$(awk -v t="$((m1 - m0))" -v hz="$hz" -v n="$n" 'BEGIN { printf "%.1f", (n > 0) ? t * 1e6 / hz / n : 0 }')" \
 		>>"$work/$name.$c.lines"
 }
 
 printf '\nHTTP probe benchmark: %s, a new connection per request, %d rounds of %d s, alternating\n' \
 	"$("$PG_CONFIG" --version)" "$ROUNDS" "$DURATION"
-printf '%-8s %-28s %10s %9s %9s %9s %8s %10s %s\n' clients endpoint 'req/s' 'p50 ms' 'p99 ms' 'max ms' errors \
-	'worker us' 'x bgw_replstatus'
+printf '%-8s %-28s %10s %9s %9s %9s %8s %10s %10s %s\n' clients endpoint 'req/s' 'p50 ms' 'p99 ms' 'max ms' errors \
+	'worker us' 'machine us' 'x bgw_replstatus'
 for c in $CLIENTS; do
 	ratios=()
 	for r in $(seq 1 "$ROUNDS"); do
@@ -86,16 +94,16 @@ for c in $CLIENTS; do
 		b=$(tail -1 "$work/bgw.$c.lines" | field rps)
 		ratios+=("$(awk -v a="$a" -v b="$b" 'BEGIN { print (b > 0) ? a / b : 0 }')")
 	done
-	ratio=$(printf '%s\n' "${ratios[@]}" | median)
+	ratio=$(printf '%s\n' "${ratios[@]}" | median | awk '{ printf "%.3f", $1 }')
 	range=$(printf '%s\n' "${ratios[@]}" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f..%.2f", lo, hi }')
 	for name in pg_health bgw; do
 		f="$work/$name.$c.lines"
 		label=$([ "$name" = pg_health ] && echo 'pg_health GET /ready' || echo 'bgw_replstatus (raw TCP)')
-		printf '%-8s %-28s %10.0f %9.3f %9.3f %9.1f %8d %10.1f %s\n' "$c" "$label" \
+		printf '%-8s %-28s %10.0f %9.3f %9.3f %9.1f %8d %10.1f %10.1f %s\n' "$c" "$label" \
 			"$(field rps <"$f" | median)" "$(field p50_ms <"$f" | median)" \
 			"$(field p99_ms <"$f" | sort -g | tail -1)" "$(field max_ms <"$f" | sort -g | tail -1)" \
 			"$(field errors <"$f" | awk '{ s += $1 } END { print s + 0 }')" \
-			"$(field worker_us <"$f" | median)" \
+			"$(field worker_us <"$f" | median)" "$(field machine_us <"$f" | median)" \
 			"$([ "$name" = pg_health ] && echo "$ratio (rounds $range)" || echo 1.00)"
 	done
 	# reference: the SQL verdict over connections opened once (pgbench's
@@ -106,7 +114,7 @@ for c in $CLIENTS; do
 		-f "$work/ready.sql" postgres >"$work/pgbench.out" 2>&1) || true
 	tps=$(sed -n -E 's/^tps = ([0-9.]+).*/\1/p' "$work/pgbench.out")
 	avg=$(sed -n -E 's/^latency average = ([0-9.]+) ms.*/\1/p' "$work/pgbench.out")
-	printf '%-8s %-28s %10.0f %9s %9s %9s %8d %10s %s\n' "$c" 'SELECT health.ready() (open)' "$tps" \
-		"avg $avg" - - 0 - 'reference'
+	printf '%-8s %-28s %10.0f %9s %9s %9s %8d %10s %10s %s\n' "$c" 'SELECT health.ready() (open)' "$tps" \
+		"avg $avg" - - 0 - - 'reference'
 done
 printf '\ntargets: pg_health >= 1.2 x bgw_replstatus req/s; p99 < 1 ms at 8 clients; no request over 50 ms\n'
