@@ -278,6 +278,58 @@ cmp_pool(const void *a, const void *b)
 	return strcmp(x->key.application_name, y->key.application_name);
 }
 
+/*
+ * Put the k first pools in cmp_pool's order, in no particular order, in
+ * all[0..k): Wirth's selection, O(n) on average, with a median-of-three
+ * pivot.  With more pools than the table keeps, only those k then need a
+ * sort: with 1,000 pools sorting them all was a fifth of a sample.
+ */
+static void
+select_first_pools(PoolEntry **all, int n, int k)
+{
+	int			target = k - 1;
+	int			lo = 0,
+				hi = n - 1;
+
+	while (lo < hi)
+	{
+		PoolEntry  *a = all[lo],
+				   *b = all[lo + (hi - lo) / 2],
+				   *c = all[hi];
+		PoolEntry  *pivot;
+		int			i = lo,
+					j = hi;
+
+		/* the median of the three (one of them, so both scans stop) */
+		if (cmp_pool(&a, &b) > 0)
+		{
+			PoolEntry  *t = a;
+
+			a = b;
+			b = t;
+		}
+		pivot = cmp_pool(&b, &c) <= 0 ? b : (cmp_pool(&a, &c) <= 0 ? c : a);
+		do
+		{
+			while (cmp_pool(&all[i], &pivot) < 0)
+				i++;
+			while (cmp_pool(&pivot, &all[j]) < 0)
+				j--;
+			if (i <= j)
+			{
+				PoolEntry  *t = all[i];
+
+				all[i++] = all[j];
+				all[j--] = t;
+			}
+		} while (i <= j);
+		if (j < target)
+			lo = i;
+		if (target < i)
+			hi = j;
+	}
+}
+
 static int
 cmp_used_desc(const void *a, const void *b)
 {
@@ -346,8 +398,10 @@ fill_pools(HTAB *pools, PhPoolTable *t, uint64 sample_no)
 	while ((e = hash_seq_search(&seq)) != NULL)
 		if (e->seen == sample_no)
 			all[k++] = e;
-	qsort(all, k, sizeof(PoolEntry *), cmp_pool);
 	keep = k > PH_MAX_POOLS ? PH_MAX_POOLS - 1 : k;
+	if (keep < k)
+		select_first_pools(all, k, keep);
+	qsort(all, keep, sizeof(PoolEntry *), cmp_pool);
 	for (int i = 0; i < keep; i++)
 	{
 		PhPool	   *p = &t->pools[i];

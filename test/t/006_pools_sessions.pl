@@ -177,6 +177,19 @@ is($ctl->query_safe(q{
 	                   FILTER (WHERE folded_groups > 0))
 	  FROM health.pools}),
 	'256 1 t t t', '255 groups and one folded row that sums the rest');
+# the groups kept are exactly the 255 first in the sampler's order (most
+# sessions first, then database, role and application_name in byte order),
+# each with its count
+is($ctl->query_safe(q{
+	WITH g AS (SELECT datid, usesysid, application_name, count(*) AS n
+	             FROM pg_stat_activity WHERE backend_type = 'client backend'
+	            GROUP BY 1, 2, 3),
+	     top AS (SELECT * FROM g ORDER BY n DESC, datid, usesysid, application_name COLLATE "C" LIMIT 255)
+	SELECT concat_ws(' ', count(top.n), count(p.sessions), count(*) FILTER (WHERE top.n IS DISTINCT FROM p.sessions),
+	                 (SELECT count(*) FROM g WHERE n > 1) >= 3)
+	  FROM top FULL JOIN (SELECT * FROM health.pools WHERE folded_groups = 0) p
+	       USING (datid, usesysid, application_name)}),
+	'255 255 0 t', 'the groups kept are the largest 255, with their counts');
 
 $ctl->quit;
 $node->stop;
