@@ -45,7 +45,6 @@ bindir=$("$PG_CONFIG" --bindir)
 echo 'SELECT health.ready();' >"$work/ready.sql"
 chmod 644 "$work/ready.sql"
 
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 field() { sed -n -E "s/(^|.* )$1=([0-9.]+).*/\2/p"; }
 
 # the answering workers, and the CPU time (utime + stime, in clock ticks) each
@@ -58,6 +57,7 @@ declare -A wpid=([pg_health]=$(worker_pid 'pg_health sampler') [bgw]=$(worker_pi
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 hz=$(getconf CLK_TCK)
+per_request_us() { awk -v t="$1" -v hz="$hz" -v n="$2" 'BEGIN { printf "%.1f", (n > 0) ? t * 1e6 / hz / n : 0 }'; }	# ticks requests
 
 # one run: prints the probe's line with the worker's CPU per request, keeps
 # every request's latency
@@ -71,8 +71,7 @@ probe() {	# name clients args...
 	m1=$(busy_ticks)
 	n=$(field requests <<<"$line")
 	printf '%s worker_us=%s machine_us=%s\n' "$line" \
-		"$(awk -v t="$((t1 - t0))" -v hz="$hz" -v n="$n" 'BEGIN { printf "%.1f", (n > 0) ? t * 1e6 / hz / n : 0 }')" \
-		"$(awk -v t="$((m1 - m0))" -v hz="$hz" -v n="$n" 'BEGIN { printf "%.1f", (n > 0) ? t * 1e6 / hz / n : 0 }')" \
+		"$(per_request_us "$((t1 - t0))" "$n")" "$(per_request_us "$((m1 - m0))" "$n")" \
 		>>"$work/$name.$c.lines"
 }
 
@@ -94,16 +93,16 @@ for c in $CLIENTS; do
 		b=$(tail -1 "$work/bgw.$c.lines" | field rps)
 		ratios+=("$(awk -v a="$a" -v b="$b" 'BEGIN { print (b > 0) ? a / b : 0 }')")
 	done
-	ratio=$(printf '%s\n' "${ratios[@]}" | median | awk '{ printf "%.3f", $1 }')
-	range=$(printf '%s\n' "${ratios[@]}" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f..%.2f", lo, hi }')
+	ratio=$(printf '%s\n' "${ratios[@]}" | ph_median | awk '{ printf "%.3f", $1 }')
+	range=$(printf '%s\n' "${ratios[@]}" | ph_range)
 	for name in pg_health bgw; do
 		f="$work/$name.$c.lines"
 		label=$([ "$name" = pg_health ] && echo 'pg_health GET /ready' || echo 'bgw_replstatus (raw TCP)')
 		printf '%-8s %-28s %10.0f %9.3f %9.3f %9.1f %8d %10.1f %10.1f %s\n' "$c" "$label" \
-			"$(field rps <"$f" | median)" "$(field p50_ms <"$f" | median)" \
+			"$(field rps <"$f" | ph_median)" "$(field p50_ms <"$f" | ph_median)" \
 			"$(field p99_ms <"$f" | sort -g | tail -1)" "$(field max_ms <"$f" | sort -g | tail -1)" \
 			"$(field errors <"$f" | awk '{ s += $1 } END { print s + 0 }')" \
-			"$(field worker_us <"$f" | median)" "$(field machine_us <"$f" | median)" \
+			"$(field worker_us <"$f" | ph_median)" "$(field machine_us <"$f" | ph_median)" \
 			"$([ "$name" = pg_health ] && echo "$ratio (rounds $range)" || echo 1.00)"
 	done
 	# reference: the SQL verdict over connections opened once (pgbench's

@@ -76,7 +76,6 @@ run() {	# workload "host port": prints tps
 	esac
 	pgb "$2" -n -c 8 -j 8 -T "$DURATION" "${args[@]}" postgres 2>&1 | sed -n -E 's/^tps = ([0-9.]+).*/\1/p'
 }
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # pg_health's processes on the second server, and their CPU time so far (ns)
 postmaster=$(head -1 "$health_dir/data/postmaster.pid")
@@ -108,9 +107,9 @@ for w in $WORKLOADS; do
 		a+=("$x"); b+=("$y"); r+=("$(awk -v p="$y" -v q="$x" 'BEGIN { print p / q }')")
 	done
 	printf '%-13s %18.0f %18.0f %26.3f %14s\n' "$w" \
-		"$(printf '%s\n' "${a[@]}" | median)" "$(printf '%s\n' "${b[@]}" | median)" \
-		"$(printf '%s\n' "${r[@]}" | median)" \
-		"$(printf '%s\n' "${r[@]}" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.3f..%.3f", lo, hi }')"
+		"$(printf '%s\n' "${a[@]}" | ph_median)" "$(printf '%s\n' "${b[@]}" | ph_median)" \
+		"$(printf '%s\n' "${r[@]}" | ph_median)" \
+		"$(printf '%s\n' "${r[@]}" | ph_range %.3f)"
 done
 
 c1=$(cpu_ns)

@@ -101,7 +101,6 @@ hold_idle() {
 # the differences measured.  So each cell is ROUNDS short runs in alternating
 # order, and the ratio reported is the median over rounds of the ratio to the
 # SELECT 1 run of the same round: drift cancels out of paired ratios.
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 printf '\npg_health readiness benchmark: %s\n' "$("$PG_CONFIG" --version)"
 printf 'pgbench -M prepared -c %d -j %d, %d rounds of %d s per query and level, alternating order\n' \
@@ -142,9 +141,9 @@ for level in $LEVELS; do
 			select1) label='SELECT 1' ;; ready) label='SELECT health.ready()' ;;
 			report) label='SELECT health.report()' ;; handwritten) label='pg_stat_activity query' ;;
 		esac
-		med_tps=$(tr ' ' '\n' <<<"${runs[$q]}" | grep . | median)
-		med_ratio=$(tr ' ' '\n' <<<"${ratios[$q]}" | grep . | median)
-		range=$(tr ' ' '\n' <<<"${ratios[$q]}" | grep . | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f..%.2f", lo, hi }')
+		med_tps=$(tr ' ' '\n' <<<"${runs[$q]}" | grep . | ph_median)
+		med_ratio=$(tr ' ' '\n' <<<"${ratios[$q]}" | grep . | ph_median)
+		range=$(tr ' ' '\n' <<<"${ratios[$q]}" | grep . | ph_range)
 		printf '%-6s  %-28s %14.0f %18.3f %12s\n' "$level" "$label" "$med_tps" "$med_ratio" "$range"
 	done
 	if [ "$level" -ge 1000 ]; then

@@ -111,3 +111,8 @@ import socket
 s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()
 PY
 }
+
+# For the benchmarks: the median of the numbers on standard input, and their
+# range as "lo..hi" printed with FORMAT (default %.2f).
+ph_median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ph_range() { sort -g | awk -v f="${1:-%.2f}" 'NR == 1 { lo = $1 } { hi = $1 } END { printf f ".." f, lo, hi }'; }
