@@ -16,12 +16,14 @@ BEGIN
 END $$;
 
 -- Read this session's pool beside health.connections from the same sample
--- (the sampler may publish between two reads: retry until both match).
+-- (the sampler may publish between two reads: retry until both match), a
+-- sample taken while this statement runs, so this session is active in it.
 CREATE FUNCTION pg_temp.my_pool_vs_server(
     OUT p health.pools, OUT c health.connections, OUT pools_total bigint) AS $$
 DECLARE
   all_pools health.pools[];
 BEGIN
+  PERFORM health.refresh();
   FOR i IN 1..50 LOOP
     SELECT * INTO c FROM health.connections;
     SELECT array_agg(x) INTO all_pools FROM health.pools x;

@@ -54,7 +54,13 @@ SELECT count(*) AS disagreements
   JOIN jsonb_array_elements(health.report()->'checks') j ON j->>'name' = c.name
  WHERE j->>'status' <> c.status;
 
--- slot accounting follows the server's settings
+-- slot accounting follows the server's settings, in a sample taken while
+-- this statement runs (so this session is in it, active)
+CREATE FUNCTION pg_temp.fresh_connections() RETURNS SETOF health.connections AS $$
+BEGIN
+  PERFORM health.refresh();
+  RETURN QUERY SELECT * FROM health.connections;
+END $$ LANGUAGE plpgsql;
 SELECT max_connections = current_setting('max_connections')::int AS max_ok,
        superuser_reserved_connections = current_setting('superuser_reserved_connections')::int AS reserved_ok,
        usable_slots = max_connections - superuser_reserved_connections
@@ -68,7 +74,7 @@ SELECT max_connections = current_setting('max_connections')::int AS max_ok,
                          + fastpath + disabled + starting AS states_add_up,
        utilization_pct BETWEEN 0 AND 100 AS pct_ok,
        other_processes >= 1 AS sees_auxiliary
-  FROM health.connections;
+  FROM pg_temp.fresh_connections();
 
 -- turned-away connections: none here, and our own connection counted
 SELECT connections_authenticated >= 1 AS counts_us, refused_no_slots,
@@ -76,10 +82,22 @@ SELECT connections_authenticated >= 1 AS counts_us, refused_no_slots,
   FROM health.connections;
 
 -- history grows with every sample; the first event is the way out of "unknown"
+-- (history and status are two reads: the sampler may publish between them,
+-- so the newest entry is compared with the current generation until a pair
+-- of reads comes from one sample)
+CREATE FUNCTION pg_temp.newest_is_current() RETURNS boolean AS $$
+BEGIN
+  FOR i IN 1..50 LOOP
+    IF (SELECT max(generation) FROM health.history) = (SELECT generation FROM health.status) THEN
+      RETURN true;
+    END IF;
+  END LOOP;
+  RETURN false;
+END $$ LANGUAGE plpgsql;
 SELECT health.refresh();
 SELECT count(*) >= 2 AS has_history,
        bool_and(sample_duration < interval '1 s') AS quick,
-       max(generation) = (SELECT generation FROM health.status) AS newest_is_current
+       pg_temp.newest_is_current() AS newest_is_current
   FROM health.history;
 
 -- (the first sample may come before or after the server is consistent)

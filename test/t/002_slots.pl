@@ -66,8 +66,9 @@ like($holder->query_safe("SELECT status || ': ' || detail FROM health.checks WHE
 cmp_ok($holder->query_safe(q{SELECT value FROM health.checks WHERE name = 'connection_refusals'}), '>=', 5,
 	'... counting the refusals in the window');
 
-# Let them go, with a short window: ready again once it has passed.
-$node->safe_psql('postgres', "ALTER SYSTEM SET pg_health.refusal_window = '2s'");
+# Let them go, with a short window (5 s: the refusal below, the refresh and
+# the read must fit in it on a slow machine): ready again once it has passed.
+$node->safe_psql('postgres', "ALTER SYSTEM SET pg_health.refusal_window = '5s'");
 $node->reload;
 $holder->query_safe('SELECT dblink_disconnect(c) FROM unnest(dblink_get_connections()) AS c');
 ok($node->poll_query_until('postgres', "SELECT health.ready() AND status = 'ready' FROM health.status"),
@@ -97,7 +98,7 @@ is($holder->query_safe(q{SELECT sum(sessions), max(role_connections), max(rolcon
                           FROM health.pools WHERE usename = 'lim'}),
 	'2|2|2|0|role', 'its pool: 2 of 2, no headroom, limited by the role');
 ok($node->poll_query_until('postgres', q{SELECT status = 'ok' FROM health.checks WHERE name = 'connection_refusals'}),
-	'the refusal leaves the 2 s window');
+	'the refusal leaves the 5 s window');
 is($holder->query_safe(q{SELECT health.ready(), (SELECT string_agg(name, ',') FROM health.checks WHERE status = 'critical')}),
 	'f|connection_limits', 'with no refusal in the window, the role at its limit alone makes the server not ready');
 $_->quit for @lim;

@@ -68,14 +68,14 @@ is(q1($node, q{SELECT string_agg(c->>'name' || ' ' || (c->>'state') || ' ' || (c
 	'backend ready true, auth ready true', 'the report lists both, in the order they are required');
 
 # A component that goes silent past its TTL is lost: not ready, still started.
-q1($node, q{SELECT health.configure_component('backend', reporter => 'svc_backend', ttl => '1s')});
+q1($node, q{SELECT health.configure_component('backend', reporter => 'svc_backend', ttl => '3s')});
 as_role($node, 'svc_backend', q{SELECT health.heartbeat('backend')});
 ok($node->poll_query_until('postgres', q{SELECT state = 'lost' FROM health.components WHERE name = 'backend'}),
-	'backend is lost once 1 s passes without a heartbeat');
+	'backend is lost once 3 s pass without a heartbeat');
 refresh($node);
 is(q1($node, 'SELECT health.ready(), health.started()'), 'f|t', 'lost: not ready, but still started');
 like(q1($node, q{SELECT detail FROM health.checks WHERE name = 'component:backend'}),
-	qr/^component "backend" is lost: no report or heartbeat for \d+ s \(TTL 1 s\); its last state was ready/,
+	qr/^component "backend" is lost: no report or heartbeat for \d+ s \(TTL 3 s\); its last state was ready/,
 	'the detail says how long it has been silent and what it last said');
 as_role($node, 'svc_backend', q{SELECT health.heartbeat('backend')});
 refresh($node);

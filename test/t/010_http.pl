@@ -25,6 +25,9 @@ $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'pg_health'
 pg_health.sample_interval = 100ms
 pg_health.http_port = $hport
+# the refusal of the slots test must still count when /metrics is read,
+# however slowly the tests between them run
+pg_health.refusal_window = 10min
 max_connections = 20
 superuser_reserved_connections = 3
 });
@@ -37,6 +40,28 @@ sub get
 	return http_get($port // $hport, $path);
 }
 sub q1 { return $node->safe_psql('postgres', $_[0]); }
+
+# Answer times of $n probes of $path: (median, worst, statuses, last body).
+# The timing claims are judged on the median, with every probe under 1 s: a
+# worker that blocked on a client or a lock would delay all of them by its
+# 2 s deadline or forever, while one probe of a noisy VM can stall for tens
+# of milliseconds by itself.
+sub probe_times
+{
+	my ($path, $n, $between) = @_;
+	my (@t, @st, $body);
+	for my $i (1 .. $n)
+	{
+		$between->($i) if $between;
+		my ($s, undef, $got, $secs) = get($path);
+		push @t, $secs;
+		push @st, $s;
+		$body = $got;
+		usleep(100_000) if $between;
+	}
+	my @sorted = sort { $a <=> $b } @t;
+	return ($sorted[ int($n / 2) ], $sorted[-1], join(',', @st), $body);
+}
 
 # Every path, ready primary.
 $node->poll_query_until('postgres', 'SELECT health.ready()');
@@ -63,12 +88,19 @@ like($head, qr/Content-Length: [1-9]\d*/, '... announcing the GET body\'s length
 is($b, '', '... and sending no body');
 
 # /health is health.report(), from the same code, at the same generation.
+# With a 60 s interval no sample comes between the two reads, once the worker
+# has the new interval (at its next wake-up): a pair that straddles a sample
+# anyway is read again.
 q1(q{ALTER SYSTEM SET pg_health.sample_interval = '60s'; SELECT pg_reload_conf()});
-usleep(300_000);
-q1('SELECT health.refresh()');
-my $sql = decode_json(q1('SELECT health.report()'));
-(undef, undef, $body) = get('/health');
-my $http = decode_json($body);
+my ($sql, $http);
+for my $try (1 .. 5)
+{
+	usleep(300_000);
+	$sql = decode_json(q1('SELECT health.refresh(); SELECT health.report()') =~ s/^t\n//r);
+	(undef, undef, $body) = get('/health');
+	$http = decode_json($body);
+	last if $http->{generation} == $sql->{generation};
+}
 is($http->{generation}, $sql->{generation}, 'SQL and HTTP read the same generation');
 for my $k (qw(status ready live started role sampled_at))
 {
@@ -121,23 +153,22 @@ like($out, qr/requests=200 ok=200 http_2xx=200 http_5xx=0 errors=0/, '200 concur
   or diag($out);
 
 # A silent client and a slowloris client do not delay a normal probe.
+my $t_silent = time;
 my $silent = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $hport) or die;
 my $slow = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $hport) or die;
 print $slow 'G';
-my $worst = 0;
-for my $i (1 .. 10)
-{
-	print $slow 'E' if $i % 3 == 0;
-	my ($s, undef, undef, $secs) = get('/ready');
-	$worst = $secs if $secs > $worst;
-	usleep(100_000);
-}
-cmp_ok($worst, '<', 0.1, 'with a silent and a slowloris client connected, probes answer within 100 ms');
-my $t0 = time;
+my ($median, $worst) = probe_times('/ready', 11, sub { print $slow 'E' if $_[0] % 3 == 0; });
+cmp_ok($median, '<', 0.1,
+	'with a silent and a slowloris client connected, probes answer within 100 ms (the median of 11)');
+cmp_ok($worst, '<', 1, '... and none waits for the slow clients (the worst of 11 under 1 s)');
 my $sel = IO::Select->new($silent);
 my $got = '';
-if ($sel->can_read(5)) { sysread($silent, $got, 100); }
-cmp_ok(time - $t0, '<', 3, 'the silent client is dropped at its 2 s deadline');
+if ($sel->can_read(10)) { sysread($silent, $got, 100); }
+# The kernel hands a connection that sends nothing to accept() only after
+# TCP_DEFER_ACCEPT's second; the 2 s deadline runs from there.
+my $dropped = time - $t_silent;
+ok($dropped >= 2 && $dropped < 5,
+	sprintf('the silent client is dropped at its 2 s deadline (%.1f s after it connected)', $dropped));
 like($got, qr{^HTTP/1\.1 408 }, '... with a 408');
 close $silent;
 close $slow;
@@ -148,9 +179,10 @@ fill_slots($node, $holder, 'app');
 my ($ret, $o, $err) = $node->psql('postgres', 'SELECT 1', extra_params => [ '-U', 'app' ]);
 like($err, qr/remaining connection slots are reserved|too many clients/, 'a SQL probe as an ordinary role is refused (53300)');
 ok($holder->query_safe('SELECT health.refresh()'), 'the superuser session refreshes');
-my ($s2, $h2, $b2, $secs) = get('/ready');
-is($s2, 503, 'HTTP /ready answers 503');
-cmp_ok($secs, '<', 0.1, '... within 100 ms');
+my ($med2, $worst2, $s2, $b2) = probe_times('/ready', 5);
+is($s2, '503,503,503,503,503', 'HTTP /ready answers 503');
+cmp_ok($med2, '<', 0.1, '... within 100 ms (the median of 5)');
+cmp_ok($worst2, '<', 1, '... every one under 1 s');
 like($b2, qr/"check":"connections","status":"critical","detail":"no connection slot left for ordinary roles/,
 	'... naming the connections check');
 $holder->query_safe('SELECT dblink_disconnect(c) FROM unnest(dblink_get_connections()) AS c');
@@ -163,22 +195,30 @@ $locker->query_safe('BEGIN; LOCK TABLE pg_catalog.pg_database IN ACCESS EXCLUSIV
 my $timed_out = 0;
 $node->psql('postgres', 'SELECT 1', timeout => 2, timed_out => \$timed_out);
 ok($timed_out, 'with pg_database locked, a new SQL connection hangs');
-my ($s4, undef, undef, $secs4) = get('/ready');
-ok($s4 == 200 || $s4 == 503, 'HTTP /ready answers meanwhile');
-cmp_ok($secs4, '<', 0.1, '... within 100 ms');
+my ($med4, $worst4, $s4) = probe_times('/ready', 5);
+like($s4, qr/^(200|503)(,(200|503)){4}$/, 'HTTP /ready answers meanwhile');
+cmp_ok($med4, '<', 0.1, '... within 100 ms (the median of 5)');
+cmp_ok($worst4, '<', 1, '... every one under 1 s');
 $locker->query_safe('ROLLBACK');
 $locker->quit;
 
 # Past pg_health.http_max_clients: a new connection gets 503 at once.
+# (the worker applies the reload at its next wake-up, and drops the slow
+# clients at their 2 s deadline: try again, with new ones, until it shows)
 q1("ALTER SYSTEM SET pg_health.http_max_clients = 2; SELECT pg_reload_conf()");
-usleep(500_000);
-my @slow = map {
-	my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $hport) or die;
-	print $c 'G';	# a byte, so that it is accepted and holds a place
-	$c
-} 1 .. 2;
-usleep(300_000);
-my ($s5, undef, $b5) = get('/ready');
+my ($s5, $b5, @slow) = (0, '');
+for my $try (1 .. 20)
+{
+	close $_ for @slow;
+	@slow = map {
+		my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $hport) or die;
+		print $c 'G';	# a byte, so that it is accepted and holds a place
+		$c
+	} 1 .. 2;
+	usleep(150_000);
+	($s5, undef, $b5) = get('/ready');
+	last if $b5 =~ /too many HTTP clients/;
+}
 is($s5, 503, 'a third client past http_max_clients = 2: 503');
 like($b5, qr/too many HTTP clients/, '... saying why');
 close $_ for @slow;
@@ -189,9 +229,7 @@ is((get('/ready'))[0] =~ /^(200|503)$/ ? 'answered' : 'not', 'answered', 'and th
 # A reload moves the endpoint to another port.
 my $hport2 = PostgreSQL::Test::Cluster::get_free_port();
 q1("ALTER SYSTEM SET pg_health.http_port = $hport2; SELECT pg_reload_conf()");
-my $moved = 0;
-for (1 .. 50) { if ((get('/live', $hport2))[0] == 200) { $moved = 1; last; } usleep(100_000); }
-ok($moved, 'after a reload the endpoint answers on the new port');
+is((poll_http($hport2, '/live', 200))[0], 200, 'after a reload the endpoint answers on the new port');
 is((get('/live', $hport))[0], 0, '... and no longer on the old one');
 
 # A port already taken: a LOG line, sampling and SQL go on, and a retry
@@ -202,19 +240,16 @@ my $offset = -s $node->logfile;
 q1("ALTER SYSTEM SET pg_health.http_port = $hport; SELECT pg_reload_conf()");
 ok($node->poll_query_until('postgres', 'SELECT true', 't'), 'SQL works');
 my $logged = 0;
-for (1 .. 50)
+for (1 .. 300)
 {
 	$logged = 1, last if substr(slurp_file($node->logfile), $offset) =~ /could not listen for HTTP on .*port $hport: Address already in use; retrying every 5 s/;
 	usleep(100_000);
 }
 ok($logged, 'the port conflict is logged');
 my $g0 = q1('SELECT generation FROM health.status');
-usleep(500_000);
-cmp_ok(q1('SELECT generation FROM health.status'), '>', $g0, 'the worker keeps sampling');
+ok($node->poll_query_until('postgres', "SELECT generation > $g0 FROM health.status"), 'the worker keeps sampling');
 close $blocker;
-my $bound = 0;
-for (1 .. 80) { if ((get('/live'))[0] == 200) { $bound = 1; last; } usleep(100_000); }
-ok($bound, 'once the port is free the endpoint comes up (retry)');
+is((poll_http($hport, '/live', 200))[0], 200, 'once the port is free the endpoint comes up (retry)');
 unlike(slurp_file($node->logfile), qr/terminated by signal/, 'nothing crashed');
 
 # /metrics: the Prometheus text format, checked line by line.  One session
@@ -237,7 +272,7 @@ for my $line (split /\n/, $body)
 	push @errors, "bad line: $line";
 }
 is(join("\n", @errors), '', 'every line is HELP, TYPE or a well-formed sample');
-# the refusal above keeps connection_refusals critical for its 60 s window
+# the refusal above keeps connection_refusals critical for its 10 min window
 like($body, qr/^pg_health_ready\{role="any"\} 0$/m, 'pg_health_ready{role="any"} 0 within the refusal window');
 like($body, qr/^pg_health_check_status\{check="connection_refusals"\} 2$/m, '... because connection_refusals is critical');
 like($body, qr/^pg_health_check_status\{check="connections"\} 0$/m, 'a check\'s status');
