@@ -5,7 +5,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(time sleep usleep);
+use Time::HiRes qw(time);
 
 my $node = PostgreSQL::Test::Cluster->new('worker');
 $node->init;
@@ -56,27 +56,17 @@ is($node->safe_psql('postgres',
 # own sample times (the median gap of the last five), not from sleeps of the
 # test's: a stalled VM makes the sampler skip a beat, it does not make up for
 # it, and a slow psql stretches any window the test measures.
-sub median_gap
-{
-	return $node->safe_psql('postgres', q{
-		SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY gap)::numeric, 3)
-		FROM (SELECT extract(epoch FROM sampled_at - lag(sampled_at) OVER (ORDER BY generation)) AS gap
-		      FROM (SELECT sampled_at, generation FROM health.history
-		            ORDER BY generation DESC LIMIT 6) h) g
-		WHERE gap IS NOT NULL});
-}
+my $median_gap = q{
+	SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY gap)::numeric, 3)
+	FROM (SELECT extract(epoch FROM sampled_at - lag(sampled_at) OVER (ORDER BY generation)) AS gap
+	      FROM (SELECT sampled_at, generation FROM health.history
+	            ORDER BY generation DESC LIMIT 6) h) g
+	WHERE gap IS NOT NULL};
 sub interval_applies
 {
 	my ($secs) = @_;
-	my $t_end = time + 60;
-	my $gap;
-	while (time < $t_end)
-	{
-		$gap = median_gap();
-		return $gap if $gap >= 0.8 * $secs && $gap <= 1.25 * $secs;
-		usleep(200_000);
-	}
-	return $gap;
+	$node->poll_query_until('postgres', "SELECT ($median_gap) BETWEEN 0.8 * $secs AND 1.25 * $secs");
+	return $node->safe_psql('postgres', $median_gap);
 }
 $node->safe_psql('postgres', "ALTER SYSTEM SET pg_health.sample_interval = '1s'");
 $node->reload;
