@@ -5,7 +5,7 @@ EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).co
 MODULE_big = pg_health
 OBJS = src/pg_health.o src/shmem.o src/sampler.o src/names.o src/checker.o src/components.o src/checks.o src/report.o src/sql.o src/pools.o src/hooks.o src/http.o src/http_parse.o src/metrics.o src/replication.o
 HEADERS_pg_health = src/pg_health.h src/compat.h
-DATA = pg_health--1.0.sql
+DATA = pg_health--1.0.sql pg_health--1.0--1.1.sql
 PGFILEDESC = "pg_health - one authoritative readiness verdict"
 
 # Tests need a preloaded server: `make installcheck` runs them against a

@@ -1,0 +1,5 @@
+/* pg_health--1.0--1.1.sql */
+
+-- complain if script is sourced in psql, rather than via ALTER EXTENSION
+\echo Use "ALTER EXTENSION pg_health UPDATE TO '1.1'" to load this file. \quit
+
