@@ -6,6 +6,15 @@ SELECT health.report('');
 SELECT health.ready('replica', -1);
 SELECT health.ready('replica', NULL, interval '-1 second');
 SELECT * FROM health.checks(NULL, NULL, interval '1 month');
+SELECT health.ready('replica', NULL, interval '200000000 days');
+-- intervals out of range name their argument (22023), before anything is written
+SELECT health.configure_component('svc', ttl => '1000000 years');
+SELECT health.configure_component('svc', ttl => '-1 s');
+SELECT health.register_check('x', 'SELECT true', run_interval => '100 years');
+SELECT health.register_check('x', 'SELECT true', run_interval => '1 ms');
+SELECT health.register_check('x', 'SELECT true', timeout => '1 hour');
+SELECT health.register_check('x', 'SELECT true', search_path => repeat('s,', 600));
+SELECT count(*) AS configured FROM health.component_config;
 
 SELECT query, public.ph_sqlstate_of(query) AS sqlstate
   FROM (VALUES ('SELECT health.ready(''master'')'),
@@ -19,6 +28,8 @@ SELECT query, public.ph_sqlstate_of(query) AS sqlstate
                ('SELECT health.ready(max_delay => ''-1 s'')'),
                ('SELECT health.report(NULL, NULL, ''1 month'')'),
                ('SELECT health.ready(''replica'', 0, ''0 s'')'),
+               ('SELECT health.configure_component(''svc'', ttl => ''1000000 years'')'),
+               ('SELECT health.register_check(''x'', ''SELECT true'', run_interval => ''100 years'')'),
                ('SET pg_health.sample_interval = ''5s'''),
                ('SET pg_health.no_such_setting = 1'),
                ('SELECT health.refresh()')) AS q(query)

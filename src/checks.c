@@ -15,6 +15,7 @@
 #include "utils/float.h"
 #include "utils/json.h"
 
+#include "guard.h"
 #include "pg_health.h"
 
 static const char *const state_names[] = {
@@ -225,11 +226,13 @@ check_connection_refusals(PhSnapshot *snap)
 		c->status = PH_CHECK_CRITICAL;
 		snprintf(c->detail, sizeof(c->detail),
 				 "%d connection(s) refused for lack of slots (SQLSTATE 53300) in the last %d s, "
-				 "the last %.0f s ago for role \"%s\" on database \"%s\": free slots, or raise "
+				 "the last %.0f s ago %s \"%s\" on database \"%s\": free slots, or raise "
 				 "the limit that refused it (max_connections, or the role's or database's "
 				 "CONNECTION LIMIT)",
 				 Max(cn->refusals_in_window, 1), ph_refusal_window_s,
 				 age_seconds(cn->last_refusal_at, snap->sampled_at),
+				 cn->last_refusal_authenticated ? "for role" :
+				 "before authentication, for a client that asked for role",
 				 cn->last_refused_role, cn->last_refused_database);
 	}
 	else if (on)
@@ -459,6 +462,22 @@ check_custom(PhSnapshot *snap, const PhCustomCheck *cc, pid_t checker_pid)
 				 age, cc->detail, cc->owner, cc->interval_ms / 1000.0, cc->timeout_ms);
 }
 
+/*
+ * More custom checks in the table than the checker runs (a restore, a
+ * superuser's INSERT; register_check refuses): fail closed, naming them.
+ */
+static void
+check_custom_excess(PhSnapshot *snap, const PhCustomState *custom)
+{
+	PhCheck    *c = add_check(snap, "custom_checks", custom->excess, 0, 0);
+
+	c->status = PH_CHECK_CRITICAL;
+	snprintf(c->detail, sizeof(c->detail),
+			 "%d custom check(s) in health.custom_checks beyond the %d that run, from \"%s\" on "
+			 "(by name): they are not run; drop checks with health.drop_check()",
+			 custom->excess, PH_MAX_CUSTOM_CHECKS, custom->first_skipped);
+}
+
 /* Every required component has been ready at least once since it registered. */
 static bool
 components_started(const PhComponentTable *t)
@@ -581,6 +600,8 @@ ph_evaluate(PhSnapshot *snap, const PhSnapshot *prev, const PhPoolTable *pools,
 		check_component(snap, &components->items[k]);
 	for (int k = 0; k < custom->n; k++)
 		check_custom(snap, &custom->checks[k], custom->checker_pid);
+	if (custom->excess > 0)
+		check_custom_excess(snap, custom);
 	for (int i = 0; i < snap->nchecks; i++)
 		carry_over(&snap->checks[i], prev->checks, prev->nchecks, now, true);
 
@@ -591,6 +612,16 @@ ph_evaluate(PhSnapshot *snap, const PhSnapshot *prev, const PhPoolTable *pools,
 		carry_over(&snap->role_checks[r], &prev->role_checks[r], 1, now, false);
 	}
 	ph_set_role_states(snap);
+
+	/*
+	 * Every text in a detail was valid UTF-8 when it entered shared memory;
+	 * a detail cut at its size may end inside a character: drop that tail.
+	 */
+	for (int i = 0; i < snap->nchecks; i++)
+		ph_clean_text(snap->checks[i].detail, PH_DETAIL_LEN, snap->checks[i].detail, PH_DETAIL_LEN);
+	for (int r = 0; r < PH_NUM_ROLES; r++)
+		ph_clean_text(snap->role_checks[r].detail, PH_DETAIL_LEN, snap->role_checks[r].detail,
+					  PH_DETAIL_LEN);
 }
 
 /* The overall state for each role, from the checks as they stand. */

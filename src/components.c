@@ -32,7 +32,11 @@
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
 
+#include "guard.h"
 #include "pg_health.h"
+
+/* a heartbeat's TTL: at most a day (a restored row is clamped to it) */
+#define PH_COMPONENT_MAX_TTL_MS (86400 * 1000)
 
 PG_FUNCTION_INFO_V1(pg_health_set_component_state_1_0);
 PG_FUNCTION_INFO_V1(pg_health_heartbeat_1_0);
@@ -53,54 +57,6 @@ const char *
 ph_component_state_name(PhComponentState state)
 {
 	return component_state_names[state];
-}
-
-/* Names: 1 to 63 bytes of lower-case letters, digits, '_', '.', '-'. */
-bool
-ph_valid_name(const char *name, const char **why)
-{
-	size_t		len = strlen(name);
-
-	if (len == 0)
-	{
-		*why = "is empty";
-		return false;
-	}
-	if (len >= NAMEDATALEN)
-	{
-		*why = "is longer than 63 bytes";
-		return false;
-	}
-	for (const char *p = name; *p; p++)
-	{
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-			  *p == '_' || *p == '.' || *p == '-'))
-		{
-			*why = "contains a character other than a-z, 0-9, '_', '.' and '-'";
-			return false;
-		}
-	}
-	return true;
-}
-
-char *
-ph_name_arg(FunctionCallInfo fcinfo, int argno, const char *what)
-{
-	char	   *name;
-	const char *why;
-
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", what),
-				 errhint("Names are 1 to 63 bytes of lower-case letters, digits, '_', '.' and '-'.")));
-	name = text_to_cstring(PG_GETARG_TEXT_PP(argno));
-	if (!ph_valid_name(name, &why))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid %s \"%s\": it %s", what, name, why),
-				 errhint("Names are 1 to 63 bytes of lower-case letters, digits, '_', '.' and '-'.")));
-	return name;
 }
 
 static PhComponentState
@@ -172,51 +128,21 @@ typedef struct ComponentConfig
  * read-only in SPI's sense, so that it takes a fresh snapshot and sees what
  * configure_component just wrote.
  */
-/*
- * Act as the owner of one of pg_health's tables (health.<relname>) until
- * the caller restores save_userid and save_sec: so that what the extension
- * reads or writes there on a role's behalf needs no privilege on the table.
- */
-void
-ph_become_table_owner(const char *relname, Oid *save_userid, int *save_sec)
-{
-	Oid			nsp = get_namespace_oid("health", true);
-	Oid			relid = OidIsValid(nsp) ? get_relname_relid(relname, nsp) : InvalidOid;
-	HeapTuple	tup;
-	Oid			owner;
-
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table health.%s does not exist in this database", relname),
-				 errhint("Run CREATE EXTENSION pg_health in this database.")));
-	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-
-	GetUserIdAndSecContext(save_userid, save_sec);
-	SetUserIdAndSecContext(owner, *save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-}
-
 static void
 load_config(const char *name, ComponentConfig *cfg)
 {
-	Oid			save_userid;
-	int			save_sec;
+	PhSavedUser save;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->ttl_s = -1;
-	ph_become_table_owner("component_config", &save_userid, &save_sec);
+	ph_become_table_owner("component_config", &save);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	args[0] = CStringGetTextDatum(name);
 	if (SPI_execute_with_args("SELECT reporter::pg_catalog.text, "
-							  "pg_catalog.ceil(pg_catalog.date_part('epoch', ttl))::pg_catalog.int4, "
+							  "ttl, "
 							  "pool_application_name, pool_min_connections "
 							  "FROM health.component_config WHERE name OPERATOR(pg_catalog.=) $1",
 							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
@@ -233,8 +159,10 @@ load_config(const char *name, ComponentConfig *cfg)
 		if (!isnull)
 			strlcpy(cfg->reporter, TextDatumGetCString(d), NAMEDATALEN);
 		d = SPI_getbinval(row, desc, 2, &isnull);
+		/* a restored row may hold any interval: clamp it */
 		if (!isnull)
-			cfg->ttl_s = Max(DatumGetInt32(d), 0);
+			cfg->ttl_s = ph_clamp_ms(ph_interval_ms(DatumGetIntervalP(d)), 0,
+									 PH_COMPONENT_MAX_TTL_MS) / 1000;
 		d = SPI_getbinval(row, desc, 3, &isnull);
 		if (!isnull)
 			strlcpy(cfg->pool_application_name, TextDatumGetCString(d), NAMEDATALEN);
@@ -243,7 +171,7 @@ load_config(const char *name, ComponentConfig *cfg)
 			cfg->pool_min = DatumGetInt32(d);
 	}
 	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec);
+	ph_restore_user(&save);
 }
 
 /*
@@ -298,6 +226,7 @@ pg_health_set_component_state_1_0(PG_FUNCTION_ARGS)
 	char	   *name;
 	PhComponentState state;
 	char	   *detail = NULL;
+	char		clean_detail[PH_COMPONENT_DETAIL_LEN];
 	ComponentConfig cfg;
 	PhComponent *c;
 	TimestampTz now = GetCurrentTimestamp();
@@ -315,6 +244,8 @@ pg_health_set_component_state_1_0(PG_FUNCTION_ARGS)
 							strlen(detail), PH_COMPONENT_DETAIL_LEN - 1),
 					 errhint("Say in one sentence what an operator should know; put the rest in the service's log.")));
 	}
+	/* valid UTF-8 whatever this database's encoding: readers trust it */
+	ph_clean_server_text(clean_detail, sizeof(clean_detail), detail ? detail : "");
 	load_config(name, &cfg);
 	authorize(name, &cfg);
 
@@ -343,7 +274,7 @@ pg_health_set_component_state_1_0(PG_FUNCTION_ARGS)
 	else if (c->state != (uint8) state)
 		c->state_since = now;
 	c->state = (uint8) state;
-	strlcpy(c->detail, detail ? detail : "", sizeof(c->detail));
+	memcpy(c->detail, clean_detail, sizeof(c->detail));
 	c->last_heartbeat = now;
 	if (state == PH_COMP_READY && c->first_ready_at == 0)
 		c->first_ready_at = now;
@@ -394,6 +325,7 @@ pg_health_configure_component_1_0(PG_FUNCTION_ARGS)
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 	ComponentConfig cfg;
 	PhComponent *c;
+	int			nestlevel;
 
 	ph_require_preloaded();
 	name = ph_name_arg(fcinfo, 0, "component name");
@@ -416,6 +348,8 @@ pg_health_configure_component_1_0(PG_FUNCTION_ARGS)
 				 errmsg("pool application_name is longer than %d bytes", NAMEDATALEN - 1),
 				 errhint("PostgreSQL truncates application_name to %d bytes, so a longer one never matches.",
 						 NAMEDATALEN - 1)));
+	if (!PG_ARGISNULL(2))
+		(void) ph_interval_arg_ms(fcinfo, 2, "ttl", 0, PH_COMPONENT_MAX_TTL_MS);
 	if (!PG_ARGISNULL(4) && PG_GETARG_INT32(4) < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -427,6 +361,8 @@ pg_health_configure_component_1_0(PG_FUNCTION_ARGS)
 		args[4] = Int32GetDatum(0);
 	}
 
+	/* as the caller (its privileges on the table decide), under the safe path */
+	nestlevel = ph_pin_search_path(NULL);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args("INSERT INTO health.component_config "
@@ -438,6 +374,7 @@ pg_health_configure_component_1_0(PG_FUNCTION_ARGS)
 							  5, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not write health.component_config");
 	SPI_finish();
+	ph_unpin_search_path(nestlevel);
 
 	load_config(name, &cfg);
 	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
@@ -457,10 +394,12 @@ pg_health_drop_component_1_0(PG_FUNCTION_ARGS)
 	Datum		args[1];
 	PhComponent *c;
 	bool		existed;
+	int			nestlevel;
 
 	ph_require_preloaded();
 	name = ph_name_arg(fcinfo, 0, "component name");
 	args[0] = CStringGetTextDatum(name);
+	nestlevel = ph_pin_search_path(NULL);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args("DELETE FROM health.component_config WHERE name OPERATOR(pg_catalog.=) $1",
@@ -468,6 +407,7 @@ pg_health_drop_component_1_0(PG_FUNCTION_ARGS)
 		elog(ERROR, "could not write health.component_config");
 	existed = SPI_processed > 0;
 	SPI_finish();
+	ph_unpin_search_path(nestlevel);
 
 	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
 	c = find_component(name);

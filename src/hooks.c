@@ -15,10 +15,18 @@
 #include "miscadmin.h"
 #include "utils/elog.h"
 
+#include "guard.h"
 #include "pg_health.h"
 
 static emit_log_hook_type prev_emit_log_hook = NULL;
 static ClientAuthentication_hook_type prev_client_auth_hook = NULL;
+
+/*
+ * This backend's client authenticated: its role and database names are
+ * real.  "Too many clients" is raised before authentication, so its names
+ * are only what the startup packet asked for.
+ */
+static bool authenticated = false;
 
 /* Only called for a backend serving a connection: MyProcPort is set. */
 static void
@@ -31,9 +39,12 @@ record_refusal(void)
 	pg_atomic_write_u64(&r->ticket, 0);		/* being written */
 	pg_write_barrier();
 	r->at = now;
-	strlcpy(r->role, MyProcPort->user_name ? MyProcPort->user_name : "", sizeof(r->role));
-	strlcpy(r->database, MyProcPort->database_name ? MyProcPort->database_name : "",
-			sizeof(r->database));
+	r->authenticated = authenticated;
+	/* the startup packet's bytes, as any client sent them: made valid UTF-8 */
+	ph_clean_text(r->role, sizeof(r->role),
+				  MyProcPort->user_name ? MyProcPort->user_name : "", NAMEDATALEN);
+	ph_clean_text(r->database, sizeof(r->database),
+				  MyProcPort->database_name ? MyProcPort->database_name : "", NAMEDATALEN);
 	pg_write_barrier();
 	pg_atomic_write_u64(&r->ticket, ticket + 1);
 	pg_atomic_fetch_add_u64(&ph_shared->refused_no_slots, 1);
@@ -71,7 +82,10 @@ ph_client_auth(Port *port, int status)
 	if (ph_shared == NULL)
 		return;
 	if (status == STATUS_OK)
+	{
+		authenticated = true;
 		pg_atomic_fetch_add_u64(&ph_shared->authenticated, 1);
+	}
 	else if (status == STATUS_ERROR)
 		pg_atomic_fetch_add_u64(&ph_shared->auth_failures, 1);
 }
@@ -102,6 +116,7 @@ ph_last_refusal(PhRefusal *out)
 			continue;
 		pg_read_barrier();
 		out->at = r->at;
+		out->authenticated = r->authenticated;
 		memcpy(out->role, r->role, sizeof(out->role));
 		memcpy(out->database, r->database, sizeof(out->database));
 		pg_read_barrier();

@@ -9,12 +9,33 @@
  * no credentials, no connection slot.  So it answers when every slot is
  * taken, during recovery, and under a lock pile-up.
  *
- * Every client has a deadline (pg_health.http_client_timeout) and a request
- * size limit; past pg_health.http_max_clients, a new connection gets a short
- * 503 and is closed.  Writes never raise SIGPIPE (MSG_NOSIGNAL).  A port that
- * cannot be bound is logged and retried every PH_HTTP_RETRY_MS while the
- * worker goes on sampling.  Changing the port or the addresses takes effect
- * on reload.
+ * Clients that send little or nothing must not starve the probes, nor the
+ * sampling.  A probe sends its whole request with the connection (on Linux
+ * TCP_DEFER_ACCEPT hands the connection over only once data has arrived), so
+ * it is read and answered as it is accepted, and takes no place at all when
+ * its answer leaves in one go.  Only a client that has to wait, because its
+ * request is incomplete or its answer did not fit in the socket, takes one
+ * of the pg_health.http_max_clients places, until its deadline
+ * (pg_health.http_client_timeout; a 408 if its request is still
+ * incomplete).  When a newcomer needs a place and all are taken, the oldest
+ * client whose request is still incomplete gives its place up (a 408 at
+ * once): slow, silent-after-one-byte and slowloris clients, however many,
+ * only take places from each other.  "Busy", a 503 "too many HTTP clients",
+ * is left for a newcomer that must wait while every place holds a client
+ * whose answer is still being sent.  Each wake accepts at most
+ * PH_HTTP_ACCEPTS_PER_WAKE connections and a close drains at most
+ * PH_HTTP_DRAIN_MAX unread bytes, so a flood delays a sample by one bounded
+ * batch of work.
+ *
+ * Memory: an answer is built in answer_cxt, reset once it is sent; only the
+ * bytes a slow reader has not taken yet are copied to the long-lived
+ * http_cxt, and freed when it is closed.  Whatever else a wait allocates
+ * goes to wait_cxt, reset when the wait returns.  So nothing grows with the
+ * number of requests.
+ *
+ * Writes never raise SIGPIPE (MSG_NOSIGNAL).  A port that cannot be bound is
+ * logged and retried every PH_HTTP_RETRY_MS while the worker goes on
+ * sampling.  Changing the port or the addresses takes effect on reload.
  */
 #include "postgres.h"
 
@@ -48,16 +69,33 @@
 #define PH_HTTP_MAX_LISTEN	16
 #define PH_HTTP_RETRY_MS	5000
 
+/*
+ * The kernel's queue of connections not accepted yet is where a probe waits
+ * during a flood: a full one drops its connection attempt, which costs it a
+ * retransmission (a second or more), a long one only microseconds per
+ * connection ahead of it.  (The kernel caps it at net.core.somaxconn.)
+ */
+#define PH_HTTP_BACKLOG		1024
+
+/* connections accepted per wake (shared by the listeners), then a sample may run */
+#define PH_HTTP_ACCEPTS_PER_WAKE 64
+
+/* unread bytes read away before a close, at most (see hang_up) */
+#define PH_HTTP_DRAIN_MAX	(64 * 1024)
+
 typedef struct HttpClient
 {
-	pgsocket	fd;
+	pgsocket	fd;				/* PGINVALID_SOCKET: a free entry */
+	uint64		seq;			/* order of arrival: the oldest is evicted first */
 	TimestampTz deadline;
-	size_t		len;			/* bytes read */
-	char		in[PH_HTTP_MAX_REQUEST + 1];
-	StringInfoData out;			/* the response, once built */
-	size_t		sent;
-	bool		responding;
+	bool		responding;		/* its request was read: it is being answered */
 	bool		clean;			/* whole request read, nothing more expected */
+	bool		listed;			/* in client_wes */
+	char	   *out;			/* the answer's bytes not sent yet, in http_cxt */
+	size_t		outlen;
+	size_t		sent;			/* of out */
+	size_t		len;			/* request bytes read */
+	char		in[PH_HTTP_MAX_REQUEST + 1];
 } HttpClient;
 
 static pgsocket listeners[PH_HTTP_MAX_LISTEN];
@@ -65,25 +103,61 @@ static struct sockaddr_storage listener_addr[PH_HTTP_MAX_LISTEN];
 static socklen_t listener_addrlen[PH_HTTP_MAX_LISTEN];
 static int	nlisteners = 0;
 static bool some_failed = false;	/* an address could not be bound: retry it */
-static HttpClient *clients = NULL;	/* pg_health.http_max_clients of them */
-static int	nclient_slots = 0;
 static int	bound_port = 0;
 static char *bound_addresses = NULL;
 static TimestampTz retry_at = 0;
 static bool said_bind_failure = false;
-static MemoryContext http_cxt = NULL;
+
+/*
+ * pg_health.http_max_clients places, and one entry more: where a newcomer
+ * is read and answered before it is known whether it needs a place at all.
+ */
+static HttpClient *clients = NULL;
+static int	nclient_slots = 0;	/* places */
+static int	nopen = 0;			/* open clients; at most nclient_slots between accepts */
+static uint64 next_seq = 0;
+
+static WaitEventSet *base_wes = NULL;	/* latch, postmaster death, listeners */
+static WaitEventSet *client_wes = NULL; /* the same and the open clients */
+static bool clients_changed = false;	/* client_wes no longer matches them */
+
+static MemoryContext http_cxt = NULL;	/* what outlives a wait */
+static MemoryContext wait_cxt = NULL;	/* one wait's allocations */
+static MemoryContext answer_cxt = NULL; /* one answer's */
+
+static const char timeout_answer[] =
+	"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+static const char busy_answer[] =
+	"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+	"Content-Length: 34\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"
+	"{\"error\":\"too many HTTP clients\"}\n";
 
 /* ------------------------------------------------------------------------
- * Listening
+ * Wait sets and connections
  * ------------------------------------------------------------------------
  */
 
-static void drop_base_wes(void);
+static void
+drop_client_wes(void)
+{
+	if (client_wes != NULL)
+		FreeWaitEventSet(client_wes);
+	client_wes = NULL;
+}
+
+static void
+drop_wait_sets(void)
+{
+	if (base_wes != NULL)
+		FreeWaitEventSet(base_wes);
+	base_wes = NULL;
+	drop_client_wes();
+}
 
 static void
 close_listeners(void)
 {
-	drop_base_wes();
+	drop_wait_sets();
 	for (int i = 0; i < nlisteners; i++)
 		closesocket(listeners[i]);
 	nlisteners = 0;
@@ -100,33 +174,64 @@ close_listeners(void)
  * comes after the answer, never instead of it: the staged close RFC 9112
  * section 9.6 asks of a server.  No drain when the request was
  * read whole and announced no body: a client that sends Connection: close
- * sends nothing more, and that saves a system call per probe.
+ * sends nothing more, and that saves a system call per probe.  The drain
+ * stops after PH_HTTP_DRAIN_MAX bytes: a client that keeps sending as fast
+ * as it is read must not keep the worker here (it gets its reset).
  */
 static void
 hang_up(pgsocket fd, bool drain)
 {
-	char		buf[512];
+	char		buf[4096];
 
 	(void) shutdown(fd, SHUT_WR);
 	if (drain)
-		while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
-			;
+		for (size_t drained = 0; drained < PH_HTTP_DRAIN_MAX;)
+		{
+			ssize_t		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+			if (n <= 0)
+				break;
+			drained += n;
+		}
 	closesocket(fd);
 }
 
 static void
 close_client(HttpClient *c)
 {
-	if (c->fd != PGINVALID_SOCKET)
-		hang_up(c->fd, !c->clean);
+	if (c->fd == PGINVALID_SOCKET)
+		return;
+	hang_up(c->fd, !c->clean);
 	c->fd = PGINVALID_SOCKET;
-	if (c->out.data)
-		pfree(c->out.data);
-	memset(&c->out, 0, sizeof(c->out));
-	c->len = c->sent = 0;
-	c->responding = false;
-	c->clean = false;
+	nopen--;
+	if (c->listed)
+		clients_changed = true;
+	if (c->out)
+		pfree(c->out);
+	c->out = NULL;
+	c->outlen = c->sent = c->len = 0;
+	c->responding = c->clean = c->listed = false;
 }
+
+static void
+close_all_clients(void)
+{
+	for (int i = 0; clients != NULL && i <= nclient_slots; i++)
+		close_client(&clients[i]);
+}
+
+/* A fixed answer (408, 503) as the last words to a client. */
+static void
+send_canned(HttpClient *c, const char *answer, size_t len)
+{
+	(void) send(c->fd, answer, len, MSG_NOSIGNAL | MSG_MORE);
+	close_client(c);
+}
+
+/* ------------------------------------------------------------------------
+ * Listening
+ * ------------------------------------------------------------------------
+ */
 
 static void
 set_nonblocking(pgsocket fd)
@@ -199,7 +304,7 @@ open_listeners(void)
 			(void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 			if (ai->ai_family == AF_INET6)
 				(void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-			if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 128) != 0)
+			if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, PH_HTTP_BACKLOG) != 0)
 			{
 				int			err = errno;
 				char		name[NI_MAXHOST];
@@ -228,7 +333,7 @@ open_listeners(void)
 			memcpy(&listener_addr[nlisteners], ai->ai_addr, ai->ai_addrlen);
 			listener_addrlen[nlisteners] = ai->ai_addrlen;
 			listeners[nlisteners++] = fd;
-			drop_base_wes();	/* the kept wait set must include it */
+			drop_wait_sets();	/* the kept wait sets must include it */
 		}
 		freeaddrinfo(res);
 	}
@@ -244,6 +349,8 @@ open_listeners(void)
 	said_bind_failure = failures.len > 0;
 	some_failed = failures.len > 0;
 	pfree(failures.data);
+	list_free(addrs);
+	pfree(raw);
 	if (nlisteners > 0)
 		bound_port = ph_http_port;
 	return failures.len == 0;
@@ -260,9 +367,6 @@ configure(TimestampTz now)
 		strcmp(bound_addresses, ph_http_listen_addresses) != 0 ||
 		(nlisteners > 0 && bound_port != ph_http_port);
 
-	if (http_cxt == NULL)
-		http_cxt = AllocSetContextCreate(TopMemoryContext, "pg_health http",
-										 ALLOCSET_DEFAULT_SIZES);
 	if (changed || ph_http_port == 0)
 	{
 		if (nlisteners > 0)
@@ -277,15 +381,14 @@ configure(TimestampTz now)
 	/* the client table follows pg_health.http_max_clients */
 	if (nclient_slots != ph_http_max_clients)
 	{
-		HttpClient *fresh = MemoryContextAllocZero(http_cxt, sizeof(HttpClient) * ph_http_max_clients);
-
-		for (int i = 0; i < ph_http_max_clients; i++)
-			fresh[i].fd = PGINVALID_SOCKET;
-		for (int i = 0; i < nclient_slots; i++)
-			close_client(&clients[i]);
+		close_all_clients();
+		drop_client_wes();		/* it points into the table */
 		if (clients)
 			pfree(clients);
-		clients = fresh;
+		clients = MemoryContextAllocZero(http_cxt,
+										 sizeof(HttpClient) * (ph_http_max_clients + 1));
+		for (int i = 0; i <= ph_http_max_clients; i++)
+			clients[i].fd = PGINVALID_SOCKET;
 		nclient_slots = ph_http_max_clients;
 	}
 	if (ph_http_port == 0 || (nlisteners > 0 && !some_failed) || now < retry_at)
@@ -354,6 +457,39 @@ respond_error(StringInfo out, int status, const char *message)
 	pfree(body.data);
 }
 
+/* A 400 for a query: it names the parameter at fault, never echoes input. */
+static void
+respond_bad_query(StringInfo out, PhHttpArg arg)
+{
+	char		msg[256];
+
+	switch (arg)
+	{
+		case PH_ARG_ROLE:
+			snprintf(msg, sizeof(msg), "bad query: role must be primary or replica");
+			break;
+		case PH_ARG_LAG:
+			snprintf(msg, sizeof(msg), "bad query: lag must be bytes, or n kB|MB|GB|TB");
+			break;
+		case PH_ARG_LAG_RANGE:
+			snprintf(msg, sizeof(msg), "bad query: lag is out of range: at most %lldTB (2^62 bytes)",
+					 PH_HTTP_MAX_LAG_BYTES >> 40);
+			break;
+		case PH_ARG_DELAY:
+			snprintf(msg, sizeof(msg), "bad query: delay must be n ms|s|min|h|d (a unit is required)");
+			break;
+		case PH_ARG_DELAY_RANGE:
+			snprintf(msg, sizeof(msg), "bad query: delay is out of range: at most %lldd",
+					 PH_HTTP_MAX_DELAY_MS / (86400LL * 1000));
+			break;
+		default:
+			snprintf(msg, sizeof(msg), "bad query: /ready and /health take role=primary|replica, "
+					 "lag=<bytes, or n kB|MB|GB|TB> and delay=<n ms|s|min|h|d>; /replica takes lag and delay");
+			break;
+	}
+	respond_error(out, 400, msg);
+}
+
 /* The probe answer: the verdict, and the reasons when it is not positive. */
 static void
 verdict_body(StringInfo body, PhHttpPath path, PhRole role, const PhOverrides *o, int *status)
@@ -393,35 +529,34 @@ health_body(StringInfo body, PhRole role, const PhOverrides *o, int *status)
 	pfree(raw.data);
 }
 
+/* The whole answer to a parsed request, into out. */
 static void
-build_response(HttpClient *c, PhHttpParse parsed, const PhHttpRequest *req)
+build_response(StringInfo out, PhHttpParse parsed, const PhHttpRequest *req)
 {
 	StringInfoData body;
 	int			status = 200;
 	PhRole		role = PH_ROLE_ANY;
 	PhOverrides o = {req->lag_bytes, req->delay_ms};
 
-	initStringInfo(&c->out);
 	switch (parsed)
 	{
 		case PH_HTTP_BAD_REQUEST:
-			respond_error(&c->out, 400, "malformed request");
+			respond_error(out, 400, "malformed request");
 			return;
 		case PH_HTTP_BAD_QUERY:
-			respond_error(&c->out, 400, "bad query: /ready and /health take role=primary|replica, "
-						  "lag=<bytes, or n kB|MB|GB|TB> and delay=<n ms|s|min|h|d>; /replica takes lag and delay");
+			respond_bad_query(out, req->bad_arg);
 			return;
 		case PH_HTTP_NOT_FOUND:
-			respond_error(&c->out, 404, "unknown path: try /live, /ready, /startup, /health, /primary, /replica or /metrics");
+			respond_error(out, 404, "unknown path: try /live, /ready, /startup, /health, /primary, /replica or /metrics");
 			return;
 		case PH_HTTP_BAD_METHOD:
-			respond_error(&c->out, 405, "only GET and HEAD");
+			respond_error(out, 405, "only GET and HEAD");
 			return;
 		case PH_HTTP_URI_TOO_LONG:
-			respond_error(&c->out, 414, "request line too long");
+			respond_error(out, 414, "request line too long");
 			return;
 		case PH_HTTP_HEADERS_TOO_LARGE:
-			respond_error(&c->out, 431, "request headers too large");
+			respond_error(out, 431, "request headers too large");
 			return;
 		default:
 			break;
@@ -436,7 +571,7 @@ build_response(HttpClient *c, PhHttpParse parsed, const PhHttpRequest *req)
 	if (req->path == PH_PATH_METRICS)
 	{
 		ph_metrics_text(&body);
-		respond(&c->out, 200, "text/plain; version=0.0.4; charset=utf-8", body.data, body.len,
+		respond(out, 200, "text/plain; version=0.0.4; charset=utf-8", body.data, body.len,
 				req->head);
 	}
 	else
@@ -445,9 +580,8 @@ build_response(HttpClient *c, PhHttpParse parsed, const PhHttpRequest *req)
 			health_body(&body, role, &o, &status);
 		else
 			verdict_body(&body, req->path, role, &o, &status);
-		respond(&c->out, status, "application/json", body.data, body.len, req->head);
+		respond(out, status, "application/json", body.data, body.len, req->head);
 	}
-	pfree(body.data);
 }
 
 /* ------------------------------------------------------------------------
@@ -455,23 +589,74 @@ build_response(HttpClient *c, PhHttpParse parsed, const PhHttpRequest *req)
  * ------------------------------------------------------------------------
  */
 
+/*
+ * Send buf[0..len) as far as the socket takes it now.  Returns the bytes
+ * sent, or -1 when the client is gone.
+ */
+static ssize_t
+send_some(pgsocket fd, const char *buf, size_t len)
+{
+	size_t		done = 0;
+
+	while (done < len)
+	{
+		/* MSG_MORE: the last segment leaves with the FIN (hang_up) */
+		ssize_t		n = send(fd, buf + done, len - done, MSG_NOSIGNAL | MSG_MORE);
+
+		if (n > 0)
+			done += n;
+		else if (n < 0 && errno == EINTR)
+			continue;
+		else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;				/* the rest when it is writable */
+		else
+			return -1;
+	}
+	return (ssize_t) done;
+}
+
+/*
+ * Answer a whole (or hopeless) request.  The answer is built in answer_cxt
+ * and sent as far as the socket takes it; only what a slow reader has not
+ * taken is copied to http_cxt, to be sent when it is writable.  The context
+ * is reset before returning, so no allocation of an answer (a report parsed
+ * as jsonb is ~55 kB) survives it.
+ */
+static void
+answer(HttpClient *c, PhHttpParse parsed, const PhHttpRequest *req)
+{
+	MemoryContext old = MemoryContextSwitchTo(answer_cxt);
+	StringInfoData out;
+	ssize_t		n;
+
+	initStringInfo(&out);
+	build_response(&out, parsed, req);
+	c->responding = true;
+	n = send_some(c->fd, out.data, out.len);
+	if (n < 0 || n == out.len)
+		close_client(c);		/* all sent (the usual case), or gone */
+	else
+	{
+		c->outlen = out.len - n;
+		c->out = MemoryContextAlloc(http_cxt, c->outlen);
+		memcpy(c->out, out.data + n, c->outlen);
+		c->sent = 0;
+		clients_changed = true; /* it now waits to write, not to read */
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(answer_cxt);
+}
+
+/* A client being answered is writable again: send it more. */
 static void
 try_send(HttpClient *c)
 {
-	while (c->sent < (size_t) c->out.len)
-	{
-		/* MSG_MORE: the last segment leaves with the FIN (hang_up) */
-		ssize_t		n = send(c->fd, c->out.data + c->sent, c->out.len - c->sent,
-							 MSG_NOSIGNAL | MSG_MORE);
+	ssize_t		n = send_some(c->fd, c->out + c->sent, c->outlen - c->sent);
 
-		if (n > 0)
-			c->sent += n;
-		else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-			return;				/* wait until writable */
-		else
-			break;				/* the client went away */
-	}
-	close_client(c);
+	if (n > 0)
+		c->sent += n;
+	if (n < 0 || c->sent == c->outlen)
+		close_client(c);
 }
 
 static void
@@ -500,45 +685,78 @@ on_readable(HttpClient *c)
 			continue;
 		if (parsed == PH_HTTP_INCOMPLETE)
 			parsed = PH_HTTP_HEADERS_TOO_LARGE;
-		build_response(c, parsed, &req);
 		/* a whole GET/HEAD and nothing after it: no need to drain at close */
 		c->clean = (parsed == PH_HTTP_OK && !req.body && req.length == c->len);
-		c->responding = true;
-		try_send(c);
+		answer(c, parsed, &req);
 		return;
 	}
 }
 
+/*
+ * A newcomer has to wait (its request is incomplete, or its answer did not
+ * leave whole) and all places are taken.  The oldest client whose request
+ * is still incomplete gives its place up, with a 408: a complete request is
+ * answered the moment it arrives, so a client still incomplete after every
+ * later one is the least likely to be a probe.  When every place holds a
+ * client being answered, the newcomer is the one refused: a 503 if it has
+ * not sent a whole request (busy), else it keeps what of its answer left.
+ */
 static void
-accept_clients(pgsocket lfd, TimestampTz now)
+make_room(HttpClient *newcomer)
 {
-	for (;;)
+	HttpClient *oldest = NULL;
+
+	for (int i = 0; i <= nclient_slots; i++)
+	{
+		HttpClient *c = &clients[i];
+
+		if (c == newcomer || c->fd == PGINVALID_SOCKET || c->responding)
+			continue;
+		if (oldest == NULL || c->seq < oldest->seq)
+			oldest = c;
+	}
+	if (oldest != NULL)
+		send_canned(oldest, timeout_answer, sizeof(timeout_answer) - 1);
+	else if (!newcomer->responding)
+		send_canned(newcomer, busy_answer, sizeof(busy_answer) - 1);
+	else
+		close_client(newcomer);
+}
+
+/*
+ * Take up to budget connections from a listener.  A probe's request has
+ * arrived with its connection: it is answered here and needs no place.
+ */
+static void
+accept_clients(pgsocket lfd, TimestampTz now, int budget)
+{
+	while (budget-- > 0)
 	{
 		pgsocket	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		HttpClient *slot = NULL;
+		HttpClient *c = NULL;
 
 		if (fd == PGINVALID_SOCKET)
 			return;				/* EAGAIN, or a transient error */
-		for (int i = 0; i < nclient_slots && slot == NULL; i++)
+		/* nopen <= nclient_slots here, so one of the entries is free */
+		for (int i = 0; i <= nclient_slots && c == NULL; i++)
 			if (clients[i].fd == PGINVALID_SOCKET)
-				slot = &clients[i];
-		if (slot == NULL)
+				c = &clients[i];
+		if (c == NULL)
 		{
-			static const char busy[] =
-				"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-				"Content-Length: 34\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"
-				"{\"error\":\"too many HTTP clients\"}\n";
-
-			(void) send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_MORE);
-			hang_up(fd, true);
+			closesocket(fd);	/* cannot happen; never index past the table */
 			continue;
 		}
-		slot->fd = fd;
-		slot->len = slot->sent = 0;
-		slot->responding = false;
-		slot->deadline = TimestampTzPlusMilliseconds(now, ph_http_client_timeout_ms);
-		/* a probe sends its request with the connection: answer at once */
-		on_readable(slot);
+		c->fd = fd;
+		c->seq = ++next_seq;
+		c->len = 0;
+		c->deadline = TimestampTzPlusMilliseconds(now, ph_http_client_timeout_ms);
+		nopen++;
+		on_readable(c);
+		if (c->fd == PGINVALID_SOCKET)
+			continue;			/* answered (a probe), or gone */
+		clients_changed = true; /* it waits: the wait set must include it */
+		if (nopen > nclient_slots)
+			make_room(c);
 	}
 }
 
@@ -546,8 +764,6 @@ accept_clients(pgsocket lfd, TimestampTz now)
  * The sampler's wait
  * ------------------------------------------------------------------------
  */
-
-static WaitEventSet *base_wes = NULL;	/* latch, postmaster death, listeners */
 
 static void
 add_base_events(WaitEventSet *wes)
@@ -558,31 +774,63 @@ add_base_events(WaitEventSet *wes)
 		AddWaitEventToSet(wes, WL_SOCKET_READABLE, listeners[i], NULL, NULL);
 }
 
-static void
-drop_base_wes(void)
+/*
+ * The wait set for this wait.  Both sets are kept from one wait to the next
+ * (building one costs a system call per socket): the base one while no
+ * client waits, which is the usual case since probes are answered on accept,
+ * and the one with the clients until a client comes, goes, or turns from
+ * reading to writing.
+ */
+static WaitEventSet *
+wait_set(void)
 {
-	if (base_wes != NULL)
-		FreeWaitEventSet(base_wes);
-	base_wes = NULL;
+	MemoryContext old;
+
+	if (nopen == 0)
+	{
+		drop_client_wes();		/* its sockets are closed */
+		if (base_wes == NULL)
+		{
+			old = MemoryContextSwitchTo(http_cxt);
+			base_wes = ph_create_wait_event_set(2 + nlisteners);
+			add_base_events(base_wes);
+			MemoryContextSwitchTo(old);
+		}
+		return base_wes;
+	}
+	if (client_wes == NULL || clients_changed)
+	{
+		drop_client_wes();
+		old = MemoryContextSwitchTo(http_cxt);
+		client_wes = ph_create_wait_event_set(2 + nlisteners + nopen);
+		add_base_events(client_wes);
+		for (int i = 0; i <= nclient_slots; i++)
+		{
+			HttpClient *c = &clients[i];
+
+			if (c->fd == PGINVALID_SOCKET)
+				continue;
+			AddWaitEventToSet(client_wes, c->responding ? WL_SOCKET_WRITEABLE : WL_SOCKET_READABLE,
+							  c->fd, NULL, c);
+			c->listed = true;
+		}
+		MemoryContextSwitchTo(old);
+		clients_changed = false;
+	}
+	return client_wes;
 }
 
-/*
- * Wait up to timeout_ms for the latch, postmaster death or HTTP traffic, and
- * serve what arrives.  With the endpoint off this is the plain latch wait.
- */
-void
-ph_http_wait(long timeout_ms)
+static void
+http_wait(long timeout_ms)
 {
 	TimestampTz now = GetCurrentTimestamp();
-	WaitEventSet *wes;
 	WaitEvent	events[64];
 	int			n;
-	int			pending = 0;
-	MemoryContext old;
 
 	configure(now);
 	if (nlisteners == 0)
 	{
+		close_all_clients();	/* the endpoint is off: nobody serves them */
 		if (ph_http_port != 0)
 			timeout_ms = Min(timeout_ms, Max(TimestampDifferenceMilliseconds(now, retry_at), 1));
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
@@ -592,61 +840,24 @@ ph_http_wait(long timeout_ms)
 	}
 
 	/* drop clients past their deadline; the next deadline bounds the wait */
-	for (int i = 0; i < nclient_slots; i++)
+	for (int i = 0; i <= nclient_slots; i++)
 	{
 		HttpClient *c = &clients[i];
 
 		if (c->fd == PGINVALID_SOCKET)
 			continue;
-		pending++;
 		if (c->deadline <= now)
 		{
 			if (!c->responding)
-			{
-				static const char slow[] =
-					"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-
-				(void) send(c->fd, slow, sizeof(slow) - 1, MSG_NOSIGNAL | MSG_MORE);
-			}
-			close_client(c);
-			pending--;
+				send_canned(c, timeout_answer, sizeof(timeout_answer) - 1);
+			else
+				close_client(c);
 			continue;
 		}
 		timeout_ms = Min(timeout_ms, Max(TimestampDifferenceMilliseconds(now, c->deadline), 1));
 	}
 
-	/*
-	 * Most probes are answered within accept_clients(), so usually no client
-	 * is pending and the set of the latch and the listeners, kept from one
-	 * wait to the next, is enough.  With clients pending (slow ones), a set
-	 * that includes them is built for this wait only.
-	 */
-	if (pending > 0)
-	{
-		old = MemoryContextSwitchTo(http_cxt);
-		wes = ph_create_wait_event_set(2 + nlisteners + nclient_slots);
-		add_base_events(wes);
-		for (int i = 0; i < nclient_slots; i++)
-			if (clients[i].fd != PGINVALID_SOCKET)
-				AddWaitEventToSet(wes, clients[i].responding ? WL_SOCKET_WRITEABLE : WL_SOCKET_READABLE,
-								  clients[i].fd, NULL, &clients[i]);
-		MemoryContextSwitchTo(old);
-	}
-	else
-	{
-		if (base_wes == NULL)
-		{
-			old = MemoryContextSwitchTo(http_cxt);
-			base_wes = ph_create_wait_event_set(2 + nlisteners);
-			add_base_events(base_wes);
-			MemoryContextSwitchTo(old);
-		}
-		wes = base_wes;
-	}
-
-	n = WaitEventSetWait(wes, timeout_ms, events, lengthof(events), PG_WAIT_EXTENSION);
-	if (wes != base_wes)
-		FreeWaitEventSet(wes);
+	n = WaitEventSetWait(wait_set(), timeout_ms, events, lengthof(events), PG_WAIT_EXTENSION);
 
 	now = GetCurrentTimestamp();
 	for (int k = 0; k < n; k++)
@@ -656,11 +867,12 @@ ph_http_wait(long timeout_ms)
 		if (e->events & WL_LATCH_SET)
 			ResetLatch(MyLatch);
 		else if (e->user_data == NULL && e->fd != PGINVALID_SOCKET)
-			accept_clients(e->fd, now);
+			accept_clients(e->fd, now, Max(PH_HTTP_ACCEPTS_PER_WAKE / nlisteners, 4));
 		else if (e->user_data != NULL)
 		{
 			HttpClient *c = (HttpClient *) e->user_data;
 
+			/* closed meanwhile (its entry may even hold a newcomer: harmless) */
 			if (c->fd == PGINVALID_SOCKET || c->fd != e->fd)
 				continue;
 			if (c->responding)
@@ -671,11 +883,36 @@ ph_http_wait(long timeout_ms)
 	}
 }
 
+/*
+ * Wait up to timeout_ms for the latch, postmaster death or HTTP traffic, and
+ * serve what arrives.  With the endpoint off this is the plain latch wait.
+ * Whatever the wait allocates is released when it returns.
+ */
+void
+ph_http_wait(long timeout_ms)
+{
+	MemoryContext old;
+
+	if (http_cxt == NULL)
+	{
+		http_cxt = AllocSetContextCreate(TopMemoryContext, "pg_health http",
+										 ALLOCSET_DEFAULT_SIZES);
+		wait_cxt = AllocSetContextCreate(http_cxt, "pg_health http wait",
+										 ALLOCSET_SMALL_SIZES);
+		/* most answers fit in its first block, which a reset keeps */
+		answer_cxt = AllocSetContextCreate(http_cxt, "pg_health http answer",
+										   0, 64 * 1024, ALLOCSET_DEFAULT_MAXSIZE);
+	}
+	old = MemoryContextSwitchTo(wait_cxt);
+	http_wait(timeout_ms);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(wait_cxt);
+}
+
 /* On exit: close everything (the postmaster restarts the worker). */
 void
 ph_http_shutdown(void)
 {
-	for (int i = 0; i < nclient_slots; i++)
-		close_client(&clients[i]);
+	close_all_clients();
 	close_listeners();
 }

@@ -51,19 +51,23 @@ static const Unit time_units[] = {
 
 /*
  * A non-negative integer followed by one of units (case-insensitive), into
- * *out; 0 when malformed or when it would overflow.
+ * *out.  Returns 1, or 0 when malformed, or -1 when well formed but over max
+ * (in the base unit).  The digits are not limited in number (leading zeros
+ * are harmless); the value saturates instead of overflowing.
  */
 static int
-parse_with_unit(const char *s, size_t len, const Unit *units, long long *out)
+parse_with_unit(const char *s, size_t len, const Unit *units, long long max, long long *out)
 {
 	long long	v = 0;
+	int			over = 0;
 	size_t		i = 0;
 
 	while (i < len && s[i] >= '0' && s[i] <= '9')
 	{
-		if (i >= 15)
-			return 0;			/* 10^15 is far beyond any useful limit */
-		v = v * 10 + (s[i] - '0');
+		if (!over && v > (max - (s[i] - '0')) / 10)
+			over = 1;			/* over max even before a unit multiplies it */
+		else if (!over)
+			v = v * 10 + (s[i] - '0');
 		i++;
 	}
 	if (i == 0)
@@ -72,8 +76,8 @@ parse_with_unit(const char *s, size_t len, const Unit *units, long long *out)
 	{
 		if (strlen(u->name) == len - i && strncasecmp(u->name, s + i, len - i) == 0)
 		{
-			if (v > (1LL << 62) / u->factor)
-				return 0;
+			if (over || v > max / u->factor)
+				return -1;
 			*out = v * u->factor;
 			return 1;
 		}
@@ -125,7 +129,9 @@ is_token_char(char c)
 /*
  * The query string: "&"-separated role=primary|replica (where the path takes
  * a role), lag=<bytes, or with kB/MB/GB/TB> and delay=<n ms|s|min|h|d>
- * (where it takes lag limits).  Anything else is a bad request.
+ * (where it takes lag limits), each within its maximum.  Anything else is a
+ * bad request; req->bad_arg says which parameter and why, so that the answer
+ * can name it.
  */
 static PhHttpParse
 parse_query(const char *q, size_t len, int accepts, PhHttpRequest *req)
@@ -137,23 +143,43 @@ parse_query(const char *q, size_t len, int accepts, PhHttpRequest *req)
 		const char *p = q + start;
 		const char *amp = memchr(p, '&', len - start);
 		size_t		n = amp ? (size_t) (amp - p) : len - start;
+		int			r;
 
-		if (n == 12 && (accepts & Q_ROLE) && memcmp(p, "role=primary", 12) == 0)
-			req->role = PH_ROLE_ARG_PRIMARY;
-		else if (n == 12 && (accepts & Q_ROLE) && memcmp(p, "role=replica", 12) == 0)
-			req->role = PH_ROLE_ARG_REPLICA;
-		else if (n > 4 && (accepts & Q_LAG) && memcmp(p, "lag=", 4) == 0)
+		if (n >= 5 && (accepts & Q_ROLE) && memcmp(p, "role=", 5) == 0)
 		{
-			if (!parse_with_unit(p + 4, n - 4, size_units, &req->lag_bytes))
+			if (n == 12 && memcmp(p + 5, "primary", 7) == 0)
+				req->role = PH_ROLE_ARG_PRIMARY;
+			else if (n == 12 && memcmp(p + 5, "replica", 7) == 0)
+				req->role = PH_ROLE_ARG_REPLICA;
+			else
+			{
+				req->bad_arg = PH_ARG_ROLE;
 				return PH_HTTP_BAD_QUERY;
+			}
 		}
-		else if (n > 6 && (accepts & Q_LAG) && memcmp(p, "delay=", 6) == 0)
+		else if (n >= 4 && (accepts & Q_LAG) && memcmp(p, "lag=", 4) == 0)
 		{
-			if (!parse_with_unit(p + 6, n - 6, time_units, &req->delay_ms))
+			r = parse_with_unit(p + 4, n - 4, size_units, PH_HTTP_MAX_LAG_BYTES, &req->lag_bytes);
+			if (r <= 0)
+			{
+				req->bad_arg = r < 0 ? PH_ARG_LAG_RANGE : PH_ARG_LAG;
 				return PH_HTTP_BAD_QUERY;
+			}
+		}
+		else if (n >= 6 && (accepts & Q_LAG) && memcmp(p, "delay=", 6) == 0)
+		{
+			r = parse_with_unit(p + 6, n - 6, time_units, PH_HTTP_MAX_DELAY_MS, &req->delay_ms);
+			if (r <= 0)
+			{
+				req->bad_arg = r < 0 ? PH_ARG_DELAY_RANGE : PH_ARG_DELAY;
+				return PH_HTTP_BAD_QUERY;
+			}
 		}
 		else
+		{
+			req->bad_arg = PH_ARG_NONE;
 			return PH_HTTP_BAD_QUERY;
+		}
 		start += n + 1;
 	}
 	return PH_HTTP_OK;

@@ -13,6 +13,17 @@
 #define PH_HTTP_MAX_REQUEST	4096	/* request line and headers, bytes */
 #define PH_HTTP_MAX_LINE	1024	/* the request line, bytes */
 
+/*
+ * The largest limits a query accepts; more is out of range (400).  Both stay
+ * far from overflow wherever they are used (a limit in bytes is compared
+ * with a WAL distance; a delay is multiplied by 1000 into microseconds):
+ * 2^62 bytes is a quarter of what a 64-bit LSN addresses, and 10 years in
+ * microseconds (3.2e14) is nowhere near INT64_MAX.  No useful replay limit
+ * comes close to either.
+ */
+#define PH_HTTP_MAX_LAG_BYTES	(1LL << 62)	/* 4194304 TB */
+#define PH_HTTP_MAX_DELAY_MS	(3650LL * 86400 * 1000)	/* 3650 days */
+
 typedef enum PhHttpParse
 {
 	PH_HTTP_INCOMPLETE = 0,		/* need more bytes */
@@ -45,13 +56,26 @@ typedef enum PhHttpRoleArg
 	PH_ROLE_ARG_REPLICA
 } PhHttpRoleArg;
 
+/* the query parameter a PH_HTTP_BAD_QUERY is about */
+typedef enum PhHttpArg
+{
+	PH_ARG_NONE = 0,			/* one the path does not take, or an unknown one */
+	PH_ARG_ROLE,				/* role=: neither primary nor replica */
+	PH_ARG_LAG,					/* lag=: malformed */
+	PH_ARG_LAG_RANGE,			/* lag=: over PH_HTTP_MAX_LAG_BYTES */
+	PH_ARG_DELAY,				/* delay=: malformed (or without a unit) */
+	PH_ARG_DELAY_RANGE			/* delay=: over PH_HTTP_MAX_DELAY_MS */
+} PhHttpArg;
+#define PH_ARG_LAST PH_ARG_DELAY_RANGE
+
 typedef struct PhHttpRequest
 {
 	int			head;			/* HEAD: no body */
 	PhHttpPath	path;
 	PhHttpRoleArg role;			/* ?role= */
-	long long	lag_bytes;		/* ?lag=16MB; -1: none */
-	long long	delay_ms;		/* ?delay=10s; -1: none */
+	long long	lag_bytes;		/* ?lag=16MB; -1: none; at most PH_HTTP_MAX_LAG_BYTES */
+	long long	delay_ms;		/* ?delay=10s; -1: none; at most PH_HTTP_MAX_DELAY_MS */
+	PhHttpArg	bad_arg;		/* for PH_HTTP_BAD_QUERY: which parameter, and why */
 	size_t		length;			/* bytes of request line and headers */
 	int			body;			/* Content-Length (not 0) or Transfer-Encoding */
 } PhHttpRequest;
@@ -59,7 +83,8 @@ typedef struct PhHttpRequest
 /*
  * Parse buf[0..len).  Returns PH_HTTP_INCOMPLETE until the blank line that
  * ends the headers has arrived (or a limit is exceeded), then the verdict;
- * req is filled for PH_HTTP_OK.  Never reads past len.
+ * req is filled for PH_HTTP_OK, and bad_arg (with path) for
+ * PH_HTTP_BAD_QUERY.  Never reads past len.
  */
 extern PhHttpParse ph_http_parse(const char *buf, size_t len, PhHttpRequest *req);
 

@@ -37,6 +37,7 @@
 #include "utils/syscache.h"
 #include "utils/wait_event.h"
 
+#include "guard.h"
 #include "pg_health.h"
 
 #define PH_NAMES_RESTART_SECONDS 5
@@ -115,7 +116,7 @@ resolve(int kind, PhLimit *e)
 	{
 		Form_pg_authid role = (Form_pg_authid) GETSTRUCT(tup);
 
-		strlcpy(e->name, NameStr(role->rolname), NAMEDATALEN);
+		ph_clean_text(e->name, NAMEDATALEN, NameStr(role->rolname), NAMEDATALEN);
 		e->connlimit = role->rolconnlimit;
 		e->exempt = role->rolsuper;
 	}
@@ -123,7 +124,7 @@ resolve(int kind, PhLimit *e)
 	{
 		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
 
-		strlcpy(e->name, NameStr(db->datname), NAMEDATALEN);
+		ph_clean_text(e->name, NAMEDATALEN, NameStr(db->datname), NAMEDATALEN);
 		/* 17+ marks a half-dropped database with -2: no usable limit */
 		e->connlimit = db->datconnlimit >= 0 ? db->datconnlimit : -1;
 		e->exempt = false;
@@ -274,8 +275,33 @@ supervise_checker(void)
 		TerminateBackgroundWorker(handle);
 		alive = false;
 	}
-	if (!alive)
+	if (!alive && handle != NULL)
+	{
+		pfree(handle);
 		handle = NULL;
+	}
+
+	/*
+	 * A checker this worker did not start (its names worker was terminated)
+	 * sees that it is not ours and leaves; wake it so it does so now, and
+	 * start ours once it has gone.
+	 */
+	if (handle == NULL)
+	{
+		pid_t		orphan;
+		Latch	   *latch;
+
+		LWLockAcquire(ph_shared->lock, LW_SHARED);
+		orphan = ph_shared->checker_pid;
+		latch = ph_shared->checker_latch;
+		LWLockRelease(ph_shared->lock);
+		if (orphan != 0)
+		{
+			if (latch != NULL)
+				SetLatch(latch);
+			return;
+		}
+	}
 
 	if (!OidIsValid(dboid))
 	{

@@ -132,6 +132,8 @@ typedef struct PhConnections
 	uint64		refused_starting;
 	int			refusals_in_window; /* refused_no_slots in the window */
 	TimestampTz last_refusal_at;
+	bool		last_refusal_authenticated; /* false: the names are what an
+											 * unauthenticated client asked for */
 	char		last_refused_role[NAMEDATALEN];
 	char		last_refused_database[NAMEDATALEN];
 	/* per second since the previous sample; NaN for a worker's first */
@@ -387,6 +389,8 @@ typedef struct PhCustomCheck
 typedef struct PhCustomState
 {
 	int			n;
+	int			excess;			/* registered beyond PH_MAX_CUSTOM_CHECKS */
+	char		first_skipped[NAMEDATALEN];	/* the first of those, by name */
 	pid_t		checker_pid;
 	TimestampTz loaded_at;
 	PhCustomCheck checks[PH_MAX_CUSTOM_CHECKS];
@@ -457,6 +461,8 @@ typedef struct PhRefusal
 {
 	pg_atomic_uint64 ticket;
 	TimestampTz at;
+	bool		authenticated;	/* false: names as an unauthenticated
+								 * startup packet gave them */
 	char		role[NAMEDATALEN];
 	char		database[NAMEDATALEN];
 } PhRefusal;
@@ -493,6 +499,8 @@ typedef struct PhShared
 	uint64		events_notified;	/* events sent with NOTIFY so far */
 	int			ncustom;
 	PhCustomCheck custom[PH_MAX_CUSTOM_CHECKS];
+	int			custom_excess;	/* rows beyond PH_MAX_CUSTOM_CHECKS: not run */
+	char		custom_first_skipped[NAMEDATALEN];
 	int			history_size;
 	uint64		history_count;	/* entries ever appended */
 	int			events_size;
@@ -635,9 +643,6 @@ extern PGDLLEXPORT void pg_health_checker_main(Datum main_arg);
 extern bool ph_start_checker(Oid dboid, BackgroundWorkerHandle **handle);
 extern void ph_read_custom_checks(PhCustomState *out);
 extern void ph_wake_checker(void);
-extern bool ph_valid_name(const char *name, const char **why);
-extern char *ph_name_arg(FunctionCallInfo fcinfo, int argno, const char *what);
-extern void ph_become_table_owner(const char *relname, Oid *save_userid, int *save_sec);
 
 /* names.c */
 extern PGDLLEXPORT void pg_health_names_main(Datum main_arg);

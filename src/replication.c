@@ -474,6 +474,15 @@ ph_check_replication(PhCheck *c, const PhReplication *r, bool in_recovery,
 		(ph_replica_max_lag_bytes >= 0 ? (int64) ph_replica_max_lag_bytes : -1);
 	int64		max_delay_ms = o->max_delay_ms >= 0 ? o->max_delay_ms :
 		(ph_replica_max_delay_ms >= 0 ? ph_replica_max_delay_ms : -1);
+
+	/*
+	 * A delay limit too large to express in microseconds cannot be exceeded:
+	 * tested before multiplying, so that no limit can overflow into a wrong
+	 * verdict (the HTTP parser bounds its own and the setting is int ms; this
+	 * holds whatever a future caller passes).
+	 */
+	bool		over_delay = max_delay_ms >= 0 && max_delay_ms <= PG_INT64_MAX / 1000 &&
+		r->delay_us > max_delay_ms * 1000;
 	char		lag[32];
 	char		limit[32];
 	char		where[160];
@@ -547,7 +556,7 @@ ph_check_replication(PhCheck *c, const PhReplication *r, bool in_recovery,
 				 r->pause_state != RECOVERY_NOT_PAUSED ? "; replay is paused" : "",
 				 LSN_FORMAT_ARGS(r->received_lsn), LSN_FORMAT_ARGS(r->replayed_lsn));
 	}
-	else if (max_delay_ms >= 0 && r->delay_us > max_delay_ms * 1000)
+	else if (over_delay)
 	{
 		c->status = PH_CHECK_CRITICAL;
 		snprintf(c->detail, sizeof(c->detail),

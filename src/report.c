@@ -134,6 +134,9 @@ report_connections(StringInfo buf, const PhSnapshot *snap)
 	json_time(buf, "last_refusal_at", c->last_refusal_at, &first);
 	json_str(buf, "last_refused_role", c->last_refusal_at ? c->last_refused_role : NULL, &first);
 	json_str(buf, "last_refused_database", c->last_refusal_at ? c->last_refused_database : NULL, &first);
+	/* false: the names are what an unauthenticated startup packet asked for */
+	json_bool(buf, "last_refusal_authenticated", c->last_refusal_at && c->last_refusal_authenticated,
+			  &first);
 	json_num(buf, "connections_per_s", c->connections_per_s, &first);
 	json_num(buf, "refusals_per_s", c->refusals_per_s, &first);
 	json_num(buf, "authentication_failures_per_s", c->auth_failures_per_s, &first);

@@ -34,6 +34,7 @@
 #include "utils/wait_event.h"
 
 #include "compat.h"
+#include "guard.h"
 #include "pg_health.h"
 
 /* Long enough to avoid a hard restart loop, short enough for probes. */
@@ -578,6 +579,7 @@ collect_refusals(PhConnections *c, const PhSnapshot *prev, TimestampTz now)
 	if (ph_last_refusal(&last))
 	{
 		c->last_refusal_at = last.at;
+		c->last_refusal_authenticated = last.authenticated;
 		strlcpy(c->last_refused_role, last.role, sizeof(c->last_refused_role));
 		strlcpy(c->last_refused_database, last.database, sizeof(c->last_refused_database));
 	}
@@ -585,6 +587,7 @@ collect_refusals(PhConnections *c, const PhSnapshot *prev, TimestampTz now)
 	{
 		/* every slot of the ring was being rewritten: keep what we had */
 		c->last_refusal_at = prev->conn.last_refusal_at;
+		c->last_refusal_authenticated = prev->conn.last_refusal_authenticated;
 		strlcpy(c->last_refused_role, prev->conn.last_refused_role, sizeof(c->last_refused_role));
 		strlcpy(c->last_refused_database, prev->conn.last_refused_database,
 				sizeof(c->last_refused_database));
@@ -692,7 +695,10 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 		event.old_state = (uint8) old_state;
 		event.new_state = cur.state[PH_ROLE_ANY];
 		ph_reasons(&cur, PH_ROLE_ANY, event.reasons, sizeof(event.reasons));
+		/* cut at its size, a text may end inside a character */
+		ph_clean_text(event.reasons, sizeof(event.reasons), event.reasons, sizeof(event.reasons));
 	}
+	ph_clean_text(event.changes, sizeof(event.changes), event.changes, sizeof(event.changes));
 
 	ph_publish(&cur, &pools, &comps, &standbys, &hist, transition ? &event : NULL);
 	if (unnamed)

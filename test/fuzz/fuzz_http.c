@@ -4,7 +4,9 @@
  * every probe depends on.  Run by test/fuzz/run.sh; see README.md.
  *
  * Besides the sanitizers' own checks, it asserts what the parser promises:
- * a known verdict, and for an accepted request a known path.
+ * a known verdict; for an accepted request a known path, a length within
+ * what was read and replay limits absent or within their maxima (so that no
+ * product of them can overflow); for a bad query a known parameter named.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,6 +32,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();				/* the request's length is within what was read */
 	if (r == PH_HTTP_OK && (req.lag_bytes < -1 || req.delay_ms < -1))
 		abort();				/* limits are absent (-1) or non-negative */
+	if (r == PH_HTTP_OK &&
+		(req.lag_bytes > PH_HTTP_MAX_LAG_BYTES || req.delay_ms > PH_HTTP_MAX_DELAY_MS))
+		abort();				/* ... and never over their maxima */
+	if (r == PH_HTTP_OK && req.bad_arg != PH_ARG_NONE)
+		abort();				/* an accepted request names no bad parameter */
+	if (r == PH_HTTP_BAD_QUERY &&
+		(req.bad_arg < PH_ARG_NONE || req.bad_arg > PH_ARG_LAST ||
+		 req.path <= PH_PATH_NONE || req.path > PH_PATH_METRICS))
+		abort();				/* a bad query names a known parameter of a known path */
 	if (r == PH_HTTP_INCOMPLETE && size > PH_HTTP_MAX_REQUEST)
 		abort();				/* the parser must give up past the limit */
 	free(buf);
