@@ -7,7 +7,8 @@ use PostgreSQL::Test::Cluster;
 use IO::Socket::INET;
 use IO::Select;
 use Time::HiRes qw(time usleep);
-our @EXPORT = qw(fill_slots http_raw http_get poll_http streaming_standby);
+use PostgreSQL::Test::Utils qw(slurp_file);
+our @EXPORT = qw(fill_slots http_raw http_get poll_http streaming_standby worker_pids rss_anon_kb);
 
 # A streaming standby of $primary, from a base backup, with $conf appended to
 # its postgresql.conf; started, and caught up with the primary.
@@ -96,6 +97,32 @@ sub poll_http
 		usleep(50_000);
 	}
 	return ($status, $body);
+}
+
+# The pids of $node's processes whose title names them ("pg_health
+# sampler"): children of its postmaster.  The sampler attaches to no
+# database, so it has no row in pg_stat_activity.
+sub worker_pids
+{
+	my ($node, $title) = @_;
+	my ($postmaster) = slurp_file($node->data_dir . '/postmaster.pid') =~ /^(\d+)/;
+	my @pids;
+	for my $dir (glob '/proc/[0-9]*')
+	{
+		my $status = eval { slurp_file("$dir/status") } // next;
+		next unless $status =~ /^PPid:\s+$postmaster$/m;
+		my $cmd = eval { slurp_file("$dir/cmdline") } // next;
+		push @pids, ($dir =~ m{(\d+)$})[0] if $cmd =~ /\Q$title\E/;
+	}
+	return @pids;
+}
+
+# A process's anonymous resident memory in kB (RssAnon), undef when gone.
+sub rss_anon_kb
+{
+	my ($pid) = @_;
+	my $status = eval { slurp_file("/proc/$pid/status") } // return undef;
+	return $status =~ /^RssAnon:\s+(\d+) kB/m ? $1 : undef;
 }
 
 1;

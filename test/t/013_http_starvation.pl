@@ -144,23 +144,8 @@ sub flood
 sub probe
 {
 	my ($path) = @_;
-	my $t0 = time;
-	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $hport, Timeout => 5)
-	  or return (0, "connect: $!", time - $t0);
-	print $s "GET $path HTTP/1.1\r\nHost: x\r\n\r\n";
-	my $resp = '';
-	my $sel = IO::Select->new($s);
-	while ($sel->can_read(5))
-	{
-		my $n = sysread($s, my $chunk, 65536);
-		last unless $n;
-		$resp .= $chunk;
-	}
-	my $secs = time - $t0;
-	close $s;
-	my ($head, $body) = split /\r\n\r\n/, $resp, 2;
-	my ($status) = ($head // '') =~ m{^HTTP/1\.1 (\d{3})};
-	return ($status // 0, $body // '', $secs);
+	my ($status, $head, $body, $secs) = http_raw($hport, "GET $path HTTP/1.1\r\nHost: x\r\n\r\n");
+	return ($status, $body, $secs);
 }
 
 # The flood, and the probes meanwhile (from 0.5 s in, so that the attackers
@@ -237,12 +222,6 @@ is($node->safe_psql('postgres', 'SELECT worker_pid FROM health.status'), $pid, '
 
 # Memory: every kind of answer, 5,000 times, after a warm-up.  (timeout: a
 # server that stopped answering must not hold the test 5 s per request)
-sub rss_anon_kb
-{
-	open my $f, '<', "/proc/$pid/status" or die "cannot read /proc/$pid/status: $!";
-	my ($kb) = map { /^RssAnon:\s+(\d+) kB/ ? $1 : () } <$f>;
-	return $kb;
-}
 my @paths = ('/live', '/ready', '/startup', '/health', '/metrics', '/primary', '/replica', '/nope',
 	'/replica?delay=99999999999999s');
 for my $path (@paths)
@@ -250,13 +229,13 @@ for my $path (@paths)
 	my $out = `timeout 30 $probe -p $hport -P '$path' -c 4 -n 500`;
 	like($out, qr/requests=500 ok=500 .* errors=0/, "warm-up: 500 x $path") or diag($out);
 }
-my $rss0 = rss_anon_kb();
+my $rss0 = rss_anon_kb($pid);
 for my $path (@paths)
 {
 	my $out = `timeout 30 $probe -p $hport -P '$path' -c 4 -n 5000`;
 	like($out, qr/requests=5000 ok=5000 .* errors=0/, "5000 x $path answered") or diag($out);
 }
-my $rss1 = rss_anon_kb();
+my $rss1 = rss_anon_kb($pid);
 cmp_ok($rss1 - $rss0, '<', 2048,
 	"the sampler's RssAnon grew by less than 2 MB over 45,000 requests ($rss0 kB -> $rss1 kB)");
 is($node->safe_psql('postgres', 'SELECT worker_pid FROM health.status'), $pid, '... and it is the same sampler');

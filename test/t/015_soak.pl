@@ -89,30 +89,12 @@ my $flipper = IPC::Run::start(
 ok($node->poll_query_until('soak', 'SELECT count(*) = 20 FROM health.events'), 'the events ring is full');
 
 # The processes whose memory is watched.
-sub pid_of_title
-{
-	my ($title) = @_;
-	my ($postmaster) = slurp_file($node->data_dir . '/postmaster.pid') =~ /^(\d+)/;
-	for my $dir (glob '/proc/[0-9]*')
-	{
-		my $status = eval { slurp_file("$dir/status") } // next;
-		next unless $status =~ /^PPid:\s+$postmaster$/m;
-		my $cmd = eval { slurp_file("$dir/cmdline") } // next;
-		return ($dir =~ m{(\d+)$})[0] if $cmd =~ /\Q$title\E/;
-	}
-	return undef;
-}
+sub pid_of_title { my ($title) = @_; return (worker_pids($node, $title))[0]; }
 sub pid_of_type
 {
 	my ($type) = @_;
 	my $pid = q1("SELECT pid FROM pg_stat_activity WHERE backend_type = '$type'");
 	return $pid ne '' ? $pid : pid_of_title($type);
-}
-sub rss_anon_kb
-{
-	my ($pid) = @_;
-	my $status = eval { slurp_file("/proc/$pid/status") } // return undef;
-	return $status =~ /^RssAnon:\s+(\d+) kB/m ? $1 : undef;
 }
 
 my $session = $node->background_psql('soak', timeout => 600);

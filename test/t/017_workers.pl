@@ -10,6 +10,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time usleep);
+use PgHealthTest;
 
 my $node = PostgreSQL::Test::Cluster->new('workers');
 $node->init;
@@ -27,24 +28,7 @@ $node->safe_psql('postgres', q{CREATE EXTENSION pg_health;
 	CREATE TABLE big AS SELECT g FROM generate_series(1, 200000) g; ANALYZE big;});
 
 sub q1 { my ($sql) = @_; return $node->safe_psql('postgres', $sql); }
-# pg_health's processes by title, children of the postmaster: the sampler
-# attaches to no database and has no row in pg_stat_activity.
-sub pids_of
-{
-	my ($type) = @_;
-	my ($postmaster) = split /\n/, slurp_file($node->data_dir . '/postmaster.pid');
-	my @pids;
-	for my $dir (glob '/proc/[0-9]*')
-	{
-		my ($pid) = $dir =~ m{(\d+)$};
-		my $stat = eval { slurp_file("$dir/stat") } // next;
-		my ($ppid) = $stat =~ /^\d+ \(.*\) \S (\d+)/ or next;
-		next unless $ppid == $postmaster;
-		my $cmd = eval { slurp_file("$dir/cmdline") } // next;
-		push @pids, $pid if $cmd =~ /pg_health \Q$type\E/;
-	}
-	return @pids;
-}
+sub pids_of { my ($type) = @_; return worker_pids($node, "pg_health $type"); }
 sub count_of { my ($type) = @_; return scalar(my @p = pids_of($type)); }
 sub pid_of { my ($type) = @_; my @p = pids_of($type); return $p[0] // 0; }
 # The workers every pg_health server has, each exactly once (polled: a
