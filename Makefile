@@ -3,7 +3,7 @@
 EXTENSION = pg_health
 EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
 MODULE_big = pg_health
-OBJS = src/pg_health.o src/shmem.o src/sampler.o src/names.o src/checker.o src/components.o src/checks.o src/report.o src/sql.o src/pools.o src/hooks.o src/http.o src/http_parse.o src/metrics.o src/replication.o src/guard.o
+OBJS = src/pg_health.o src/shmem.o src/sampler.o src/names.o src/checker.o src/components.o src/checks.o src/report.o src/sql.o src/pools.o src/hooks.o src/http.o src/http_parse.o src/metrics.o src/replication.o src/guard.o src/read.o
 HEADERS_pg_health = src/pg_health.h src/compat.h
 DATA = pg_health--1.0.sql pg_health--1.0--1.1.sql
 PGFILEDESC = "pg_health - one authoritative readiness verdict"
@@ -31,4 +31,4 @@ override PROVE_FLAGS += -I $(srcdir)/test/perl
 
 # PGXS tracks no header dependencies: every object depends on the shared
 # headers, so a changed struct never meets a stale object.
-$(OBJS): $(srcdir)/src/pg_health.h $(srcdir)/src/compat.h $(srcdir)/src/http_parse.h $(srcdir)/src/guard.h
+$(OBJS): $(srcdir)/src/pg_health.h $(srcdir)/src/compat.h $(srcdir)/src/http_parse.h $(srcdir)/src/guard.h $(srcdir)/src/read.h

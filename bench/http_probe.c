@@ -4,27 +4,46 @@
  * the whole answer, close; in a loop, from C concurrent threads.
  *
  *   http_probe -p PORT [-h 127.0.0.1] [-P /ready] [-c CLIENTS]
- *              [-T SECONDS | -n REQUESTS] [-r]
+ *              [-T SECONDS | -n REQUESTS] [-r] [-i MS] [-o FILE]
+ *   http_probe -x [-c CLIENTS] [-T SECONDS | -n REQUESTS] [-i MS] [-o FILE] -- COMMAND [ARGS...]
+ *   http_probe -w -i MS [-T SECONDS | -n REQUESTS] [-o FILE]
  *
  * -r sends nothing and just reads (for bgw_replstatus, which answers on
- * connect).  Prints one line:
+ * connect).  -i paces each client: one probe every MS milliseconds, as a
+ * prober with a period does (a probe that takes longer delays the next; no
+ * catching up), instead of back to back.  -x runs COMMAND as the probe (an
+ * exec probe: pg_isready, psql -c ...), its output discarded: exit status 0
+ * counts as 2xx, any other as 5xx.  -w probes nothing: it sleeps until each
+ * probe's time and measures how late it wakes up, the delay any process of
+ * normal priority waits for a CPU here (a prober pays it on every wake-up).
+ * -o appends every probe's time (ms) to FILE, one a line.  -S asks the
+ * kernel for scheduling slices of US microseconds (Linux 6.12+, EEVDF:
+ * sched_attr.sched_runtime; a shorter slice lets a waking task preempt
+ * sooner, at the same priority); ignored where it cannot be set.
+ * Prints one line:
  *   requests=N ok=N http_2xx=N http_5xx=N errors=N rps=R p50_ms=.. p99_ms=.. max_ms=..
  * "ok" counts answers that arrived whole (any status); errors are failed
- * connects, resets and timeouts.
+ * connects, resets and timeouts (or commands that could not be run).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+extern char **environ;
 
 static const char *host = "127.0.0.1";
 static int	port = 0;
@@ -33,6 +52,39 @@ static int	clients = 1;
 static double seconds = 0;
 static long total = 0;
 static int	raw = 0;
+static double interval_s = 0;	/* -i: the pace; 0 = back to back */
+static char **command = NULL;	/* -x: the command to run */
+static int	wake_only = 0;		/* -w */
+static const char *out_file = NULL; /* -o */
+static long slice_us = 0;		/* -S */
+
+/* Ask for scheduling slices of slice_us for the calling thread (EEVDF). */
+static void
+set_slice(void)
+{
+#ifdef SYS_sched_setattr
+	struct
+	{
+		unsigned int size,
+					policy;
+		unsigned long long flags;
+		int			nice;
+		unsigned int priority;
+		unsigned long long runtime,
+					deadline,
+					period;
+	}			attr;
+
+	if (slice_us <= 0)
+		return;
+	memset(&attr, 0, sizeof(attr));
+	attr.size = sizeof(attr);
+	attr.policy = 0;			/* SCHED_OTHER, the priority unchanged */
+	attr.runtime = (unsigned long long) slice_us * 1000;
+	if (syscall(SYS_sched_setattr, 0, &attr, 0) != 0)
+		perror("sched_setattr (-S ignored)");
+#endif
+}
 
 typedef struct Stats
 {
@@ -113,6 +165,44 @@ probe_once(const struct sockaddr_in *sa, const char *req, size_t reqlen, int *st
 	return 0;
 }
 
+/* Run the command once, output to /dev/null; its exit status, -1 if it could not run. */
+static int
+exec_once(int *status)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t		pid;
+	int			wst,
+				rc;
+
+	*status = 0;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	rc = posix_spawnp(&pid, command[0], &fa, NULL, command, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0)
+		return -1;
+	while (waitpid(pid, &wst, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (!WIFEXITED(wst))
+		return -1;
+	/* as an HTTP status: exit 0 answers yes, anything else no */
+	*status = WEXITSTATUS(wst) == 0 ? 200 : 503;
+	return 0;
+}
+
+static void
+sleep_until(double t)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t) t;
+	ts.tv_nsec = (long) ((t - ts.tv_sec) * 1e9);
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
 static void *
 worker(void *arg)
 {
@@ -129,12 +219,31 @@ worker(void *arg)
 		reqlen = snprintf(req, sizeof(req),
 						  "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: http_probe\r\n"
 						  "Accept: */*\r\nConnection: close\r\n\r\n", path, host);
+	double		due = now_s();
+
+	set_slice();
 	while (take_one())
 	{
-		double		t0 = now_s();
-		int			status;
-		int			rc = probe_once(&sa, req, reqlen, &status);
-		double		ms = (now_s() - t0) * 1000.0;
+		double		t0;
+		int			status = 200;
+		int			rc = 0;
+		double		ms;
+
+		if (interval_s > 0)
+		{
+			sleep_until(due);
+			due += interval_s;
+		}
+		t0 = now_s();
+		if (wake_only)
+			ms = (t0 - (due - interval_s)) * 1000.0;	/* late by */
+		else
+		{
+			rc = command ? exec_once(&status) : probe_once(&sa, req, reqlen, &status);
+			ms = (now_s() - t0) * 1000.0;
+		}
+		if (interval_s > 0 && due < now_s())
+			due = now_s();		/* late: the next one a period from now, no burst */
 
 		if (st->n == st->cap)
 		{
@@ -175,7 +284,7 @@ main(int argc, char **argv)
 	double		t0,
 				elapsed;
 
-	while ((opt = getopt(argc, argv, "h:p:P:c:T:n:r")) != -1)
+	while ((opt = getopt(argc, argv, "h:p:P:c:T:n:ri:xwo:S:")) != -1)
 	{
 		switch (opt)
 		{
@@ -200,14 +309,35 @@ main(int argc, char **argv)
 			case 'r':
 				raw = 1;
 				break;
+			case 'i':
+				interval_s = atof(optarg) / 1000.0;
+				break;
+			case 'x':
+				command = argv;	/* set below, after the options */
+				break;
+			case 'w':
+				wake_only = 1;
+				break;
+			case 'o':
+				out_file = optarg;
+				break;
+			case 'S':
+				slice_us = atol(optarg);
+				break;
 			default:
-				fprintf(stderr, "usage: %s -p PORT [-h HOST] [-P PATH] [-c CLIENTS] [-T SECONDS | -n REQUESTS] [-r]\n", argv[0]);
+				fprintf(stderr, "usage: %s -p PORT [-h HOST] [-P PATH] [-c CLIENTS] [-T SECONDS | -n REQUESTS] [-r] [-i MS] [-o FILE]\n"
+						"       %s -x [-c CLIENTS] [-T SECONDS | -n REQUESTS] [-i MS] [-o FILE] -- COMMAND [ARGS...]\n"
+						"       %s -w -i MS [-T SECONDS | -n REQUESTS] [-o FILE]\n", argv[0], argv[0], argv[0]);
 				return 2;
 		}
 	}
-	if (port <= 0 || clients <= 0 || (seconds <= 0 && total <= 0))
+	if (command)
+		command = optind < argc ? argv + optind : NULL;
+	if (clients <= 0 || (seconds <= 0 && total <= 0) ||
+		(command == NULL && !wake_only && port <= 0) || (wake_only && interval_s <= 0))
 	{
-		fprintf(stderr, "%s: need -p and one of -T or -n\n", argv[0]);
+		fprintf(stderr, "%s: need one of -T or -n, and -p (a port), -x with a command, or -w with -i\n",
+				argv[0]);
 		return 2;
 	}
 	th = calloc(clients, sizeof(pthread_t));
@@ -229,6 +359,19 @@ main(int argc, char **argv)
 		all.lat = realloc(all.lat, (all.n + st[i].n + 1) * sizeof(double));
 		memcpy(all.lat + all.n, st[i].lat, st[i].n * sizeof(double));
 		all.n += st[i].n;
+	}
+	if (out_file)
+	{
+		FILE	   *f = fopen(out_file, "a");
+
+		if (f == NULL)
+		{
+			perror(out_file);
+			return 2;
+		}
+		for (long i = 0; i < all.n; i++)
+			fprintf(f, "%.3f\n", all.lat[i]);
+		fclose(f);
 	}
 	qsort(all.lat, all.n, sizeof(double), cmp_double);
 	printf("requests=%ld ok=%ld http_2xx=%ld http_5xx=%ld errors=%ld rps=%.0f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f\n",

@@ -2,9 +2,9 @@
 # bench/overhead.sh -- what pg_health costs the server it watches.
 #
 # Two throwaway servers with the same settings, one without pg_health
-# preloaded, the other with it sampling every 100 ms (DESIGN.md's case; the
-# default interval is 1 s).  ROUNDS rounds of DURATION seconds per workload,
-# alternating between the servers, 8 clients each:
+# preloaded, the other with it sampling every 100 ms (the case of the targets
+# in docs/design.md; the default interval is 1 s).  ROUNDS rounds of DURATION
+# seconds per workload, alternating between the servers, 8 clients each:
 #
 #   select-only   pgbench -S -M prepared: CPU-bound reads, where CPU taken by
 #                 a worker shows most
@@ -21,8 +21,8 @@
 # the machine's CPU: what a CPU-bound workload can lose to them at most,
 # measured without the noise of the ratios.
 #
-# Targets: pgbench within 1% of the server without pg_health (DESIGN.md);
-# connections within 2% (issue 3).
+# Targets (docs/design.md, "Targets"): pgbench within 1% of the server
+# without pg_health; connections within 2% (issue 3).
 #
 # Usage: bash bench/overhead.sh   (DURATION=5 ROUNDS=8 SCALE=10 WORKLOADS="select-only tpcb-like connections")
 source "$(dirname "$0")/../scripts/lib.sh"

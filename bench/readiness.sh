@@ -6,6 +6,8 @@
 #   SELECT 1                      the floor: a round trip that does nothing
 #   SELECT health.ready()         pg_health's verdict (O(1), from shared memory)
 #   SELECT health.report()        the whole JSON report
+#   stored report                 the limit for report(): a jsonb document of
+#                                 the same size read from a one-row table
 #   hand-written readiness query  what applications do without pg_health:
 #                                 pg_stat_activity counts + settings + recovery
 # with 0, 500 and 1000 extra idle connections held open (see below for how
@@ -37,10 +39,13 @@ idle_pid=
 cleanup() { [ -n "$idle_pid" ] && kill -- -"$idle_pid" 2>/dev/null; rm -rf "$qdir"; ph_server_stop; }
 trap cleanup EXIT
 
-names=(select1 ready report handwritten)
+names=(select1 ready report stored handwritten)
 echo 'SELECT 1;' >"$qdir/select1.sql"
 echo 'SELECT health.ready();' >"$qdir/ready.sql"
 echo 'SELECT health.report();' >"$qdir/report.sql"
+# what returning a 4 kB jsonb costs with no work at all: report()'s limit
+ph_psql -q -c 'CREATE TABLE public.stored_report AS SELECT health.report() AS doc' >/dev/null
+echo 'SELECT doc FROM public.stored_report;' >"$qdir/stored.sql"
 cat >"$qdir/handwritten.sql" <<'SQL'
 SELECT count(*) FILTER (WHERE state = 'active') AS active,
        count(*) FILTER (WHERE state = 'idle') AS idle,
@@ -126,7 +131,7 @@ for level in $LEVELS; do
 	for r in $(seq 1 "$ROUNDS"); do
 		declare -A this=()
 		order=("${names[@]}")
-		[ $((r % 2)) -eq 0 ] && order=(ready select1 handwritten report)
+		[ $((r % 2)) -eq 0 ] && order=(ready select1 handwritten stored report)
 		for q in "${order[@]}"; do
 			this[$q]=$(tps "$q")
 			runs[$q]+="${this[$q]} "
@@ -140,12 +145,20 @@ for level in $LEVELS; do
 		case $q in
 			select1) label='SELECT 1' ;; ready) label='SELECT health.ready()' ;;
 			report) label='SELECT health.report()' ;; handwritten) label='pg_stat_activity query' ;;
+			stored) label='stored report (the limit)' ;;
 		esac
 		med_tps=$(tr ' ' '\n' <<<"${runs[$q]}" | grep . | ph_median)
 		med_ratio=$(tr ' ' '\n' <<<"${ratios[$q]}" | grep . | ph_median)
 		range=$(tr ' ' '\n' <<<"${ratios[$q]}" | grep . | ph_range)
 		printf '%-6s  %-28s %14.0f %18.3f %12s\n' "$level" "$label" "$med_tps" "$med_ratio" "$range"
 	done
+	# report() against its limit, paired per round like the rest
+	paired=()
+	read -r -a rep <<<"${runs[report]}"
+	read -r -a sto <<<"${runs[stored]}"
+	for k in "${!rep[@]}"; do paired+=("$(awk -v a="${rep[$k]}" -v b="${sto[$k]}" 'BEGIN { print a / b }')"); done
+	printf '%-6s  %-28s %14s %18.3f %12s\n' "$level" 'report() x stored report' '' \
+		"$(printf '%s\n' "${paired[@]}" | ph_median)" "$(printf '%s\n' "${paired[@]}" | ph_range)"
 	if [ "$level" -ge 1000 ]; then
 		sampler_load=$(sampler_stats "$g_load" "$level")
 	fi

@@ -185,7 +185,7 @@ register_check(FunctionCallInfo fcinfo)
 	PhSavedUser save;
 	Oid			argtypes[7] = {TEXTOID, TEXTOID, TEXTOID, INTERVALOID, INTERVALOID, TEXTOID, TEXTOID};
 	Datum		args[7];
-	char		nulls[7] = "       ";
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	int64		count;
 	bool		isnull;
 

@@ -59,7 +59,10 @@ ph_role_name(PhRole role)
 	}
 }
 
-/* NULL means "either role"; anything else must be spelled as DESIGN.md does. */
+/*
+ * NULL means "either role"; anything else must be spelled as the verdict
+ * functions take it (README.md, "The verdict"): "primary" or "replica".
+ */
 bool
 ph_role_from_string(const char *s, PhRole *role)
 {

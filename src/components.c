@@ -1,7 +1,7 @@
 /*
  * components.c -- application components: services that use the database
  * report their initialization state into it, and it becomes part of the one
- * verdict (DESIGN.md, "Application components").
+ * verdict (docs/components.md, "Application components").
  *
  * Runtime state lives in shared memory (PhShared.components, at most
  * pg_health.max_components), written by the reporting backends under

@@ -1,13 +1,23 @@
 /*
- * http.c -- the HTTP endpoint, served by the sampler worker.
+ * http.c -- the HTTP endpoint, served by a background worker of its own,
+ * "pg_health http".
  *
- * When pg_health.http_port is set, the sampler's wait between samples is a
- * WaitEventSet over its latch, the listening sockets and its clients' sockets
- * (ph_http_wait), so one process samples and answers, single-threaded and
- * non-blocking.  Answers are built from the snapshot in shared memory, read
+ * The worker is registered at preload like the sampler: shared memory access
+ * only, started with the postmaster (so it answers during recovery),
+ * restarted PH_RESTART_SECONDS after it exits, one at a time (its pid is
+ * claimed in shared memory).  It waits on a WaitEventSet over its latch, the
+ * listening sockets and its clients' sockets, single-threaded and
+ * non-blocking; with pg_health.http_port = 0 it only waits on its latch for
+ * a reload.  Answers are built from the snapshot the sampler publishes, read
  * as the SQL functions read it, by the same C code: no database connection,
  * no credentials, no connection slot.  So it answers when every slot is
- * taken, during recovery, and under a lock pile-up.
+ * taken, during recovery, and under a lock pile-up.  It never waits for the
+ * sampler: a sample does not delay an answer, nor an answer a sample, and
+ * when the sampler is stopped or gone the answers say "unknown" once the
+ * snapshot is older than pg_health.stale_after (the verdict's freshness
+ * rule).  Not even pg_health's lock can hold it: its reads give up after
+ * PH_HTTP_LOCK_WAIT_US and it answers from the last copy it has, judged by
+ * the same rule (ph_reader_lock_timeout).
  *
  * Clients that send little or nothing must not starve the probes, nor the
  * sampling.  A probe sends its whole request with the connection (on Linux
@@ -24,8 +34,8 @@
  * is left for a newcomer that must wait while every place holds a client
  * whose answer is still being sent.  Each wake accepts at most
  * PH_HTTP_ACCEPTS_PER_WAKE connections and a close drains at most
- * PH_HTTP_DRAIN_MAX unread bytes, so a flood delays a sample by one bounded
- * batch of work.
+ * PH_HTTP_DRAIN_MAX unread bytes, so a flood delays a reload, a deadline
+ * or a shutdown by one bounded batch of work.
  *
  * Memory: an answer is built in answer_cxt, reset once it is sent; only the
  * bytes a slow reader has not taken yet are copied to the long-lived
@@ -34,8 +44,8 @@
  * number of requests.
  *
  * Writes never raise SIGPIPE (MSG_NOSIGNAL).  A port that cannot be bound is
- * logged and retried every PH_HTTP_RETRY_MS while the worker goes on
- * sampling.  Changing the port or the addresses takes effect on reload.
+ * logged and retried every PH_HTTP_RETRY_MS.  Changing the port or the
+ * addresses takes effect on reload.
  */
 #include "postgres.h"
 
@@ -49,7 +59,11 @@
 #include <unistd.h>
 
 #include "miscadmin.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
 #include "storage/latch.h"
+#include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/jsonb.h"
@@ -61,6 +75,7 @@
 #include "compat.h"
 #include "http_parse.h"
 #include "pg_health.h"
+#include "read.h"
 
 #ifndef MSG_MORE
 #define MSG_MORE 0			/* not Linux: no corking, one packet more */
@@ -77,11 +92,19 @@
  */
 #define PH_HTTP_BACKLOG		1024
 
-/* connections accepted per wake (shared by the listeners), then a sample may run */
+/* connections accepted per wake (shared by the listeners), then the latch is looked at */
 #define PH_HTTP_ACCEPTS_PER_WAKE 64
 
 /* unread bytes read away before a close, at most (see hang_up) */
 #define PH_HTTP_DRAIN_MAX	(64 * 1024)
+
+/*
+ * How long a read of the snapshot polls for pg_health's lock before the
+ * answer is built from the last copy (ph_reader_lock_timeout).  A writer
+ * holds it for one copy, microseconds; a preempted one on a saturated
+ * machine for a scheduling delay, milliseconds.
+ */
+#define PH_HTTP_LOCK_WAIT_US 10000
 
 typedef struct HttpClient
 {
@@ -340,7 +363,7 @@ open_listeners(void)
 
 	if (failures.len > 0 && !said_bind_failure)
 		ereport(LOG,
-				(errmsg("pg_health: could not listen for HTTP on %s; retrying every 5 s, sampling goes on",
+				(errmsg("pg_health: could not listen for HTTP on %s; retrying every 5 s (sampling and SQL are not affected)",
 						failures.data)));
 	if (nlisteners > 0 && (failures.len == 0 || !said_bind_failure))
 		ereport(LOG,
@@ -490,16 +513,39 @@ respond_bad_query(StringInfo out, PhHttpArg arg)
 	respond_error(out, 400, msg);
 }
 
+/*
+ * The snapshot and its components, in the reader buffers: copied now, or,
+ * when pg_health's lock could not be had, the last copy (see
+ * ph_reader_lock_timeout).  The buffers are never changed in place, so the
+ * last copy is always one as published: a request's own replay limits
+ * (lag=, delay=) apply to a copy of the snapshot, in answer_cxt.
+ */
+static PhSnapshot *
+read_snapshot(PhComponentTable **comps, const PhOverrides *o, pid_t *worker_pid)
+{
+	PhSnapshot *snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
+
+	*comps = ph_reader_buffer(PH_BUF_COMPONENTS);
+	(void) ph_read_snapshot_components(snap, *comps, worker_pid);
+	if (o->max_lag_bytes >= 0 || o->max_delay_ms >= 0)
+	{
+		PhSnapshot *copy = palloc(PH_SNAPSHOT_USED(snap));
+
+		memcpy(copy, snap, PH_SNAPSHOT_USED(snap));
+		ph_apply_overrides(copy, o);
+		snap = copy;
+	}
+	return snap;
+}
+
 /* The probe answer: the verdict, and the reasons when it is not positive. */
 static void
 verdict_body(StringInfo body, PhHttpPath path, PhRole role, const PhOverrides *o, int *status)
 {
-	PhSnapshot *snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
-	PhComponentTable *comps = ph_reader_buffer(PH_BUF_COMPONENTS);
+	PhComponentTable *comps;
 	pid_t		worker_pid;
+	PhSnapshot *snap = read_snapshot(&comps, o, &worker_pid);
 
-	ph_read_snapshot_components(snap, comps, &worker_pid);
-	ph_apply_overrides(snap, o);
 	ph_probe_json(body, snap, worker_pid, role, GetCurrentTimestamp(),
 				  path == PH_PATH_LIVE ? "live" : path == PH_PATH_STARTUP ? "startup" : "ready",
 				  status);
@@ -509,24 +555,18 @@ verdict_body(StringInfo body, PhHttpPath path, PhRole role, const PhOverrides *o
 static void
 health_body(StringInfo body, PhRole role, const PhOverrides *o, int *status)
 {
-	PhSnapshot *snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
-	PhComponentTable *comps = ph_reader_buffer(PH_BUF_COMPONENTS);
+	PhComponentTable *comps;
 	pid_t		worker_pid;
-	StringInfoData raw;
+	PhSnapshot *snap = read_snapshot(&comps, o, &worker_pid);
 	PhVerdict	v;
 	Jsonb	   *jb;
 	TimestampTz now = GetCurrentTimestamp();
 
-	ph_read_snapshot_components(snap, comps, &worker_pid);
-	ph_apply_overrides(snap, o);
-	initStringInfo(&raw);
-	ph_report_json(&raw, snap, comps, worker_pid, role, now);
-	jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(raw.data)));
+	jb = ph_report_jsonb(snap, comps, worker_pid, role, now);
 	(void) JsonbToCString(body, &jb->root, VARSIZE(jb));
 	appendStringInfoChar(body, '\n');
 	ph_verdict_from_snapshot(snap, worker_pid, role, now, &v);
 	*status = v.ready ? 200 : 503;
-	pfree(raw.data);
 }
 
 /* The whole answer to a parsed request, into out. */
@@ -761,7 +801,7 @@ accept_clients(pgsocket lfd, TimestampTz now, int budget)
 }
 
 /* ------------------------------------------------------------------------
- * The sampler's wait
+ * The worker
  * ------------------------------------------------------------------------
  */
 
@@ -820,20 +860,38 @@ wait_set(void)
 	return client_wes;
 }
 
+/* The sooner of two timeouts in ms; -1 is none (wait for an event). */
+static long
+sooner(long a, long b)
+{
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return Min(a, b);
+}
+
+/*
+ * Wait for the latch, postmaster death or HTTP traffic, and serve what
+ * arrives.  With the endpoint off this is a plain wait on the latch.
+ */
 static void
-http_wait(long timeout_ms)
+serve(void)
 {
 	TimestampTz now = GetCurrentTimestamp();
+	long		timeout_ms = -1;
 	WaitEvent	events[64];
 	int			n;
 
 	configure(now);
+	/* an address still to bind: retry at retry_at */
+	if (ph_http_port != 0 && (nlisteners == 0 || some_failed))
+		timeout_ms = Max(TimestampDifferenceMilliseconds(now, retry_at), 1);
 	if (nlisteners == 0)
 	{
 		close_all_clients();	/* the endpoint is off: nobody serves them */
-		if (ph_http_port != 0)
-			timeout_ms = Min(timeout_ms, Max(TimestampDifferenceMilliseconds(now, retry_at), 1));
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | (timeout_ms >= 0 ? WL_TIMEOUT : 0),
 						 timeout_ms, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		return;
@@ -854,7 +912,7 @@ http_wait(long timeout_ms)
 				close_client(c);
 			continue;
 		}
-		timeout_ms = Min(timeout_ms, Max(TimestampDifferenceMilliseconds(now, c->deadline), 1));
+		timeout_ms = sooner(timeout_ms, Max(TimestampDifferenceMilliseconds(now, c->deadline), 1));
 	}
 
 	n = WaitEventSetWait(wait_set(), timeout_ms, events, lengthof(events), PG_WAIT_EXTENSION);
@@ -883,36 +941,82 @@ http_wait(long timeout_ms)
 	}
 }
 
-/*
- * Wait up to timeout_ms for the latch, postmaster death or HTTP traffic, and
- * serve what arrives.  With the endpoint off this is the plain latch wait.
- * Whatever the wait allocates is released when it returns.
- */
-void
-ph_http_wait(long timeout_ms)
-{
-	MemoryContext old;
-
-	if (http_cxt == NULL)
-	{
-		http_cxt = AllocSetContextCreate(TopMemoryContext, "pg_health http",
-										 ALLOCSET_DEFAULT_SIZES);
-		wait_cxt = AllocSetContextCreate(http_cxt, "pg_health http wait",
-										 ALLOCSET_SMALL_SIZES);
-		/* most answers fit in its first block, which a reset keeps */
-		answer_cxt = AllocSetContextCreate(http_cxt, "pg_health http answer",
-										   0, 64 * 1024, ALLOCSET_DEFAULT_MAXSIZE);
-	}
-	old = MemoryContextSwitchTo(wait_cxt);
-	http_wait(timeout_ms);
-	MemoryContextSwitchTo(old);
-	MemoryContextReset(wait_cxt);
-}
-
-/* On exit: close everything (the postmaster restarts the worker). */
-void
-ph_http_shutdown(void)
+/* On exit: close everything, give the place up (the postmaster restarts it). */
+static void
+http_detach(int code, Datum arg)
 {
 	close_all_clients();
 	close_listeners();
+	(void) ph_set_http_worker(MyProcPid, 0);
+}
+
+void
+ph_register_http_worker(void)
+{
+	BackgroundWorker worker;
+
+	ph_describe_worker(&worker, "http", BGWORKER_SHMEM_ACCESS,
+					   BgWorkerStart_PostmasterStart, PH_RESTART_SECONDS);
+	RegisterBackgroundWorker(&worker);
+}
+
+/*
+ * The HTTP worker.  Every allocation of a wait goes to wait_cxt, reset when
+ * it returns; an answer's to answer_cxt (see answer); what outlives a wait
+ * (the client table, the kept wait sets, the bytes a slow reader has not
+ * taken yet) to http_cxt.
+ */
+void
+pg_health_http_main(Datum main_arg)
+{
+	pid_t		other;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	/* one HTTP worker at a time; the place is released by http_detach */
+	before_shmem_exit(http_detach, (Datum) 0);
+	other = ph_set_http_worker(0, MyProcPid);
+	if (other != 0)
+	{
+		ereport(LOG,
+				(errmsg("pg_health http already running with pid %d, exiting", (int) other)));
+		proc_exit(1);
+	}
+
+	http_cxt = AllocSetContextCreate(TopMemoryContext, "pg_health http",
+									 ALLOCSET_DEFAULT_SIZES);
+	wait_cxt = AllocSetContextCreate(http_cxt, "pg_health http wait",
+									 ALLOCSET_SMALL_SIZES);
+	/* most answers fit in its first block, which a reset keeps */
+	answer_cxt = AllocSetContextCreate(http_cxt, "pg_health http answer",
+									   0, 64 * 1024, ALLOCSET_DEFAULT_MAXSIZE);
+
+	/*
+	 * Never wait for a writer of the snapshot.  The reader buffers start as
+	 * the copy of no sample (generation 0, "unknown"), the answer until a
+	 * first copy is made.
+	 */
+	ph_reader_lock_timeout(PH_HTTP_LOCK_WAIT_US);
+	memset(ph_reader_buffer(PH_BUF_SNAPSHOT), 0, offsetof(PhSnapshot, checks));
+	memset(ph_reader_buffer(PH_BUF_COMPONENTS), 0, offsetof(PhComponentTable, items));
+	memset(ph_reader_buffer(PH_BUF_POOLS), 0, offsetof(PhPoolTable, pools));
+	memset(ph_reader_buffer(PH_BUF_STANDBYS), 0, offsetof(PhStandbyTable, items));
+
+	for (;;)
+	{
+		MemoryContext old = MemoryContextSwitchTo(wait_cxt);
+
+		serve();
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(wait_cxt);
+		CHECK_FOR_INTERRUPTS();
+
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+	}
 }

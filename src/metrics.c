@@ -15,6 +15,7 @@
 #include "utils/timestamp.h"
 
 #include "pg_health.h"
+#include "read.h"
 
 #define PH_METRICS_POOLS 20
 

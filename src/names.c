@@ -3,14 +3,15 @@
  * sampler.
  *
  * The sampler has no database connection, so it sees only oids.  Pools, the
- * connection_limits check and (later) the metrics endpoint need names and
- * limits, and they must be in shared memory for readers that have no
- * connection either.  So a second, small background worker, "pg_health
- * names", connects to no particular database (only the shared catalogs
- * pg_authid and pg_database are readable that way, which is all it needs,
- * and it never holds up DROP DATABASE) and, every sample interval or as soon
- * as the sampler meets an oid it cannot name, looks up the roles and
- * databases the last sample saw in the system caches and publishes them.
+ * connection_limits check and /metrics need names and limits, and they must
+ * be in shared memory for readers that have no connection either (the HTTP
+ * endpoint).  So a second, small background worker, "pg_health names",
+ * connects to no particular database (only the shared catalogs pg_authid
+ * and pg_database are readable that way, which is all it needs, and it
+ * never holds up DROP DATABASE) and, every sample interval or as soon as the
+ * sampler meets an oid it cannot name, looks up the roles and databases the
+ * last sample saw in the system caches and publishes them.  See
+ * docs/design.md, "The names worker".
  *
  * It starts once the server is consistent (on a standby, when hot standby
  * accepts reads): until then, and if it is not running, pools show oids with

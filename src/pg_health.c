@@ -1,5 +1,5 @@
 /*
- * pg_health.c -- module entry: GUCs, shared memory request, sampler worker.
+ * pg_health.c -- module entry: GUCs, shared memory request, hooks, workers.
  *
  * _PG_init only registers.  When the library is not in
  * shared_preload_libraries it returns at once: the SQL functions then find no
@@ -190,7 +190,7 @@ ph_define_gucs(void)
 							   PGC_SIGHUP, 0,
 							   NULL, NULL, NULL);
 	DefineCustomIntVariable("pg_health.http_port",
-							"TCP port of the HTTP endpoint served by the pg_health worker.",
+							"TCP port of the HTTP endpoint, served by the pg_health http worker.",
 							"0 (the default) turns it off.  Applied on reload.",
 							&ph_http_port,
 							0, 0, 65535,
@@ -301,7 +301,7 @@ _PG_init(void)
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 
-	/* pg_upgrade's server must not run our worker or touch its data. */
+	/* pg_upgrade's server must not run our workers or touch their data. */
 	if (IsBinaryUpgrade)
 		return;
 
@@ -314,5 +314,6 @@ _PG_init(void)
 
 	ph_install_hooks();
 	ph_register_sampler();
+	ph_register_http_worker();
 	ph_register_names_worker();
 }

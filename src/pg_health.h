@@ -3,8 +3,8 @@
  *
  * The sampler worker fills a PhSnapshot in its own memory, evaluates the
  * checks into it and publishes it into shared memory in one copy.  Readers
- * (SQL functions, later the HTTP endpoint) copy it back out under a shared
- * lock and format outside the lock.  Freshness of the snapshot is the one
+ * (SQL functions, the HTTP worker) copy it back out under a shared lock and
+ * format outside the lock.  Freshness of the snapshot is the one
  * thing judged at read time, by ph_verdict(), which every reader shares.
  */
 #ifndef PG_HEALTH_H
@@ -21,6 +21,7 @@
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "utils/guc.h"
+#include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
 #define PH_NAME_LEN			80	/* "component:" and a component name */
@@ -47,7 +48,7 @@ typedef enum PhCheckStatus
 	PH_CHECK_UNKNOWN
 } PhCheckStatus;
 
-/* Overall status, as DESIGN.md defines it. */
+/* Overall status (docs/design.md, "The verdict"). */
 typedef enum PhState
 {
 	PH_STATE_UNKNOWN = 0,		/* sampler stale or absent */
@@ -324,7 +325,7 @@ typedef struct PhSnapshot
 #define PH_SNAPSHOT_USED(snap) \
 	(offsetof(PhSnapshot, checks) + sizeof(PhCheck) * (snap)->nchecks)
 
-/* An application component's state, as reported (DESIGN.md). */
+/* An application component's state, as reported (docs/components.md). */
 typedef enum PhComponentState
 {
 	PH_COMP_NONE = 0,			/* required, never reported */
@@ -475,6 +476,7 @@ typedef struct PhShared
 	Size		shmem_size;
 	pid_t		worker_pid;		/* 0 when no sampler runs */
 	Latch	   *worker_latch;
+	pg_atomic_uint32 http_pid;	/* the HTTP worker's; 0 when none runs */
 	pg_atomic_uint64 refresh_requested;
 	ConditionVariable sampled_cv;	/* broadcast after each publish */
 	/* hooks.c: counters written by every backend, without locks */
@@ -567,18 +569,20 @@ extern Size ph_shmem_size(void);
 extern void ph_publish(const PhSnapshot *snap, const PhPoolTable *pools,
 					   const PhComponentTable *components, const PhStandbyTable *standbys,
 					   const PhHistoryEntry *hist, const PhEvent *event);
-extern void ph_read_snapshot_components(PhSnapshot *snap, PhComponentTable *out,
+extern bool ph_read_snapshot_components(PhSnapshot *snap, PhComponentTable *out,
 										pid_t *worker_pid);
 extern pid_t ph_set_worker(pid_t expected, pid_t pid, Latch *latch);
-extern void ph_read_snapshot(PhSnapshot *out, pid_t *worker_pid);
+extern pid_t ph_set_http_worker(pid_t expected, pid_t pid);
+extern void ph_reader_lock_timeout(int max_wait_us);
+extern bool ph_read_snapshot(PhSnapshot *out, pid_t *worker_pid);
 extern void ph_read_verdict_input(PhRole role, PhVerdictInput *out);
 extern int	ph_read_history(PhHistoryEntry **out);
 extern int	ph_read_events(PhEvent **out, uint64 *total);
-extern void ph_read_pools(PhPoolTable *out, PhSnapshot *snap, PhComponentTable *components,
+extern bool ph_read_pools(PhPoolTable *out, PhSnapshot *snap, PhComponentTable *components,
 						  pid_t *worker_pid);
 extern void ph_read_limit_oids(PhLimit *roles, int *nroles,
 							   PhLimit *databases, int *ndatabases);
-extern void ph_read_standbys(PhStandbyTable *out, PhSnapshot *snap, pid_t *worker_pid);
+extern bool ph_read_standbys(PhStandbyTable *out, PhSnapshot *snap, pid_t *worker_pid);
 extern int	ph_cmp_limit(const void *a, const void *b);
 extern const PhLimit *ph_find_limit(const PhLimit *entries, int n, Oid oid);
 
@@ -626,6 +630,8 @@ extern void ph_install_hooks(void);
 extern bool ph_last_refusal(PhRefusal *out);
 
 /* pg_health.c */
+/* Long enough to avoid a hard restart loop, short enough for probes. */
+#define PH_RESTART_SECONDS 2	/* the sampler's and the HTTP worker's */
 extern void ph_describe_worker(BackgroundWorker *w, const char *what, int flags,
 							   BgWorkerStartTime start, int restart_seconds);
 
@@ -655,16 +661,6 @@ extern PGDLLEXPORT void pg_health_sampler_main(Datum main_arg);
 extern void ph_register_sampler(void);
 
 /* sql.c: helpers for the SQL-callable functions */
-typedef enum PhBuffer
-{
-	PH_BUF_SNAPSHOT,
-	PH_BUF_COMPONENTS,
-	PH_BUF_POOLS,
-	PH_BUF_CHECKS,
-	PH_BUF_STANDBYS,
-	PH_BUF_COUNT
-} PhBuffer;
-extern void *ph_reader_buffer(PhBuffer which);
 extern void ph_require_preloaded(void);
 extern Datum ph_interval_datum(int64 us);
 extern void ph_set_age(Datum *values, bool *nulls, int i, TimestampTz since, TimestampTz at);
@@ -675,6 +671,8 @@ extern void ph_put_session_counts(Datum *values, bool *nulls, int *i,
 								  const PhSessionCounts *s, TimestampTz at);
 
 /* report.c */
+extern Jsonb *ph_report_jsonb(const PhSnapshot *snap, const PhComponentTable *components,
+							  pid_t worker_pid, PhRole role, TimestampTz now);
 extern void ph_event_json(StringInfo buf, const PhEvent *e);
 extern void ph_probe_json(StringInfo buf, const PhSnapshot *snap, pid_t worker_pid, PhRole role,
 						  TimestampTz now, const char *probe, int *http_status);
@@ -683,10 +681,8 @@ extern void ph_probe_json(StringInfo buf, const PhSnapshot *snap, pid_t worker_p
 extern void ph_metrics_text(StringInfo buf);
 
 /* http.c */
-extern void ph_http_wait(long timeout_ms);
-extern void ph_http_shutdown(void);
-extern void ph_report_json(StringInfo buf, const PhSnapshot *snap,
-						   const PhComponentTable *components, pid_t worker_pid,
-						   PhRole role, TimestampTz now);
+extern PGDLLEXPORT void pg_health_http_main(Datum main_arg);
+extern void ph_register_http_worker(void);
+
 
 #endif							/* PG_HEALTH_H */

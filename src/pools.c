@@ -6,10 +6,10 @@
  * critical check is the one that sample saw.
  *
  * health.sessions is a detail view and reads live backend status at call
- * time (DESIGN.md allows it for detail views), classifying each client
- * session with the thresholds the checks use.  What it reveals follows
- * pg_stat_activity: query text and client address only to roles that have
- * the privileges of pg_read_all_stats or of the session's role.
+ * time (docs/design.md, "Readers", allows it for detail views), classifying
+ * each client session with the thresholds the checks use.  What it reveals
+ * follows pg_stat_activity: query text and client address only to roles that
+ * have the privileges of pg_read_all_stats or of the session's role.
  */
 #include "postgres.h"
 
@@ -36,6 +36,7 @@
 
 #include "compat.h"
 #include "pg_health.h"
+#include "read.h"
 
 PG_FUNCTION_INFO_V1(pg_health_pools_1_0);
 PG_FUNCTION_INFO_V1(pg_health_sessions_1_0);

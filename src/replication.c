@@ -44,6 +44,7 @@
 #include "utils/pg_lsn.h"
 
 #include "pg_health.h"
+#include "read.h"
 #include "compat.h"
 
 /* ------------------------------------------------------------------------

@@ -4,9 +4,15 @@
  * can say "starting" during recovery.
  *
  * Every pg_health.sample_interval, or sooner when health.refresh() asks, it
- * reads connection slots, backend status and recovery state, evaluates the
- * checks (checks.c) and publishes one snapshot (shmem.c).  Status
+ * reads connection slots, backend status and wait events, recovery and
+ * replication state, the hooks' counters, the component states and the
+ * custom checks' results, evaluates the checks (checks.c) and publishes one
+ * snapshot (shmem.c).  Status
  * transitions become events and one LOG line each.
+ *
+ * It only samples: the HTTP endpoint is served by a worker of its own
+ * (http.c), a reader of the published snapshot like any SQL backend, so
+ * neither ever waits for the other.
  *
  * It never raises an error for a run-time condition: what it reads is
  * shared memory, copied with the protocols core provides.  On SIGTERM it
@@ -36,9 +42,6 @@
 #include "compat.h"
 #include "guard.h"
 #include "pg_health.h"
-
-/* Long enough to avoid a hard restart loop, short enough for probes. */
-#define PH_RESTART_SECONDS 2
 
 void
 ph_register_sampler(void)
@@ -625,7 +628,6 @@ collect_refusals(PhConnections *c, const PhSnapshot *prev, TimestampTz now)
 static void
 ph_sampler_detach(int code, Datum arg)
 {
-	ph_http_shutdown();
 	(void) ph_set_worker(MyProcPid, 0, NULL);
 }
 
@@ -768,8 +770,10 @@ pg_health_sampler_main(Datum main_arg)
 			next = TimestampTzPlusMilliseconds(last_start, ph_sample_interval_ms);
 		}
 
-		/* wait for the next sample, serving HTTP meanwhile (http.c) */
-		ph_http_wait(Max(TimestampDifferenceMilliseconds(now, next), 1));
+		/* wait for the next sample, or a refresh request (the latch) */
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 Max(TimestampDifferenceMilliseconds(now, next), 1), PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 
 		if (ConfigReloadPending)

@@ -2,12 +2,17 @@
  * shmem.c -- pg_health's shared memory: layout, initialisation, publish and
  * copy-out.
  *
- * One fixed-size segment: PhShared (the latest snapshot, the names map and
- * bookkeeping), then the pool table of the latest snapshot, then the history
- * ring, then the events ring.  One LWLock guards it all.
- * The sampler writes under LW_EXCLUSIVE with a single memcpy per part;
- * readers copy out under LW_SHARED and format after releasing.  Nothing
- * that can fail or allocate runs while the lock is held.
+ * One fixed-size segment: PhShared (the latest snapshot and its verdict
+ * block, the hooks' counters and refusal ring, the names map, component
+ * states, custom-check results and bookkeeping), then the pool table of the
+ * latest snapshot, then the history ring, then the events ring.  One LWLock
+ * guards it all but the atomics.  The sampler publishes under LW_EXCLUSIVE
+ * with a single memcpy per part; the names worker, the checker and
+ * reporting backends write their own parts under it too; readers copy out
+ * under LW_SHARED and format after releasing.  Nothing
+ * that can fail or allocate runs while the lock is held.  The HTTP worker
+ * reads without ever waiting for a writer (ph_reader_lock_timeout): when the
+ * lock stays held, it answers from the last copy it has.
  */
 #include "postgres.h"
 
@@ -18,6 +23,16 @@
 #include "pg_health.h"
 
 PhShared   *ph_shared = NULL;
+
+/*
+ * How long this process's readers poll for the lock before giving up, in
+ * microseconds; -1: they wait as long as it takes (LWLockAcquire).  See
+ * ph_reader_lock_timeout.
+ */
+static int	reader_lock_timeout_us = -1;
+
+/* the sampler's pid as this process last read it (for readers that give up) */
+static pid_t last_worker_pid = 0;
 
 static inline PhPoolTable *
 ph_pool_table(void)
@@ -81,6 +96,7 @@ ph_shmem_startup(void)
 		ph_shared->max_components = ph_max_components;
 		ph_shared->events_size = ph_events_size;
 		pg_atomic_init_u64(&ph_shared->refresh_requested, 0);
+		pg_atomic_init_u32(&ph_shared->http_pid, 0);
 		pg_atomic_init_u32(&ph_shared->verdict.changecount, 0);
 		pg_atomic_init_u64(&ph_shared->authenticated, 0);
 		pg_atomic_init_u64(&ph_shared->auth_failures, 0);
@@ -127,6 +143,73 @@ ph_set_worker(pid_t expected, pid_t pid, Latch *latch)
 	}
 	LWLockRelease(ph_shared->lock);
 	return found;
+}
+
+/*
+ * Claim (pid) or release (0) the HTTP worker's place; returns the pid found.
+ * An atomic, not the lock: the HTTP worker never waits for a writer, not
+ * even to start.
+ */
+pid_t
+ph_set_http_worker(pid_t expected, pid_t pid)
+{
+	uint32		found = (uint32) expected;
+
+	if (pg_atomic_compare_exchange_u32(&ph_shared->http_pid, &found, (uint32) pid))
+		return expected;
+	return (pid_t) found;
+}
+
+/*
+ * Make this process's readers of the snapshot (ph_read_snapshot,
+ * ph_read_snapshot_components, ph_read_pools, ph_read_standbys) give up on the lock after polling for it
+ * max_wait_us, and return false, instead of waiting for it.  For the HTTP
+ * worker: every writer holds the lock for one copy, so a lock held longer
+ * means a writer that is stopped (SIGSTOP, a debugger) or starved of CPU,
+ * and the endpoint must answer regardless.  A reader that gives up leaves
+ * its buffers as they were, the last copy it made, and reports the
+ * sampler's pid of that copy; the verdict judges that copy's age at the
+ * time of the answer, so it turns unknown once the copy is stale, as it
+ * does when the sampler stops.  After giving up once it does not poll again
+ * until it has had the lock: a lock that stays held costs one try per
+ * reading, not a wait.
+ */
+void
+ph_reader_lock_timeout(int max_wait_us)
+{
+	reader_lock_timeout_us = max_wait_us;
+}
+
+static bool
+lock_for_reading(void)
+{
+	static bool gave_up = false;
+	TimestampTz start;
+
+	if (reader_lock_timeout_us < 0)
+	{
+		LWLockAcquire(ph_shared->lock, LW_SHARED);
+		return true;
+	}
+	if (LWLockConditionalAcquire(ph_shared->lock, LW_SHARED))
+	{
+		gave_up = false;
+		return true;
+	}
+	if (gave_up)
+		return false;
+	start = GetCurrentTimestamp();
+	for (long sleep_us = 20;; sleep_us = Min(sleep_us * 2, 1000))
+	{
+		pg_usleep(sleep_us);
+		if (LWLockConditionalAcquire(ph_shared->lock, LW_SHARED))
+			return true;
+		if (GetCurrentTimestamp() - start >= reader_lock_timeout_us)
+		{
+			gave_up = true;
+			return false;
+		}
+	}
 }
 
 /*
@@ -190,54 +273,80 @@ ph_publish(const PhSnapshot *snap, const PhPoolTable *pools,
 	ConditionVariableBroadcast(&ph_shared->sampled_cv);
 }
 
-void
+/* The snapshot (false: the lock could not be had, see ph_read_pools). */
+bool
 ph_read_snapshot(PhSnapshot *out, pid_t *worker_pid)
 {
-	LWLockAcquire(ph_shared->lock, LW_SHARED);
+	if (!lock_for_reading())
+	{
+		*worker_pid = last_worker_pid;
+		return false;
+	}
 	memcpy(out, &ph_shared->snap, PH_SNAPSHOT_USED(&ph_shared->snap));
-	*worker_pid = ph_shared->worker_pid;
+	*worker_pid = last_worker_pid = ph_shared->worker_pid;
 	LWLockRelease(ph_shared->lock);
+	return true;
 }
 
-/* The snapshot and its pool table, copied under one lock. */
-void
+/*
+ * The snapshot and its pool table, copied under one lock.  False when the
+ * lock could not be had (only with ph_reader_lock_timeout): nothing copied,
+ * *worker_pid the last one read.
+ */
+bool
 ph_read_pools(PhPoolTable *out, PhSnapshot *snap, PhComponentTable *components,
 			  pid_t *worker_pid)
 {
-	LWLockAcquire(ph_shared->lock, LW_SHARED);
+	if (!lock_for_reading())
+	{
+		*worker_pid = last_worker_pid;
+		return false;
+	}
 	memcpy(snap, &ph_shared->snap, PH_SNAPSHOT_USED(&ph_shared->snap));
-	*worker_pid = ph_shared->worker_pid;
+	*worker_pid = last_worker_pid = ph_shared->worker_pid;
 	copy_pool_table(out, ph_pool_table());
 	copy_component_table(components, &ph_shared->component_table);
 	LWLockRelease(ph_shared->lock);
+	return true;
 }
 
-/* The snapshot and the components as it judged them, under one lock. */
-void
+/* The snapshot and the components as it judged them, under one lock (false: as above). */
+bool
 ph_read_snapshot_components(PhSnapshot *snap, PhComponentTable *out, pid_t *worker_pid)
 {
-	LWLockAcquire(ph_shared->lock, LW_SHARED);
+	if (!lock_for_reading())
+	{
+		*worker_pid = last_worker_pid;
+		return false;
+	}
 	memcpy(snap, &ph_shared->snap, PH_SNAPSHOT_USED(&ph_shared->snap));
-	*worker_pid = ph_shared->worker_pid;
+	*worker_pid = last_worker_pid = ph_shared->worker_pid;
 	copy_component_table(out, &ph_shared->component_table);
 	LWLockRelease(ph_shared->lock);
+	return true;
 }
 
 /*
  * The standbys of the latest sample (health.replication, /metrics), with the
- * snapshot when snap is not NULL, under one lock.
+ * snapshot when snap is not NULL, under one lock (false: as above).
  */
-void
+bool
 ph_read_standbys(PhStandbyTable *out, PhSnapshot *snap, pid_t *worker_pid)
 {
-	LWLockAcquire(ph_shared->lock, LW_SHARED);
+	if (!lock_for_reading())
+	{
+		if (snap != NULL)
+			*worker_pid = last_worker_pid;
+		return false;
+	}
 	if (snap != NULL)
 	{
 		memcpy(snap, &ph_shared->snap, PH_SNAPSHOT_USED(&ph_shared->snap));
-		*worker_pid = ph_shared->worker_pid;
+		*worker_pid = last_worker_pid = ph_shared->worker_pid;
 	}
 	copy_standby_table(out, &ph_shared->standby_table);
 	LWLockRelease(ph_shared->lock);
+	return true;
 }
 
 /* The roles and databases of the latest pool table (names worker). */

@@ -27,6 +27,7 @@
 #include "utils/wait_event.h"
 
 #include "pg_health.h"
+#include "read.h"
 
 PG_FUNCTION_INFO_V1(pg_health_live_1_0);
 PG_FUNCTION_INFO_V1(pg_health_ready_1_0);
@@ -141,15 +142,12 @@ pg_health_ready_1_0(PG_FUNCTION_ARGS)
 	}
 	else
 	{
-		PhSnapshot *snap;
-		pid_t		worker_pid;
+		PhView		view;
 
 		if (ph_shared == NULL)
 			PG_RETURN_BOOL(false);
-		snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
-		ph_read_snapshot(snap, &worker_pid);
-		ph_apply_overrides(snap, &o);
-		ph_verdict_from_snapshot(snap, worker_pid, role, GetCurrentTimestamp(), &v);
+		ph_read_view(&view, role, &o, false);
+		v = view.verdict;
 	}
 	PG_RETURN_BOOL(v.ready);
 }
@@ -162,30 +160,6 @@ pg_health_started_1_0(PG_FUNCTION_ARGS)
 	ph_require_preloaded();
 	verdict_now(PH_ROLE_ANY, &v);
 	PG_RETURN_BOOL(v.started);
-}
-
-/*
- * Buffers that readers copy shared memory into, kept for the life of the
- * process.  They are large (the snapshot has room for every possible check),
- * and allocated afresh at every call they would come from mmap and cost a
- * page fault per page touched: that made health.report() five times slower.
- * Every reader fills and uses them within one call, without recursion.
- */
-void *
-ph_reader_buffer(PhBuffer which)
-{
-	static void *bufs[PH_BUF_COUNT];
-	static const Size sizes[PH_BUF_COUNT] = {
-		[PH_BUF_SNAPSHOT] = sizeof(PhSnapshot),
-		[PH_BUF_COMPONENTS] = sizeof(PhComponentTable),
-		[PH_BUF_POOLS] = sizeof(PhPoolTable),
-		[PH_BUF_CHECKS] = sizeof(PhCheck) * (PH_MAX_CHECKS + 2),
-		[PH_BUF_STANDBYS] = sizeof(PhStandbyTable),
-	};
-
-	if (bufs[which] == NULL)
-		bufs[which] = MemoryContextAlloc(TopMemoryContext, sizes[which]);
-	return bufs[which];
 }
 
 Datum
@@ -265,9 +239,8 @@ pg_health_checks_1_0(PG_FUNCTION_ARGS)
 {
 	PhRole		role = role_arg(fcinfo, 0);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	PhSnapshot *snap;
+	PhView		view;
 	PhCheck    *checks = ph_reader_buffer(PH_BUF_CHECKS);
-	pid_t		worker_pid;
 	PhOverrides o;
 	int			n;
 
@@ -275,10 +248,8 @@ pg_health_checks_1_0(PG_FUNCTION_ARGS)
 	(void) overrides_arg(fcinfo, 1, &o);
 	InitMaterializedSRF(fcinfo, 0);
 
-	snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
-	ph_read_snapshot(snap, &worker_pid);
-	ph_apply_overrides(snap, &o);
-	n = ph_collect_checks(snap, worker_pid, role, GetCurrentTimestamp(), checks);
+	ph_read_view(&view, role, &o, false);
+	n = ph_collect_checks(view.snap, view.worker_pid, role, view.now, checks);
 
 	for (int i = 0; i < n; i++)
 	{
@@ -301,22 +272,13 @@ Datum
 pg_health_report_1_0(PG_FUNCTION_ARGS)
 {
 	PhRole		role = role_arg(fcinfo, 0);
-	PhSnapshot *snap;
-	PhComponentTable *components;
-	pid_t		worker_pid;
+	PhView		view;
 	PhOverrides o;
-	StringInfoData buf;
 
 	ph_require_preloaded();
 	(void) overrides_arg(fcinfo, 1, &o);
-	snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
-	components = ph_reader_buffer(PH_BUF_COMPONENTS);
-	ph_read_snapshot_components(snap, components, &worker_pid);
-	ph_apply_overrides(snap, &o);
-
-	initStringInfo(&buf);
-	ph_report_json(&buf, snap, components, worker_pid, role, GetCurrentTimestamp());
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+	ph_read_view(&view, role, &o, true);
+	PG_RETURN_JSONB_P(ph_report_jsonb(view.snap, view.components, view.worker_pid, role, view.now));
 }
 
 /* health.components: each component as the latest sample judged it. */
@@ -324,15 +286,15 @@ Datum
 pg_health_components_1_0(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	PhSnapshot *snap;
-	PhComponentTable *t;
-	pid_t		worker_pid;
+	PhView		view;
+	const PhSnapshot *snap;
+	const PhComponentTable *t;
 
 	ph_require_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
-	snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
-	t = ph_reader_buffer(PH_BUF_COMPONENTS);
-	ph_read_snapshot_components(snap, t, &worker_pid);
+	ph_read_view(&view, PH_ROLE_ANY, NULL, true);
+	snap = view.snap;
+	t = view.components;
 	if (snap->generation == 0)
 		return (Datum) 0;
 	for (int k = 0; k < t->n; k++)
@@ -454,7 +416,8 @@ Datum
 pg_health_status_1_0(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc = result_tupdesc(fcinfo);
-	PhSnapshot *snap;
+	PhView		view;
+	const PhSnapshot *snap;
 	pid_t		worker_pid;
 	PhVerdict	v;
 	Datum		values[16];
@@ -462,9 +425,10 @@ pg_health_status_1_0(PG_FUNCTION_ARGS)
 	int			i = 0;
 
 	ph_require_preloaded();
-	snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
-	ph_read_snapshot(snap, &worker_pid);
-	ph_verdict_from_snapshot(snap, worker_pid, PH_ROLE_ANY, GetCurrentTimestamp(), &v);
+	ph_read_view(&view, PH_ROLE_ANY, NULL, false);
+	snap = view.snap;
+	worker_pid = view.worker_pid;
+	v = view.verdict;
 
 	values[i++] = CStringGetTextDatum(ph_state_name(v.state));
 	values[i++] = BoolGetDatum(v.ready);
@@ -510,17 +474,17 @@ Datum
 pg_health_connections_1_0(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	PhSnapshot *snap;
+	PhView		view;
+	const PhSnapshot *snap;
 	const PhConnections *c;
-	pid_t		worker_pid;
 	Datum		values[40];
 	bool		nulls[40] = {0};
 	int			i = 0;
 
 	ph_require_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
-	snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
-	ph_read_snapshot(snap, &worker_pid);
+	ph_read_view(&view, PH_ROLE_ANY, NULL, false);
+	snap = view.snap;
 	if (snap->generation == 0)
 		return (Datum) 0;
 	c = &snap->conn;

@@ -1,7 +1,7 @@
 /*
  * fuzz_http.c -- libFuzzer target for the HTTP request parser
  * (src/http_parse.c), which reads bytes from the network in the worker that
- * every probe depends on.  Run by test/fuzz/run.sh; see README.md.
+ * every probe depends on.  Run by test/fuzz/run.sh; see docs/testing.md.
  *
  * Besides the sanitizers' own checks, it asserts what the parser promises:
  * a known verdict; for an accepted request a known path, a length within

@@ -1,6 +1,6 @@
 # A real load balancer in front of a primary and a streaming standby:
 # HAProxy with "option httpchk GET /primary" on a write frontend and
-# "GET /replica" on a read frontend (the configuration README.md ships).
+# "GET /replica" on a read frontend (the configuration docs/http.md ships).
 # Writes land on the primary, reads on the standby; after the primary is
 # stopped and the standby promoted, the write frontend reaches the new
 # primary and the read frontend has no standby left to offer.
@@ -34,7 +34,7 @@ $primary->start;
 $primary->safe_psql('postgres', 'CREATE EXTENSION pg_health');
 my $standby = streaming_standby($primary, 'pg2', "pg_health.http_port = $h2\n");
 
-# The README's example, with this test's ports.
+# The example of docs/http.md ("HAProxy"), with this test's ports.
 my ($p1, $p2) = ($primary->port, $standby->port);
 my $cfg = PostgreSQL::Test::Utils::tempdir() . '/haproxy.cfg';
 open my $fh, '>', $cfg or die $!;

@@ -1,0 +1,67 @@
+# bench/common.sh -- shared by bench/http.sh and bench/saturation.sh.  Source
+# after scripts/lib.sh and scripts/server.sh.
+#
+# The benchmarks never install into the machine's PostgreSQL (other checkouts
+# install and test there meanwhile): this tree, as it is, and with
+# BASELINE=<git revision> that revision too, are each built into a private
+# installation (scripts/lib.sh, ph_private_install), and each server is
+# started from one of them.
+
+# Build the source tree SRC into a private installation under INST; prints
+# the installation's pg_config.
+ph_bench_build() {
+	local src=$1 inst=$2 bindir
+	ph_build_install "$src" "$inst" >&2
+	bindir=$(ph_private_install "$inst")
+	chmod -R a+rX "$inst"
+	echo "$bindir/pg_config"
+}
+
+# The builds to measure, under DIR: sets PH_BENCH_BUILDS (new, then base when
+# BASELINE is set), PH_BENCH_PG_CONFIG[build] and PH_BENCH_LABEL[build].
+declare -A PH_BENCH_PG_CONFIG PH_BENCH_LABEL
+PH_BENCH_BUILDS=()
+ph_bench_builds() {
+	local dir=$1 copy rev
+	copy=$(ph_private_copy)
+	PH_BENCH_PG_CONFIG[new]=$(ph_bench_build "$copy" "$dir/inst-new")
+	rm -rf "$copy"
+	PH_BENCH_LABEL[new]='pg_health'
+	PH_BENCH_BUILDS=(new)
+	if [ -n "${BASELINE:-}" ]; then
+		mkdir -p "$dir/base-src"
+		if [ -d "$BASELINE" ]; then
+			# a source tree (a scratch copy of another checkout)
+			tar -C "$BASELINE" --exclude=.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' -cf - . |
+				tar -C "$dir/base-src" -xf -
+			rev=$(basename "$BASELINE")
+		else
+			rev=$(git -C "$PH_ROOT" rev-parse --short "$BASELINE") || ph_die "BASELINE=$BASELINE: no such revision"
+			git -C "$PH_ROOT" archive "$rev" | tar -x -C "$dir/base-src"
+		fi
+		PH_BENCH_PG_CONFIG[base]=$(ph_bench_build "$dir/base-src" "$dir/inst-base")
+		PH_BENCH_LABEL[base]="pg_health $rev"
+		PH_BENCH_BUILDS+=(base)
+	fi
+}
+
+# Start a server from BUILD's installation (ph_server_start's arguments
+# follow); PGHOST, PGPORT and PH_SERVER_DIR point at it, as ph_server_start
+# leaves them.
+ph_bench_server_start() {
+	local build=$1
+	shift
+	PG_CONFIG=${PH_BENCH_PG_CONFIG[$build]} ph_server_start "$@"
+}
+
+# The pid of the process that answers HTTP for the server in DIR (a
+# PH_SERVER_DIR): the "pg_health http" worker, or, in builds from before it
+# (1.1 and earlier), the sampler, which served HTTP in its wait.
+ph_bench_http_pid() {
+	local postmaster pid
+	postmaster=$(head -1 "$1/data/postmaster.pid")
+	for title in 'pg_health http' 'pg_health sampler'; do
+		pid=$(ps -o pid=,args= --ppid "$postmaster" | awk -v t="$title" 'index($0, t) { print $1; exit }')
+		if [ -n "$pid" ]; then echo "$pid"; return; fi
+	done
+}

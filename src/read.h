@@ -1,0 +1,35 @@
+/*
+ * read.h -- the one way every door (SQL functions, HTTP, metrics) reads
+ * what the sampler published (read.c).
+ */
+#ifndef PH_READ_H
+#define PH_READ_H
+
+#include "pg_health.h"
+
+/* Per-process buffers a reader copies a sample into (see read.c). */
+typedef enum PhBuffer
+{
+	PH_BUF_SNAPSHOT,
+	PH_BUF_COMPONENTS,
+	PH_BUF_POOLS,
+	PH_BUF_CHECKS,
+	PH_BUF_STANDBYS,
+	PH_BUF_COUNT
+} PhBuffer;
+
+extern void *ph_reader_buffer(PhBuffer which);
+
+/* The latest sample as one caller sees it. */
+typedef struct PhView
+{
+	PhSnapshot *snap;			/* this process's copy */
+	PhComponentTable *components;	/* NULL unless asked for */
+	pid_t		worker_pid;		/* the sampler's; 0 when none runs */
+	TimestampTz now;			/* when it was read: freshness is judged then */
+	PhVerdict	verdict;		/* for the role asked */
+} PhView;
+
+extern void ph_read_view(PhView *view, PhRole role, const PhOverrides *o, bool with_components);
+
+#endif							/* PH_READ_H */
