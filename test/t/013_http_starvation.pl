@@ -229,16 +229,20 @@ for my $path (@paths)
 	my $out = `timeout 30 $probe -p $hport -P '$path' -c 4 -n 500`;
 	like($out, qr/requests=500 ok=500 .* errors=0/, "warm-up: 500 x $path") or diag($out);
 }
-my $rss0 = rss_anon_kb($pid);
+# the HTTP worker answers (the sampler only samples)
+my @http = worker_pids($node, 'pg_health http');
+is(scalar(@http), 1, 'one HTTP worker');
+my $rss0 = rss_anon_kb($http[0]);
 for my $path (@paths)
 {
 	my $out = `timeout 30 $probe -p $hport -P '$path' -c 4 -n 5000`;
 	like($out, qr/requests=5000 ok=5000 .* errors=0/, "5000 x $path answered") or diag($out);
 }
-my $rss1 = rss_anon_kb($pid);
+my $rss1 = rss_anon_kb($http[0]);
 cmp_ok($rss1 - $rss0, '<', 2048,
-	"the sampler's RssAnon grew by less than 2 MB over 45,000 requests ($rss0 kB -> $rss1 kB)");
-is($node->safe_psql('postgres', 'SELECT worker_pid FROM health.status'), $pid, '... and it is the same sampler');
+	"the HTTP worker's RssAnon grew by less than 2 MB over 45,000 requests ($rss0 kB -> $rss1 kB)");
+is_deeply([ worker_pids($node, 'pg_health http') ], \@http, '... and it is the same HTTP worker');
+is($node->safe_psql('postgres', 'SELECT worker_pid FROM health.status'), $pid, '... and the same sampler');
 
 # Query arguments out of range: 400, naming the argument.
 for my $case (['/replica?delay=99999999999999s', qr/delay is out of range/],

@@ -103,7 +103,8 @@ my %pid = (
 	checker => pid_of_type('pg_health checker'),
 	names => pid_of_type('pg_health names'),
 	session => $session->query_safe('SELECT pg_backend_pid()'));
-my @procs = qw(sampler checker names session);
+$pid{http} = pid_of_title('pg_health http');
+my @procs = qw(http sampler checker names session);
 like($pid{$_}, qr/^\d+$/, "$_: pid $pid{$_}") for @procs;
 
 # One SQL round: every function and every view of the schema, a statement
@@ -129,9 +130,9 @@ sub sql_rounds
 sub start_http
 {
 	my ($n, $out) = @_;
-	my $rss = "\$(awk '/^RssAnon:/ { print \$2 }' /proc/$pid{sampler}/status)";
-	my $cmd = "echo 'path=start' sampler_rss=$rss ; "
-	  . join(' ; ', map { "echo 'path=$_' \$($probe -p $hport -P $_ -c 2 -n $n) sampler_rss=$rss" } @paths);
+	my $rss = "\$(awk '/^RssAnon:/ { print \$2 }' /proc/$pid{http}/status)";
+	my $cmd = "echo 'path=start' http_rss=$rss ; "
+	  . join(' ; ', map { "echo 'path=$_' \$($probe -p $hport -P $_ -c 2 -n $n) http_rss=$rss" } @paths);
 	return IPC::Run::start([ 'sh', '-c', $cmd ], '>', $out, '2>&1', IPC::Run::timeout(300));
 }
 # Connections: $n, half as churn_a to soak, half as churn_b to postgres;
@@ -153,7 +154,7 @@ sub start_churn
 }
 
 # One phase: HTTP, churn and the SQL session at once.
-my (%http_done, $conn_done, $conn_expected, $sql_done, $sampler_by_path);
+my (%http_done, $conn_done, $conn_expected, $sql_done, $http_by_path);
 sub phase
 {
 	my ($name, $http_n, $sql_n, $conn_n) = @_;
@@ -169,15 +170,15 @@ sub phase
 	for my $line (split /\n/, $http_out)
 	{
 		my ($path) = $line =~ /path=(\S+)/ or next;
-		my ($rss) = $line =~ /sampler_rss=(\d+)/;
+		my ($rss) = $line =~ /http_rss=(\d+)/;
 		push @by_path, sprintf('%s %+d kB', $path, $rss - $last_rss) if defined $rss && defined $last_rss;
 		$last_rss = $rss;
 		my ($req, $ok, $errors) = $line =~ /requests=(\d+) ok=(\d+) .* errors=(\d+)/ or next;
 		$http_done{$path} += $ok;
 		note("$name: $line");
 	}
-	note("$name: the sampler's RssAnon while serving each path: " . join(', ', @by_path));
-	$sampler_by_path = join(', ', @by_path);
+	note("$name: the HTTP worker's RssAnon while serving each path: " . join(', ', @by_path));
+	$http_by_path = join(', ', @by_path);
 	my @done = $churn_out =~ /number of transactions actually processed: (\d+)/g;
 	$conn_done += $_ for @done;
 	$conn_expected += 2 * int($conn_n / 2);
@@ -214,6 +215,7 @@ is(q1('SELECT worker_pid FROM health.status') || pid_of_title('pg_health sampler
 	'the sampler did not restart');
 is(pid_of_type('pg_health checker'), $pid{checker}, 'the checker did not restart');
 is(pid_of_type('pg_health names'), $pid{names}, 'the names worker did not restart');
+is(pid_of_title('pg_health http'), $pid{http}, 'the HTTP worker did not restart');
 
 # Flat memory.
 diag(sprintf('RssAnon after the warm-up and %.0f s later, at the end (%d requests per path, %d SQL rounds, %d connections):',
@@ -224,7 +226,7 @@ for my $p (@procs)
 	diag(sprintf('  %-8s pid %-7s %8s kB -> %8s kB  %9s kB', $p, $pid{$p}, $b // '?', $a // '?',
 			defined $a && defined $b ? sprintf('%+d', $a - $b) : '?'));
 }
-diag("  the sampler's growth while each path was served: $sampler_by_path");
+diag("  the HTTP worker's growth while each path was served: $http_by_path");
 for my $p (@procs)
 {
 	my ($b, $a) = ($before->{$p}, $after->{$p});
