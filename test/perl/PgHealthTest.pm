@@ -8,7 +8,8 @@ use IO::Socket::INET;
 use IO::Select;
 use Time::HiRes qw(time usleep);
 use PostgreSQL::Test::Utils qw(slurp_file);
-our @EXPORT = qw(fill_slots http_raw http_get poll_http streaming_standby worker_pids rss_anon_kb);
+our @EXPORT = qw(fill_slots http_raw http_get poll_http streaming_standby worker_pids rss_anon_kb
+  http_rss_growth);
 
 # A streaming standby of $primary, from a base backup, with $conf appended to
 # its postgresql.conf; started, and caught up with the primary.
@@ -123,6 +124,28 @@ sub rss_anon_kb
 	my ($pid) = @_;
 	my $status = eval { slurp_file("/proc/$pid/status") } // return undef;
 	return $status =~ /^RssAnon:\s+(\d+) kB/m ? $1 : undef;
+}
+
+# The RssAnon of process $pid before and after $n requests to each of
+# @$paths, sent by bench/http_probe.c ($probe, 4 clients) to port $port,
+# after a warm-up of a tenth of that; asserts every request was answered.
+sub http_rss_growth
+{
+	my ($probe, $port, $pid, $n, $paths) = @_;
+	my $send = sub {
+		my ($count, $label) = @_;
+		for my $path (@$paths)
+		{
+			# timeout: a server that stopped answering must not hold the test
+			my $out = `timeout 60 $probe -p $port -P '$path' -c 4 -n $count`;
+			Test::More::like($out, qr/requests=$count ok=$count .* errors=0/, "$label$count x $path answered")
+			  or Test::More::diag($out);
+		}
+	};
+	$send->(int($n / 10), 'warm-up: ');
+	my $before = rss_anon_kb($pid);
+	$send->($n, '');
+	return ($before, rss_anon_kb($pid));
 }
 
 1;

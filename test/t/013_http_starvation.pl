@@ -224,21 +224,10 @@ is($node->safe_psql('postgres', 'SELECT worker_pid FROM health.status'), $pid, '
 # server that stopped answering must not hold the test 5 s per request)
 my @paths = ('/live', '/ready', '/startup', '/health', '/metrics', '/primary', '/replica', '/nope',
 	'/replica?delay=99999999999999s');
-for my $path (@paths)
-{
-	my $out = `timeout 30 $probe -p $hport -P '$path' -c 4 -n 500`;
-	like($out, qr/requests=500 ok=500 .* errors=0/, "warm-up: 500 x $path") or diag($out);
-}
 # the HTTP worker answers (the sampler only samples)
 my @http = worker_pids($node, 'pg_health http');
 is(scalar(@http), 1, 'one HTTP worker');
-my $rss0 = rss_anon_kb($http[0]);
-for my $path (@paths)
-{
-	my $out = `timeout 30 $probe -p $hport -P '$path' -c 4 -n 5000`;
-	like($out, qr/requests=5000 ok=5000 .* errors=0/, "5000 x $path answered") or diag($out);
-}
-my $rss1 = rss_anon_kb($http[0]);
+my ($rss0, $rss1) = http_rss_growth($probe, $hport, $http[0], 5000, \@paths);
 cmp_ok($rss1 - $rss0, '<', 2048,
 	"the HTTP worker's RssAnon grew by less than 2 MB over 45,000 requests ($rss0 kB -> $rss1 kB)");
 is_deeply([ worker_pids($node, 'pg_health http') ], \@http, '... and it is the same HTTP worker');

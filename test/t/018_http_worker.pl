@@ -170,18 +170,7 @@ is(join(',', http_pids()), $http2[0], '... from the same worker');
 
 # Memory: every kind of answer, 2,000 times, after a warm-up.
 my @paths = ('/live', '/ready', '/startup', '/health', '/metrics', '/replica?lag=1MB', '/nope');
-for my $path (@paths)
-{
-	my $out = `timeout 30 $probe -p $hport -P '$path' -c 4 -n 300`;
-	like($out, qr/requests=300 ok=300 .* errors=0/, "warm-up: 300 x $path") or diag($out);
-}
-my $rss0 = rss_anon_kb($http2[0]);
-for my $path (@paths)
-{
-	my $out = `timeout 60 $probe -p $hport -P '$path' -c 4 -n 2000`;
-	like($out, qr/requests=2000 ok=2000 .* errors=0/, "2000 x $path answered") or diag($out);
-}
-my $rss1 = rss_anon_kb($http2[0]);
+my ($rss0, $rss1) = http_rss_growth($probe, $hport, $http2[0], 2000, \@paths);
 cmp_ok($rss1 - $rss0, '<', 2048,
 	"the HTTP worker's RssAnon grew by less than 2 MB over 14,000 requests ($rss0 kB -> $rss1 kB)");
 is(join(',', http_pids()), $http2[0], '... and it is the same worker');
