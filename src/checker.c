@@ -564,8 +564,9 @@ run_check(CheckDef *d)
 			char		buf[128];	/* SPI's memory is gone after SPI_finish */
 
 			(void) ph_pin_search_path(d->search_path);
+			/* as SET LOCAL: 16+ refuse it as a function's SET clause */
 			(void) set_config_option("transaction_read_only", "on", PGC_USERSET, PGC_S_SESSION,
-									 GUC_ACTION_SAVE, true, ERROR, false);
+									 GUC_ACTION_LOCAL, true, ERROR, false);
 			GetUserIdAndSecContext(&save_userid, &save_sec);
 			SetUserIdAndSecContext(role, save_sec | SECURITY_LOCAL_USERID_CHANGE |
 								   SECURITY_RESTRICTED_OPERATION);
