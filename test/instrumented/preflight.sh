@@ -46,8 +46,8 @@ PGCTLTIMEOUT=600 pg_ctl -D "$data" -l "$scratch/server.log" -w start >/dev/null 
 
 # Waits for the server to take queries again (after a crash restart too).
 psql_retry() {
-	local i
-	for i in $(seq 1 600); do
+	local _
+	for _ in $(seq 1 600); do
 		psql -XAtq -v ON_ERROR_STOP=1 -c "$1" 2>/dev/null && return 0
 		sleep 0.5
 	done
@@ -65,7 +65,7 @@ workers() {
 		UNION ALL SELECT pid, backend_type FROM pg_stat_activity WHERE backend_type LIKE 'pg_health %'" 2>/dev/null || true
 }
 # the sampler, the names worker and the checker (which needs the extension)
-for i in $(seq 1 1200); do
+for _ in $(seq 1 1200); do
 	[ "$(workers | wc -l)" -ge 3 ] && break
 	sleep 0.5
 done
@@ -78,7 +78,7 @@ while read -r pid what; do
 		status=1
 	fi
 done < <(echo "$postmaster postmaster"; workers)
-[ "$(workers | wc -l)" -ge 3 ] || { echo "preflight: fewer than three pg_health workers:" $(workers) >&2; status=1; }
+[ "$(workers | wc -l)" -ge 3 ] || { echo "preflight: fewer than three pg_health workers: $(workers | tr '\n' ' ')" >&2; status=1; }
 
 psql_retry "CREATE FUNCTION ph_probe_backend() RETURNS int AS '$probe' LANGUAGE C;
 	CREATE FUNCTION ph_probe_worker(text) RETURNS boolean AS '$probe' LANGUAGE C;
