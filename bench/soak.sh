@@ -155,22 +155,24 @@ done
 # the processes watched
 for _ in $(seq 1 50); do [ -s "$work/session.pid" ] && break; sleep 0.1; done
 backend_pid() { q "SELECT pid FROM pg_stat_activity WHERE backend_type = '$1'"; }
+# the HTTP worker has no row in pg_stat_activity: by its title, a child of the postmaster
+http_pid() { pgrep -P "$(head -n 1 "$PH_SERVER_DIR/data/postmaster.pid")" -f 'pg_health http' | head -n 1; }
 declare -A pid=(
+	[http]=$(http_pid)
 	[sampler]=$(q 'SELECT worker_pid FROM health.status')
 	[checker]=$(backend_pid 'pg_health checker')
 	[names]=$(backend_pid 'pg_health names')
 	[session]=$(tr -dc '0-9' <"$work/session.pid" 2>/dev/null || true))
-procs=(sampler checker names session)
+procs=(http sampler checker names session)
 rss() { awk '/^RssAnon:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo '?'; }
 
 printf '\npg_health soak: %s, %d s, a line every %d s; RssAnon in kB\n' \
 	"$("$PG_CONFIG" --version)" "$SOAK_SECONDS" "$SOAK_REPORT_SECONDS"
 printf 'load: HTTP %s req/s (%s clients), SQL %s rounds/s of %d statements, %s connections/s (0 = unpaced)\n' \
 	"$HTTP_RATE" "$HTTP_CLIENTS" "$SQL_RATE" "$(wc -l <"$work/round.sql")" "$CHURN_RATE"
-printf 'pids: sampler %s, checker %s, names %s, session %s\n' \
-	"${pid[sampler]}" "${pid[checker]}" "${pid[names]}" "${pid[session]}"
-printf '%7s %10s %10s %10s %10s %12s %11s %12s %7s\n' time sampler checker names session \
-	'http req' 'sql rounds' connections events
+printf 'pids:'; for p in "${procs[@]}"; do printf ' %s %s' "$p" "${pid[$p]}"; done; echo
+printf '%7s' time; printf ' %10s' "${procs[@]}"
+printf ' %12s %11s %12s %7s\n' 'http req' 'sql rounds' connections events
 declare -A first=() last=()
 report() {
 	local t=$1 p line http rounds conns events
@@ -226,6 +228,7 @@ touch "$work/stop" "$work/done"
 
 # the workers must still be the ones measured
 restarted=
+[ "$(http_pid)" = "${pid[http]}" ] || restarted+=' http'
 [ "$(q 'SELECT worker_pid FROM health.status')" = "${pid[sampler]}" ] || restarted+=' sampler'
 [ "$(backend_pid 'pg_health checker')" = "${pid[checker]}" ] || restarted+=' checker'
 [ "$(backend_pid 'pg_health names')" = "${pid[names]}" ] || restarted+=' names'
