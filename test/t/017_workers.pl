@@ -30,7 +30,14 @@ $node->safe_psql('postgres', q{CREATE EXTENSION pg_health;
 sub q1 { my ($sql) = @_; return $node->safe_psql('postgres', $sql); }
 sub pids_of { my ($type) = @_; return worker_pids($node, "pg_health $type"); }
 sub count_of { my ($type) = @_; return scalar(my @p = pids_of($type)); }
-sub pid_of { my ($type) = @_; my @p = pids_of($type); return $p[0] // 0; }
+# never 0: kill 0 would signal this test's own process group
+sub pid_of
+{
+	my ($type) = @_;
+	my @p = pids_of($type);
+	BAIL_OUT("no pg_health $type process found by its title") unless @p;
+	return $p[0];
+}
 # The workers every pg_health server has, each exactly once (polled: a
 # restarted worker takes a few seconds).
 sub one_of_each
