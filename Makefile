@@ -1,10 +1,13 @@
 # pg_health -- PGXS build.  See README.md for the two commands that matter.
 
 EXTENSION = pg_health
-EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
 MODULE_big = pg_health
-OBJS = src/pg_health.o src/shmem.o src/sampler.o src/names.o src/checker.o src/components.o src/checks.o src/report.o src/sql.o src/pools.o src/hooks.o src/http.o src/http_parse.o src/metrics.o src/replication.o src/guard.o src/read.o
-HEADERS_pg_health = src/pg_health.h src/compat.h
+OBJS = src/pg_health.o \
+	src/shmem.o src/guard.o src/workers.o src/json.o \
+	src/verdict.o src/checks.o src/replication_checks.o src/component_checks.o \
+	src/sessions.o src/replication.o src/hooks.o src/components.o src/checker.o src/names.o src/sampler.o \
+	src/read.o \
+	src/fields.o src/report.o src/metrics.o src/sql.o src/sql_pools.o src/sql_replication.o src/http_parse.o src/http.o
 DATA = pg_health--1.0.sql pg_health--1.0--1.1.sql
 PGFILEDESC = "pg_health - one authoritative readiness verdict"
 
@@ -31,4 +34,4 @@ override PROVE_FLAGS += -I $(srcdir)/test/perl
 
 # PGXS tracks no header dependencies: every object depends on the shared
 # headers, so a changed struct never meets a stale object.
-$(OBJS): $(srcdir)/src/pg_health.h $(srcdir)/src/compat.h $(srcdir)/src/http_parse.h $(srcdir)/src/guard.h $(srcdir)/src/read.h
+$(OBJS): $(wildcard $(srcdir)/src/*.h)

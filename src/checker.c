@@ -1,5 +1,6 @@
 /*
- * checker.c -- custom checks (initialization gates) and notifications.
+ * checker.c -- custom checks (initialization gates) and notifications
+ * (collect).
  *
  * A custom check is a named SQL query that returns one boolean, registered
  * in health.custom_checks of the database pg_health.database.  The checker
@@ -54,8 +55,12 @@
 #include "utils/wait_event.h"
 
 #include "compat.h"
+#include "checker.h"
 #include "guard.h"
-#include "pg_health.h"
+#include "json.h"
+#include "shmem.h"
+#include "verdict.h"
+#include "workers.h"
 
 PG_FUNCTION_INFO_V1(pg_health_register_check_1_0);
 PG_FUNCTION_INFO_V1(pg_health_register_check_1_1);
@@ -629,6 +634,30 @@ run_check(CheckDef *d)
 	publish_result(d, passed, detail, start, GetCurrentTimestamp() - start);
 }
 
+/*
+ * One event as JSON: the NOTIFY pg_health payload.  "checks" lists the checks
+ * whose status changed, as health.events.changes does (already JSON text).
+ */
+static void
+event_json(StringInfo buf, const PhEvent *e)
+{
+	PhJson		jj;
+	PhJson	   *j = &jj;
+
+	ph_json_text_sink(j, buf);
+	ph_json_open(j, false);
+	ph_json_int(j, "generation", (int64) e->generation);
+	ph_json_time(j, "occurred_at", e->occurred_at);
+	ph_json_str(j, "old_status", ph_state_name((PhState) e->old_state));
+	ph_json_str(j, "new_status", ph_state_name((PhState) e->new_state));
+	ph_json_key(j, "checks");
+	ph_json_value_start(j);
+	appendStringInfoString(buf, e->changes[0] ? e->changes : "[]");
+	ph_json_str(j, "reasons", e->reasons);
+	ph_json_close(j);
+}
+
+
 /* Send every event recorded since the last one sent: NOTIFY pg_health. */
 static void
 notify_events(void)
@@ -667,7 +696,7 @@ notify_events(void)
 		if (seq < sent)
 			continue;
 		initStringInfo(&payload);
-		ph_event_json(&payload, &events[k]);
+		event_json(&payload, &events[k]);
 		Async_Notify("pg_health", payload.data);
 		pfree(payload.data);
 	}

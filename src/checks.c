@@ -1,11 +1,9 @@
 /*
- * checks.c -- the built-in readiness checks and the overall verdict.
- *
- * ph_evaluate() runs in the sampler, once per sample, and turns the figures
- * of a PhSnapshot into check rows and one state per requested role.  The
- * readers only add what depends on the time of reading: whether the sample is
- * fresh (ph_verdict, and the "sampler" row of ph_collect_checks).  SQL and
- * HTTP call the same functions, so they cannot disagree.
+ * checks.c -- the built-in readiness checks (judge): ph_evaluate() runs in
+ * the sampler, once per sample, and turns the figures of a PhSnapshot into
+ * check rows, with replication_checks.c's and component_checks.c's, and one
+ * state per requested role (verdict.c).  It also derives what the sampler
+ * keeps of a sample: its history entry, its reasons, its changes.
  */
 #include "postgres.h"
 
@@ -13,115 +11,116 @@
 
 #include "utils/builtins.h"
 #include "utils/float.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 
+#include "checks.h"
+#include "component_checks.h"
 #include "guard.h"
-#include "pg_health.h"
+#include "replication_checks.h"
+#include "verdict.h"
+#include "workers.h"
 
-static const char *const state_names[] = {
-	[PH_STATE_UNKNOWN] = "unknown",
-	[PH_STATE_STARTING] = "starting",
-	[PH_STATE_NOT_READY] = "not_ready",
-	[PH_STATE_DEGRADED] = "degraded",
-	[PH_STATE_READY] = "ready",
-};
+int			ph_connections_warning = 80;
+int			ph_connections_critical = 95;
+int			ph_idle_xact_warning_s = 60;
+int			ph_idle_xact_critical_s = 0;
+int			ph_long_xact_warning_s = 300;
+int			ph_long_xact_critical_s = 0;
+int			ph_blocked_warning = 5;
+int			ph_blocked_critical = 0;
+int			ph_refusal_window_s = 60;
+int			ph_limit_warning = 80;
+int			ph_limit_critical = 100;
+int			ph_hold_samples = 1;
 
-static const char *const check_status_names[] = {
-	[PH_CHECK_OK] = "ok",
-	[PH_CHECK_WARNING] = "warning",
-	[PH_CHECK_CRITICAL] = "critical",
-	[PH_CHECK_UNKNOWN] = "unknown",
-};
-
-const char *
-ph_state_name(PhState state)
-{
-	return state_names[state];
-}
-
-const char *
-ph_check_status_name(PhCheckStatus status)
-{
-	return check_status_names[status];
-}
-
-const char *
-ph_role_name(PhRole role)
-{
-	switch (role)
-	{
-		case PH_ROLE_PRIMARY:
-			return "primary";
-		case PH_ROLE_REPLICA:
-			return "replica";
-		default:
-			return NULL;
-	}
-}
-
-/*
- * NULL means "either role"; anything else must be spelled as the verdict
- * functions take it (README.md, "The verdict"): "primary" or "replica".
- */
-bool
-ph_role_from_string(const char *s, PhRole *role)
-{
-	if (s == NULL)
-		*role = PH_ROLE_ANY;
-	else if (strcmp(s, "primary") == 0)
-		*role = PH_ROLE_PRIMARY;
-	else if (strcmp(s, "replica") == 0)
-		*role = PH_ROLE_REPLICA;
-	else
-		return false;
-	return true;
-}
-
-/* Never below three intervals: a slow sample must not read as a dead worker. */
-int
-ph_stale_after(void)
-{
-	return Max(ph_stale_after_ms, 3 * ph_sample_interval_ms);
-}
-
-/* The lower of two thresholds that are on (> 0); 0 when both are off. */
-int
-ph_first_threshold(int warning, int critical)
-{
-	if (warning > 0 && critical > 0)
-		return Min(warning, critical);
-	return Max(warning, critical);
-}
-
-static double
-threshold_or_nan(int threshold)
-{
-	return threshold > 0 ? (double) threshold : get_float8_nan();
-}
-
-static PhCheckStatus
-threshold_status(double value, double warning, double critical)
-{
-	if (!isnan(critical) && value >= critical)
-		return PH_CHECK_CRITICAL;
-	if (!isnan(warning) && value >= warning)
-		return PH_CHECK_WARNING;
-	return PH_CHECK_OK;
-}
-
-/*
- * A check row with no thresholds, status ok: every check starts here, the
- * built-in ones below and replication.c's.
- */
 void
-ph_init_check(PhCheck *c, const char *name, double value)
+ph_define_check_settings(void)
 {
-	memset(c, 0, sizeof(*c));
-	strlcpy(c->name, name, sizeof(c->name));
-	c->value = value;
-	c->warning_threshold = get_float8_nan();
-	c->critical_threshold = get_float8_nan();
-	c->status = PH_CHECK_OK;
+	DefineCustomIntVariable("pg_health.connections_warning",
+							"Share of usable connection slots in use that makes the connections check a warning.",
+							"Percent of max_connections less reserved slots; 0 turns the warning off.",
+							&ph_connections_warning,
+							80, 0, 1000,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.connections_critical",
+							"Share of usable connection slots in use that makes the connections check critical.",
+							"Percent; 0 turns it off.  The check is critical whenever no slot is left for ordinary roles.",
+							&ph_connections_critical,
+							95, 0, 1000,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.idle_in_transaction_warning",
+							"Time idle in transaction after which the idle_in_transaction check warns.",
+							"0 turns it off.",
+							&ph_idle_xact_warning_s,
+							60, 0, INT_MAX / 1000,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.idle_in_transaction_critical",
+							"Time idle in transaction after which the idle_in_transaction check is critical.",
+							"0 (the default) turns it off.",
+							&ph_idle_xact_critical_s,
+							0, 0, INT_MAX / 1000,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.long_transaction_warning",
+							"Transaction age after which the long_transaction check warns.",
+							"0 turns it off.",
+							&ph_long_xact_warning_s,
+							300, 0, INT_MAX / 1000,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.long_transaction_critical",
+							"Transaction age after which the long_transaction check is critical.",
+							"0 (the default) turns it off.",
+							&ph_long_xact_critical_s,
+							0, 0, INT_MAX / 1000,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.blocked_sessions_warning",
+							"Number of sessions waiting on locks that makes the blocked_sessions check warn.",
+							"0 turns it off.",
+							&ph_blocked_warning,
+							5, 0, INT_MAX,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.blocked_sessions_critical",
+							"Number of sessions waiting on locks that makes the blocked_sessions check critical.",
+							"0 (the default) turns it off.",
+							&ph_blocked_critical,
+							0, 0, INT_MAX,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.refusal_window",
+							"How long after a connection refused for lack of slots the connection_refusals check stays critical.",
+							"0 turns the check off.",
+							&ph_refusal_window_s,
+							60, 0, 86400,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.connection_limit_warning",
+							"Percentage of a role's or database's CONNECTION LIMIT in use at which the connection_limits check warns.",
+							"0 turns it off.",
+							&ph_limit_warning,
+							80, 0, 100,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.connection_limit_critical",
+							"Percentage of a role's or database's CONNECTION LIMIT in use at which the connection_limits check is critical.",
+							"100 (the default) means at the limit, when its next connection is refused; 0 turns it off.",
+							&ph_limit_critical,
+							100, 0, 100,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.hold_samples",
+							"Consecutive samples a check's new status must hold before it counts.",
+							"1 (the default) applies every change at once.",
+							&ph_hold_samples,
+							1, 1, 100,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
 }
 
 static PhCheck *
@@ -130,10 +129,7 @@ add_check(PhSnapshot *snap, const char *name, double value, int warning, int cri
 	PhCheck    *c = &snap->checks[snap->nchecks++];
 
 	Assert(snap->nchecks <= PH_MAX_CHECKS);
-	ph_init_check(c, name, value);
-	c->warning_threshold = threshold_or_nan(warning);
-	c->critical_threshold = threshold_or_nan(critical);
-	c->status = threshold_status(value, c->warning_threshold, c->critical_threshold);
+	ph_threshold_check(c, name, value, warning, critical);
 	return c;
 }
 
@@ -142,14 +138,6 @@ next_check(PhSnapshot *snap)
 {
 	Assert(snap->nchecks < PH_MAX_CHECKS);
 	return &snap->checks[snap->nchecks++];
-}
-
-static double
-age_seconds(TimestampTz since, TimestampTz now)
-{
-	if (since == 0 || now <= since)
-		return 0.0;
-	return (double) (now - since) / USECS_PER_SEC;
 }
 
 static void
@@ -186,7 +174,7 @@ check_age(PhSnapshot *snap, const char *name, TimestampTz since, int pid,
 		  int warning, int critical, const char *what, const char *none,
 		  const char *advice)
 {
-	double		age = age_seconds(since, snap->sampled_at);
+	double		age = ph_age_seconds(since, snap->sampled_at);
 	PhCheck    *c = add_check(snap, name, age, warning, critical);
 
 	if (pid == 0)
@@ -233,7 +221,7 @@ check_connection_refusals(PhSnapshot *snap)
 				 "the limit that refused it (max_connections, or the role's or database's "
 				 "CONNECTION LIMIT)",
 				 Max(cn->refusals_in_window, 1), ph_refusal_window_s,
-				 age_seconds(cn->last_refusal_at, snap->sampled_at),
+				 ph_age_seconds(cn->last_refusal_at, snap->sampled_at),
 				 cn->last_refusal_authenticated ? "for role" :
 				 "before authentication, for a client that asked for role",
 				 cn->last_refused_role, cn->last_refused_database);
@@ -358,75 +346,6 @@ check_role(PhSnapshot *snap, PhRole role)
 }
 
 /*
- * One check per component: "component:<name>".  A required component that is
- * not ready or degraded (never reported, starting, failed, stopped, or lost
- * because it went silent for longer than its TTL), or whose pool holds fewer
- * connections than its minimum, is critical; degraded is a warning.  For a
- * component that is not required, critical becomes a warning.
- */
-static void
-check_component(PhSnapshot *snap, PhComponentResult *r)
-{
-	const PhComponent *comp = &r->c;
-	PhComponentState st = (PhComponentState) r->effective;
-	double		silent = comp->in_use ? age_seconds(comp->last_heartbeat, snap->sampled_at) : 0;
-	bool		pool_short = comp->pool_min > 0 && r->pool_connections >= 0 &&
-		r->pool_connections < comp->pool_min;
-	char		name[PH_NAME_LEN];
-	StringInfoData d;
-	PhCheck    *c;
-
-	snprintf(name, sizeof(name), "component:%s", comp->name);
-	c = add_check(snap, name, comp->in_use ? silent : get_float8_nan(), 0, 0);
-	if (r->ttl_s > 0)
-		c->critical_threshold = r->ttl_s;
-
-	initStringInfo(&d);
-	switch (st)
-	{
-		case PH_COMP_NONE:
-			c->status = PH_CHECK_CRITICAL;
-			appendStringInfo(&d, "required component \"%s\" has not reported since the server started: "
-							 "start it, or check that it calls health.set_component_state('%s', 'ready')",
-							 comp->name, comp->name);
-			break;
-		case PH_COMP_LOST:
-			c->status = PH_CHECK_CRITICAL;
-			appendStringInfo(&d, "component \"%s\" is lost: no report or heartbeat for %.0f s (TTL %d s); "
-							 "its last state was %s", comp->name, silent, r->ttl_s,
-							 ph_component_state_name((PhComponentState) comp->state));
-			break;
-		default:
-			c->status = st == PH_COMP_READY ? PH_CHECK_OK :
-				st == PH_COMP_DEGRADED ? PH_CHECK_WARNING : PH_CHECK_CRITICAL;
-			appendStringInfo(&d, "component \"%s\" is %s, for %.0f s", comp->name,
-							 ph_component_state_name(st),
-							 age_seconds(comp->state_since, snap->sampled_at));
-			break;
-	}
-	if (comp->in_use && comp->detail[0])
-		appendStringInfo(&d, ": %s", comp->detail);
-	if (pool_short)
-	{
-		c->status = PH_CHECK_CRITICAL;
-		appendStringInfo(&d, "; its pool (application_name \"%s\") holds %d of the %d connections it needs",
-						 comp->pool_application_name, r->pool_connections, comp->pool_min);
-	}
-	else if (r->pool_connections >= 0)
-		appendStringInfo(&d, "; pool \"%s\": %d connection(s)%s", comp->pool_application_name,
-						 r->pool_connections,
-						 comp->pool_min > 0 ? psprintf(", minimum %d", comp->pool_min) : "");
-	if (!r->required && c->status != PH_CHECK_OK)
-	{
-		c->status = PH_CHECK_WARNING;
-		appendStringInfoString(&d, " (not required: it only warns)");
-	}
-	strlcpy(c->detail, d.data, sizeof(c->detail));
-	pfree(d.data);
-	r->status = c->status;
-}
-
-/*
  * One check per custom check: "custom:<name>".  It fails closed: a check
  * that has not run yet, or whose result is older than three of its
  * intervals (the checker is not running it), counts as failing, with its
@@ -436,7 +355,7 @@ static void
 check_custom(PhSnapshot *snap, const PhCustomCheck *cc, pid_t checker_pid)
 {
 	char		name[PH_NAME_LEN];
-	double		age = age_seconds(cc->last_run_at, snap->sampled_at);
+	double		age = ph_age_seconds(cc->last_run_at, snap->sampled_at);
 	int64		stale_us = 3 * (int64) cc->interval_ms * 1000 + (int64) cc->timeout_ms * 1000 +
 		5 * USECS_PER_SEC;
 	PhCheck    *c;
@@ -481,16 +400,6 @@ check_custom_excess(PhSnapshot *snap, const PhCustomState *custom)
 			 custom->excess, PH_MAX_CUSTOM_CHECKS, custom->first_skipped);
 }
 
-/* Every required component has been ready at least once since it registered. */
-static bool
-components_started(const PhComponentTable *t)
-{
-	for (int k = 0; k < t->n; k++)
-		if (t->items[k].required && t->items[k].c.first_ready_at == 0)
-			return false;
-	return true;
-}
-
 /*
  * Carry a check's history over from the previous sample: its status keeps
  * its start time for as long as it lasts, and with pg_health.hold_samples
@@ -532,25 +441,6 @@ carry_over(PhCheck *cur, const PhCheck *prev_checks, int nprev, TimestampTz now,
 		cur->since = p->since;
 }
 
-static PhState
-state_for_role(const PhSnapshot *snap, PhRole role)
-{
-	bool		warning = false;
-
-	if (snap->started_at == 0)
-		return PH_STATE_STARTING;
-	for (int i = 0; i <= snap->nchecks; i++)
-	{
-		const PhCheck *c = i < snap->nchecks ? &snap->checks[i] : &snap->role_checks[role];
-
-		if (c->status == PH_CHECK_CRITICAL)
-			return PH_STATE_NOT_READY;
-		if (c->status == PH_CHECK_WARNING)
-			warning = true;
-	}
-	return warning ? PH_STATE_DEGRADED : PH_STATE_READY;
-}
-
 /*
  * Evaluate every built-in check of a freshly collected snapshot.  prev is the
  * last published snapshot (generation 0 when there is none): it carries each
@@ -575,7 +465,7 @@ ph_evaluate(PhSnapshot *snap, const PhSnapshot *prev, const PhPoolTable *pools,
 	 * custom checks (gates) read at least once, so that a gate cannot be
 	 * missed in the first moments after a restart
 	 */
-	if (snap->consistent_at != 0 && gates_known && components_started(components))
+	if (snap->consistent_at != 0 && gates_known && ph_components_started(components))
 		snap->started_at = prev->started_at != 0 ? prev->started_at : now;
 	else
 		snap->started_at = 0;
@@ -600,7 +490,7 @@ ph_evaluate(PhSnapshot *snap, const PhSnapshot *prev, const PhPoolTable *pools,
 	ph_check_sync_standbys(next_check(snap), &snap->repl, snap->in_recovery);
 	ph_check_replication_slots(next_check(snap), &snap->repl);
 	for (int k = 0; k < components->n; k++)
-		check_component(snap, &components->items[k]);
+		ph_check_component(next_check(snap), &components->items[k], now);
 	for (int k = 0; k < custom->n; k++)
 		check_custom(snap, &custom->checks[k], custom->checker_pid);
 	if (custom->excess > 0)
@@ -625,105 +515,6 @@ ph_evaluate(PhSnapshot *snap, const PhSnapshot *prev, const PhPoolTable *pools,
 	for (int r = 0; r < PH_NUM_ROLES; r++)
 		ph_clean_text(snap->role_checks[r].detail, PH_DETAIL_LEN, snap->role_checks[r].detail,
 					  PH_DETAIL_LEN);
-}
-
-/* The overall state for each role, from the checks as they stand. */
-void
-ph_set_role_states(PhSnapshot *snap)
-{
-	for (int r = 0; r < PH_NUM_ROLES; r++)
-		snap->state[r] = (uint8) state_for_role(snap, (PhRole) r);
-}
-
-void
-ph_verdict(const PhVerdictInput *in, TimestampTz now, PhVerdict *out)
-{
-	out->age_ms = in->generation == 0 ? -1 :
-		(now > in->sampled_at ? (now - in->sampled_at) / 1000 : 0);
-	out->fresh = in->generation > 0 && in->worker_pid != 0 &&
-		out->age_ms <= ph_stale_after();
-	out->live = out->fresh;
-	out->started = in->started_at != 0;
-	out->state = out->fresh ? (PhState) in->state : PH_STATE_UNKNOWN;
-	out->ready = out->state == PH_STATE_READY || out->state == PH_STATE_DEGRADED;
-}
-
-void
-ph_verdict_from_snapshot(const PhSnapshot *snap, pid_t worker_pid, PhRole role,
-						 TimestampTz now, PhVerdict *out)
-{
-	PhVerdictInput in;
-
-	in.generation = snap->generation;
-	in.sampled_at = snap->sampled_at;
-	in.started_at = snap->started_at;
-	in.worker_pid = worker_pid;
-	in.state = snap->state[role];
-	ph_verdict(&in, now, out);
-}
-
-/* The "sampler" row: the one check judged at read time. */
-static void
-sampler_check(const PhSnapshot *snap, pid_t worker_pid, const PhVerdict *v, PhCheck *c)
-{
-	double		age_s = v->age_ms / 1000.0;
-	int			limit = ph_stale_after();
-
-	memset(c, 0, sizeof(*c));
-	strlcpy(c->name, "sampler", sizeof(c->name));
-	c->value = v->age_ms >= 0 ? (double) v->age_ms : get_float8_nan();
-	c->warning_threshold = get_float8_nan();
-	c->critical_threshold = (double) limit;
-	c->status = v->fresh ? PH_CHECK_OK : PH_CHECK_CRITICAL;
-	c->since = v->fresh ? snap->worker_started_at :
-		(snap->generation > 0 ? snap->sampled_at : 0);
-
-	if (snap->generation == 0)
-		snprintf(c->detail, sizeof(c->detail),
-				 "the pg_health worker has not taken a sample yet%s",
-				 worker_pid == 0 ? " and is not running: see the server log" : "");
-	else if (worker_pid == 0)
-		snprintf(c->detail, sizeof(c->detail),
-				 "the pg_health worker is not running (last sample %.1f s ago); "
-				 "the postmaster restarts it within seconds: see the server log",
-				 age_s);
-	else if (!v->fresh)
-		snprintf(c->detail, sizeof(c->detail),
-				 "last sample is %.1f s old (limit %.1f s): the pg_health worker (pid %d) "
-				 "is not sampling; see the server log",
-				 age_s, limit / 1000.0, (int) worker_pid);
-	else
-		snprintf(c->detail, sizeof(c->detail),
-				 "sample %llu taken %lld ms ago by worker pid %d",
-				 (unsigned long long) snap->generation, (long long) v->age_ms,
-				 (int) worker_pid);
-}
-
-/*
- * All check rows for a role, as readers show them: the sampler row first, then
- * the built-in checks and the role check.  When the sample is stale, the
- * other rows keep their last detail but their status becomes "unknown".
- * out must have room for PH_MAX_CHECKS + 2 rows.
- */
-int
-ph_collect_checks(const PhSnapshot *snap, pid_t worker_pid, PhRole role,
-				  TimestampTz now, PhCheck *out)
-{
-	PhVerdict	v;
-	int			n = 0;
-
-	ph_verdict_from_snapshot(snap, worker_pid, role, now, &v);
-	sampler_check(snap, worker_pid, &v, &out[n++]);
-	if (snap->generation == 0)
-		return n;
-	for (int i = 0; i <= snap->nchecks; i++)
-	{
-		out[n] = i < snap->nchecks ? snap->checks[i] : snap->role_checks[role];
-		if (!v.fresh)
-			out[n].status = PH_CHECK_UNKNOWN;
-		n++;
-	}
-	return n;
 }
 
 void

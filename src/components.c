@@ -1,5 +1,5 @@
 /*
- * components.c -- application components: services that use the database
+ * components.c -- application components (collect): services that use the database
  * report their initialization state into it, and it becomes part of the one
  * verdict (docs/components.md, "Application components").
  *
@@ -12,8 +12,8 @@
  * reloadable GUC pg_health.required_components, so a standby or a freshly
  * restarted server knows what it waits for before anyone has reported.
  *
- * The sampler judges the components once per sample (ph_component_results,
- * then a check per component in checks.c), like everything else.
+ * The sampler judges the components once per sample, like everything else
+ * (component_checks.c).
  */
 #include "postgres.h"
 
@@ -32,8 +32,10 @@
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
 
+#include "component_checks.h"
+#include "components.h"
 #include "guard.h"
-#include "pg_health.h"
+#include "shmem.h"
 
 /* a heartbeat's TTL: at most a day (a restored row is clamped to it) */
 #define PH_COMPONENT_MAX_TTL_MS (86400 * 1000)
@@ -42,22 +44,6 @@ PG_FUNCTION_INFO_V1(pg_health_set_component_state_1_0);
 PG_FUNCTION_INFO_V1(pg_health_heartbeat_1_0);
 PG_FUNCTION_INFO_V1(pg_health_configure_component_1_0);
 PG_FUNCTION_INFO_V1(pg_health_drop_component_1_0);
-
-static const char *const component_state_names[] = {
-	[PH_COMP_NONE] = NULL,
-	[PH_COMP_STARTING] = "starting",
-	[PH_COMP_READY] = "ready",
-	[PH_COMP_DEGRADED] = "degraded",
-	[PH_COMP_FAILED] = "failed",
-	[PH_COMP_STOPPED] = "stopped",
-	[PH_COMP_LOST] = "lost",
-};
-
-const char *
-ph_component_state_name(PhComponentState state)
-{
-	return component_state_names[state];
-}
 
 static PhComponentState
 state_arg(FunctionCallInfo fcinfo, int argno)
@@ -71,45 +57,13 @@ state_arg(FunctionCallInfo fcinfo, int argno)
 				 errhint("Accepted states are starting, ready, degraded, failed and stopped.")));
 	s = text_to_cstring(PG_GETARG_TEXT_PP(argno));
 	for (int st = PH_COMP_STARTING; st <= PH_COMP_STOPPED; st++)
-		if (strcmp(s, component_state_names[st]) == 0)
+		if (strcmp(s, ph_component_state_name((PhComponentState) st)) == 0)
 			return (PhComponentState) st;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("invalid component state \"%s\"", s),
 			 errhint("Accepted states are starting, ready, degraded, failed and stopped.")));
 	pg_unreachable();
-}
-
-/* GUC check hook: every name valid, no more than the table holds. */
-bool
-ph_check_required_components(char **newval, void **extra, GucSource source)
-{
-	char	   *raw = pstrdup(*newval);
-	List	   *names;
-	ListCell   *lc;
-
-	if (!SplitGUCList(raw, ',', &names))
-	{
-		GUC_check_errdetail("List syntax is invalid.");
-		return false;
-	}
-	foreach(lc, names)
-	{
-		const char *why;
-
-		if (!ph_valid_name((char *) lfirst(lc), &why))
-		{
-			GUC_check_errdetail("Component name \"%s\" %s.", (char *) lfirst(lc), why);
-			GUC_check_errhint("Component names are 1 to 63 bytes of lower-case letters, digits, '_', '.' and '-'.");
-			return false;
-		}
-	}
-	if (list_length(names) > PH_MAX_COMPONENTS_LIMIT)
-	{
-		GUC_check_errdetail("At most %d components can be required.", PH_MAX_COMPONENTS_LIMIT);
-		return false;
-	}
-	return true;
 }
 
 /* What health.component_config says of one component. */
@@ -432,85 +386,4 @@ ph_read_components(PhComponent *out)
 			out[n++] = ph_shared->components[i];
 	LWLockRelease(ph_shared->lock);
 	return n;
-}
-
-/*
- * The sampler: the required components (in the GUC's order, reported or
- * not), then the others that reported, with the TTL applied.  Pool counts
- * start at 0 and are added by ph_count_component_pools.
- */
-void
-ph_component_results(PhComponentTable *t, const PhComponent *comps, int ncomps,
-					 TimestampTz now)
-{
-	char	   *raw = pstrdup(ph_required_components ? ph_required_components : "");
-	List	   *required = NIL;
-	ListCell   *lc;
-	bool	   *listed = palloc0(sizeof(bool) * Max(ncomps, 1));
-
-	t->n = 0;
-	if (!SplitGUCList(raw, ',', &required))
-		required = NIL;			/* the check hook refused it; cannot happen */
-
-	foreach(lc, required)
-	{
-		const char *name = lfirst(lc);
-		PhComponentResult *r;
-		bool		dup = false;
-
-		for (int k = 0; k < t->n; k++)
-			dup |= strcmp(t->items[k].c.name, name) == 0;
-		if (dup || t->n >= (int) lengthof(t->items))
-			continue;
-		r = &t->items[t->n++];
-		memset(r, 0, sizeof(*r));
-		r->required = true;
-		strlcpy(r->c.name, name, NAMEDATALEN);
-		for (int i = 0; i < ncomps; i++)
-		{
-			if (strcmp(comps[i].name, name) == 0)
-			{
-				r->c = comps[i];
-				listed[i] = true;
-			}
-		}
-	}
-	for (int i = 0; i < ncomps && t->n < (int) lengthof(t->items); i++)
-	{
-		PhComponentResult *r;
-
-		if (listed[i])
-			continue;
-		r = &t->items[t->n++];
-		memset(r, 0, sizeof(*r));
-		r->c = comps[i];
-	}
-
-	for (int k = 0; k < t->n; k++)
-	{
-		PhComponentResult *r = &t->items[k];
-
-		r->ttl_s = r->c.in_use && r->c.ttl_s >= 0 ? r->c.ttl_s : ph_component_ttl_s;
-		if (!r->c.in_use)
-			r->effective = PH_COMP_NONE;
-		else if (r->ttl_s > 0 && now - r->c.last_heartbeat > (int64) r->ttl_s * USECS_PER_SEC)
-			r->effective = PH_COMP_LOST;
-		else
-			r->effective = r->c.state;
-		r->pool_connections = r->c.in_use && r->c.pool_application_name[0] ? 0 : -1;
-	}
-}
-
-/* The sampler, for every pool: add its sessions to the components it serves. */
-void
-ph_count_component_pools(PhComponentTable *t, const char *application_name, int sessions)
-{
-	for (int k = 0; k < t->n; k++)
-	{
-		PhComponentResult *r = &t->items[k];
-
-		if (r->pool_connections >= 0 &&
-			strcmp(r->c.pool_application_name, application_name) == 0)
-			r->pool_connections += sessions;
-	}
 }

@@ -1,5 +1,5 @@
 /*
- * guard.c -- what keeps pg_health's own SQL safe and what comes from outside
+ * guard.c -- (ground) what keeps pg_health's own SQL safe and what comes from outside
  * clean.
  *
  * pg_health runs SQL of its own in every database it is installed in, some
@@ -27,6 +27,9 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/backend_status.h"
+#include "common/ip.h"
+#include "utils/inet.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -284,4 +287,25 @@ ph_name_arg(FunctionCallInfo fcinfo, int argno, const char *what)
 				 errmsg("invalid %s \"%s\": it %s", what, name, why),
 				 errhint("Names are 1 to 63 bytes of lower-case letters, digits, '_', '.' and '-'.")));
 	return name;
+}
+
+/*
+ * A session's client address as text (numeric, IPv6 scope removed), or false
+ * for a Unix socket or an unknown family.  Shared by the sessions and
+ * replication collectors and health.sessions.
+ */
+bool
+ph_format_client_addr(const PgBackendStatus *be, char *host, size_t len)
+{
+	const SockAddr *addr = &be->st_clientaddr;
+	char		port[NI_MAXSERV];
+
+	if (addr->addr.ss_family != AF_INET && addr->addr.ss_family != AF_INET6)
+		return false;
+	host[0] = port[0] = '\0';
+	if (pg_getnameinfo_all(&addr->addr, addr->salen, host, len,
+						   port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		return false;
+	clean_ipv6_addr(addr->addr.ss_family, host);
+	return true;
 }

@@ -37,4 +37,7 @@ extern int	ph_clamp_ms(double ms, int min_ms, int max_ms);
 extern bool ph_valid_name(const char *name, const char **why);
 extern char *ph_name_arg(FunctionCallInfo fcinfo, int argno, const char *what);
 
+struct PgBackendStatus;
+extern bool ph_format_client_addr(const struct PgBackendStatus *be, char *host, size_t len);
+
 #endif							/* PH_GUARD_H */

@@ -1,5 +1,5 @@
 /*
- * hooks.c -- hooks that run in every backend and count connections turned
+ * hooks.c -- (collect) hooks that run in every backend and count connections turned
  * away: refused for lack of slots (53300, including role and database
  * CONNECTION LIMIT), refused while starting up or shutting down (57P03),
  * failed authentications, and successful ones (for churn).
@@ -16,7 +16,8 @@
 #include "utils/elog.h"
 
 #include "guard.h"
-#include "pg_health.h"
+#include "hooks.h"
+#include "shmem.h"
 
 static emit_log_hook_type prev_emit_log_hook = NULL;
 static ClientAuthentication_hook_type prev_client_auth_hook = NULL;

@@ -1,5 +1,5 @@
 /*
- * http.c -- the HTTP endpoint, served by a background worker of its own,
+ * http.c -- (doors) the HTTP endpoint, served by a background worker of its own,
  * "pg_health http".
  *
  * The worker is registered at preload like the sampler: shared memory access
@@ -73,9 +73,53 @@
 #include "utils/wait_event.h"
 
 #include "compat.h"
+#include "http.h"
 #include "http_parse.h"
-#include "pg_health.h"
+#include "metrics.h"
 #include "read.h"
+#include "replication_checks.h"
+#include "report.h"
+#include "shmem.h"
+#include "verdict.h"
+#include "workers.h"
+
+int			ph_http_port = 0;
+char	   *ph_http_listen_addresses = NULL;
+int			ph_http_max_clients = 64;
+int			ph_http_client_timeout_ms = 2000;
+
+void
+ph_define_http_settings(void)
+{
+	DefineCustomIntVariable("pg_health.http_port",
+							"TCP port of the HTTP endpoint, served by the pg_health http worker.",
+							"0 (the default) turns it off.  Applied on reload.",
+							&ph_http_port,
+							0, 0, 65535,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomStringVariable("pg_health.http_listen_addresses",
+							   "Addresses the HTTP endpoint listens on.",
+							   "Comma-separated host names or IP addresses; * for all.  Applied on reload.",
+							   &ph_http_listen_addresses,
+							   "localhost",
+							   PGC_SIGHUP, GUC_LIST_INPUT,
+							   NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.http_max_clients",
+							"HTTP clients served at once; more are answered 503 and closed.",
+							NULL,
+							&ph_http_max_clients,
+							64, 1, 1024,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.http_client_timeout",
+							"Time an HTTP client has to send its request and read the answer.",
+							NULL,
+							&ph_http_client_timeout_ms,
+							2000, 10, 60000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+}
 
 #ifndef MSG_MORE
 #define MSG_MORE 0			/* not Linux: no corking, one packet more */
@@ -513,40 +557,14 @@ respond_bad_query(StringInfo out, PhHttpArg arg)
 	respond_error(out, 400, msg);
 }
 
-/*
- * The snapshot and its components, in the reader buffers: copied now, or,
- * when pg_health's lock could not be had, the last copy (see
- * ph_reader_lock_timeout).  The buffers are never changed in place, so the
- * last copy is always one as published: a request's own replay limits
- * (lag=, delay=) apply to a copy of the snapshot, in answer_cxt.
- */
-static PhSnapshot *
-read_snapshot(PhComponentTable **comps, const PhOverrides *o, pid_t *worker_pid)
-{
-	PhSnapshot *snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
-
-	*comps = ph_reader_buffer(PH_BUF_COMPONENTS);
-	(void) ph_read_snapshot_components(snap, *comps, worker_pid);
-	if (o->max_lag_bytes >= 0 || o->max_delay_ms >= 0)
-	{
-		PhSnapshot *copy = palloc(PH_SNAPSHOT_USED(snap));
-
-		memcpy(copy, snap, PH_SNAPSHOT_USED(snap));
-		ph_apply_overrides(copy, o);
-		snap = copy;
-	}
-	return snap;
-}
-
 /* The probe answer: the verdict, and the reasons when it is not positive. */
 static void
 verdict_body(StringInfo body, PhHttpPath path, PhRole role, const PhOverrides *o, int *status)
 {
-	PhComponentTable *comps;
-	pid_t		worker_pid;
-	PhSnapshot *snap = read_snapshot(&comps, o, &worker_pid);
+	PhView		view;
 
-	ph_probe_json(body, snap, worker_pid, role, GetCurrentTimestamp(),
+	ph_read_view(&view, role, o, false);
+	ph_probe_json(body, view.snap, view.worker_pid, role, view.now,
 				  path == PH_PATH_LIVE ? "live" : path == PH_PATH_STARTUP ? "startup" : "ready",
 				  status);
 }
@@ -555,18 +573,14 @@ verdict_body(StringInfo body, PhHttpPath path, PhRole role, const PhOverrides *o
 static void
 health_body(StringInfo body, PhRole role, const PhOverrides *o, int *status)
 {
-	PhComponentTable *comps;
-	pid_t		worker_pid;
-	PhSnapshot *snap = read_snapshot(&comps, o, &worker_pid);
-	PhVerdict	v;
+	PhView		view;
 	Jsonb	   *jb;
-	TimestampTz now = GetCurrentTimestamp();
 
-	jb = ph_report_jsonb(snap, comps, worker_pid, role, now);
+	ph_read_view(&view, role, o, true);
+	jb = ph_report_jsonb(view.snap, view.components, view.worker_pid, role, view.now);
 	(void) JsonbToCString(body, &jb->root, VARSIZE(jb));
 	appendStringInfoChar(body, '\n');
-	ph_verdict_from_snapshot(snap, worker_pid, role, now, &v);
-	*status = v.ready ? 200 : 503;
+	*status = view.verdict.ready ? 200 : 503;
 }
 
 /* The whole answer to a parsed request, into out. */

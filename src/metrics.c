@@ -1,5 +1,5 @@
 /*
- * metrics.c -- GET /metrics: the latest snapshot in the Prometheus text
+ * metrics.c -- (doors) GET /metrics: the latest snapshot in the Prometheus text
  * exposition format (version 0.0.4).
  *
  * Every family has HELP and TYPE lines; names start with pg_health_.  Label
@@ -14,8 +14,11 @@
 #include "utils/float.h"
 #include "utils/timestamp.h"
 
-#include "pg_health.h"
+#include "fields.h"
+#include "metrics.h"
 #include "read.h"
+#include "shmem.h"
+#include "verdict.h"
 
 #define PH_METRICS_POOLS 20
 
@@ -141,6 +144,36 @@ oid_or_name(const PhLimit *l, Oid oid, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * The connection figures that have a metric (fields.c): a family's HELP and
+ * TYPE before its first sample; the table keeps a family's fields together.
+ */
+static void
+connection_metrics(StringInfo b, const PhSnapshot *snap)
+{
+	const char *open_family = NULL;
+
+	for (int k = 0; k < ph_n_connection_fields; k++)
+	{
+		const PhField *f = &ph_connection_fields[k];
+		double		v;
+
+		if (f->metric == NULL)
+			continue;
+		if (open_family == NULL || strcmp(open_family, f->metric) != 0)
+		{
+			Assert(f->help != NULL);
+			family(b, f->metric, f->type == PH_FIELD_COUNTER ? "counter" : "gauge", f->help);
+			open_family = f->metric;
+		}
+		v = ph_field_number(f, &snap->conn, snap->sampled_at);
+		if (f->label != NULL)
+			sample1(b, f->metric, f->label, f->label_value, v);
+		else
+			sample(b, f->metric, v);
+	}
+}
+
 void
 ph_metrics_text(StringInfo b)
 {
@@ -149,7 +182,6 @@ ph_metrics_text(StringInfo b)
 	PhComponentTable *comps = ph_reader_buffer(PH_BUF_COMPONENTS);
 	PhCheck    *checks = ph_reader_buffer(PH_BUF_CHECKS);
 	PhStandbyTable *standbys = ph_reader_buffer(PH_BUF_STANDBYS);
-	const PhConnections *c = &snap->conn;
 	TimestampTz now = GetCurrentTimestamp();
 	pid_t		worker_pid;
 	PhVerdict	v;
@@ -197,45 +229,9 @@ ph_metrics_text(StringInfo b)
 
 	if (snap->generation > 0)
 	{
-		family(b, "connection_slots", "gauge", "Connection slots as PostgreSQL enforces them.");
-		sample1(b, "connection_slots", "kind", "max", c->max_connections);
-		sample1(b, "connection_slots", "kind", "usable", c->usable);
-		sample1(b, "connection_slots", "kind", "used", c->slots_used);
-		sample1(b, "connection_slots", "kind", "free", c->slots_free);
-		sample1(b, "connection_slots", "kind", "available_to_ordinary_roles", c->available_ordinary);
-		family(b, "connection_utilization_ratio", "gauge", "Used slots over usable slots.");
-		sample(b, "connection_utilization_ratio", c->utilization_pct / 100.0);
-		family(b, "sessions", "gauge", "Client sessions by state.");
-		sample1(b, "sessions", "state", "active", c->s.active);
-		sample1(b, "sessions", "state", "idle", c->s.idle);
-		sample1(b, "sessions", "state", "idle_in_transaction", c->s.idle_in_transaction);
-		sample1(b, "sessions", "state", "idle_in_transaction_aborted", c->s.idle_in_transaction_aborted);
-		sample1(b, "sessions", "state", "fastpath", c->s.fastpath);
-		sample1(b, "sessions", "state", "disabled", c->s.disabled);
-		sample1(b, "sessions", "state", "starting", c->s.starting);
-		family(b, "sessions_waiting_on_locks", "gauge", "Client sessions waiting on a heavyweight lock.");
-		sample(b, "sessions_waiting_on_locks", c->s.waiting_on_locks);
-		family(b, "oldest_transaction_seconds", "gauge", "Age of the oldest open transaction (0: none).");
-		sample(b, "oldest_transaction_seconds", c->s.oldest_xact_start ?
-			   (snap->sampled_at - c->s.oldest_xact_start) / 1e6 : 0);
-		family(b, "processes", "gauge", "Processes that do not use client slots.");
-		sample1(b, "processes", "kind", "background_worker", c->background_workers);
-		sample1(b, "processes", "kind", "autovacuum", c->autovacuum_workers);
-		sample1(b, "processes", "kind", "walsender", c->walsenders);
-		sample1(b, "processes", "kind", "other", c->other_processes);
-
+		connection_metrics(b, snap);
 		ph_read_standbys(standbys, NULL, NULL);
 		replication_metrics(b, snap, standbys);
-
-		family(b, "connections_authenticated_total", "counter", "Successful authentications since shared memory was initialized.");
-		sample(b, "connections_authenticated_total", (double) c->authenticated);
-		family(b, "authentication_failures_total", "counter", "Failed authentications since shared memory was initialized.");
-		sample(b, "authentication_failures_total", (double) c->auth_failures);
-		family(b, "connections_refused_total", "counter", "Connections refused: no_slots (SQLSTATE 53300, including CONNECTION LIMITs), starting (57P03).");
-		sample1(b, "connections_refused_total", "reason", "no_slots", (double) c->refused_no_slots);
-		sample1(b, "connections_refused_total", "reason", "starting", (double) c->refused_starting);
-		family(b, "connections_per_second", "gauge", "New authenticated connections per second, over the last sample interval.");
-		sample(b, "connections_per_second", c->connections_per_s);
 
 		/* pools: the largest PH_METRICS_POOLS by name, the rest as "other" */
 		family(b, "pool_sessions", "gauge", "Client sessions per database, role and application_name (the largest groups; the rest as other).");

@@ -1,5 +1,5 @@
 /*
- * names.c -- role and database names (and CONNECTION LIMITs) for the
+ * names.c -- (collect) role and database names (and CONNECTION LIMITs) for the
  * sampler.
  *
  * The sampler has no database connection, so it sees only oids.  Pools, the
@@ -38,8 +38,11 @@
 #include "utils/syscache.h"
 #include "utils/wait_event.h"
 
+#include "checker.h"
 #include "guard.h"
-#include "pg_health.h"
+#include "names.h"
+#include "shmem.h"
+#include "workers.h"
 
 #define PH_NAMES_RESTART_SECONDS 5
 

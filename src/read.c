@@ -1,18 +1,21 @@
 /*
- * read.c -- the one way every door reads the verdict.
+ * read.c -- the one way every door reads the verdict (read).
  *
  * SQL functions, the HTTP endpoint and /metrics all read the same way: copy
  * the latest published sample out of shared memory under the shared lock
- * (shmem.c), apply the caller's own lag limits to the copy (replication.c
- * re-judges the replication check with them), and judge freshness at the
- * moment of reading (checks.c).  Formatting happens afterwards, outside the
- * lock, in the door.
+ * (shmem.c), apply the caller's own lag limits to a copy of it
+ * (replication_checks.c re-judges the replication check with them), and
+ * judge freshness at the moment of reading (verdict.c).  Formatting happens
+ * afterwards, outside the lock, in the door.
  */
 #include "postgres.h"
 
 #include "utils/memutils.h"
 
 #include "read.h"
+#include "replication_checks.h"
+#include "shmem.h"
+#include "verdict.h"
 
 /*
  * Per-process buffers for copies of the snapshot, the component table and
@@ -27,6 +30,7 @@ ph_reader_buffer(PhBuffer which)
 	static void *bufs[PH_BUF_COUNT];
 	static const Size sizes[PH_BUF_COUNT] = {
 		[PH_BUF_SNAPSHOT] = sizeof(PhSnapshot),
+		[PH_BUF_OVERRIDDEN] = sizeof(PhSnapshot),
 		[PH_BUF_COMPONENTS] = sizeof(PhComponentTable),
 		[PH_BUF_POOLS] = sizeof(PhPoolTable),
 		[PH_BUF_CHECKS] = sizeof(PhCheck) * (PH_MAX_CHECKS + 2),
@@ -40,8 +44,11 @@ ph_reader_buffer(PhBuffer which)
 
 /*
  * The latest sample for one caller: copied out (with the component table
- * when asked), the caller's lag limits applied (o may be NULL), and the
- * verdict for role judged now.
+ * when asked), the caller's lag limits applied to a copy of it (o may be
+ * NULL), and the verdict for role judged now.  A reader that polls for the
+ * lock (ph_reader_lock_timeout: the HTTP worker) gets its last copy when the
+ * lock stays held; the buffers are never changed in place, so that copy is
+ * always one as published.
  */
 void
 ph_read_view(PhView *view, PhRole role, const PhOverrides *o, bool with_components)
@@ -55,8 +62,18 @@ ph_read_view(PhView *view, PhRole role, const PhOverrides *o, bool with_componen
 	}
 	else
 		ph_read_snapshot(view->snap, &view->worker_pid);
-	if (o != NULL)
-		ph_apply_overrides(view->snap, o);
+	if (o != NULL && (o->max_lag_bytes >= 0 || o->max_delay_ms >= 0))
+	{
+		/*
+		 * on a copy: the HTTP worker answers from its last copy when the lock
+		 * stays held, and that must stay the sample as published
+		 */
+		PhSnapshot *copy = ph_reader_buffer(PH_BUF_OVERRIDDEN);
+
+		memcpy(copy, view->snap, PH_SNAPSHOT_USED(view->snap));
+		ph_apply_overrides(copy, o);
+		view->snap = copy;
+	}
 	view->now = GetCurrentTimestamp();
 	ph_verdict_from_snapshot(view->snap, view->worker_pid, role, view->now, &view->verdict);
 }

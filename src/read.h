@@ -5,12 +5,13 @@
 #ifndef PH_READ_H
 #define PH_READ_H
 
-#include "pg_health.h"
+#include "snapshot.h"
 
 /* Per-process buffers a reader copies a sample into (see read.c). */
 typedef enum PhBuffer
 {
 	PH_BUF_SNAPSHOT,
+	PH_BUF_OVERRIDDEN,			/* a copy with a caller's lag limits applied */
 	PH_BUF_COMPONENTS,
 	PH_BUF_POOLS,
 	PH_BUF_CHECKS,
@@ -23,7 +24,7 @@ extern void *ph_reader_buffer(PhBuffer which);
 /* The latest sample as one caller sees it. */
 typedef struct PhView
 {
-	PhSnapshot *snap;			/* this process's copy */
+	PhSnapshot *snap;			/* this process's copy (not to be changed) */
 	PhComponentTable *components;	/* NULL unless asked for */
 	pid_t		worker_pid;		/* the sampler's; 0 when none runs */
 	TimestampTz now;			/* when it was read: freshness is judged then */

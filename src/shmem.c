@@ -1,6 +1,6 @@
 /*
- * shmem.c -- pg_health's shared memory: layout, initialisation, publish and
- * copy-out.
+ * shmem.c -- pg_health's shared memory (ground): its settings, layout,
+ * initialisation, publish and copy-out.
  *
  * One fixed-size segment: PhShared (the latest snapshot and its verdict
  * block, the hooks' counters and refusal ring, the names map, component
@@ -19,10 +19,41 @@
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
+#include "utils/guc.h"
 
-#include "pg_health.h"
+#include "shmem.h"
 
 PhShared   *ph_shared = NULL;
+
+int			ph_history_size = 600;
+int			ph_events_size = 200;
+int			ph_max_components = 32;
+
+void
+ph_define_shmem_settings(void)
+{
+	DefineCustomIntVariable("pg_health.history_size",
+							"Number of samples kept in health.history.",
+							NULL,
+							&ph_history_size,
+							600, 0, 100000,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.events_size",
+							"Number of status transitions kept in health.events.",
+							NULL,
+							&ph_events_size,
+							200, 0, 10000,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.max_components",
+							"Number of application components shared memory has room for.",
+							NULL,
+							&ph_max_components,
+							32, 1, PH_MAX_COMPONENTS_LIMIT,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+}
 
 /*
  * How long this process's readers poll for the lock before giving up, in
@@ -470,4 +501,15 @@ ph_read_events(PhEvent **out, uint64 *total)
 	return ph_read_ring(ph_events_ring(), sizeof(PhEvent),
 						ph_shared->events_size, &ph_shared->events_count,
 						(void **) out, total);
+}
+
+/* SQL functions: shared memory exists only when the library was preloaded. */
+void
+ph_require_preloaded(void)
+{
+	if (ph_shared == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_health must be loaded via \"shared_preload_libraries\""),
+				 errhint("Add pg_health to shared_preload_libraries in postgresql.conf and restart the server.")));
 }

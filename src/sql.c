@@ -1,8 +1,11 @@
 /*
- * sql.c -- the SQL-callable functions of pg_health.
+ * sql.c -- the verdict functions and the views of the verdict (doors):
+ * live(), ready(), started(), checks, report, refresh, status, connections,
+ * history, events, components.  sql_pools.c and sql_replication.c serve the
+ * other views; components.c and checker.c the configuration functions.
  *
- * Each copies what it needs out of shared memory under a shared lock (shmem.c)
- * and formats after releasing it.  The verdict functions copy a few words, so
+ * Each reads through read.c (or copies a few words, or a ring, out of shared
+ * memory under a shared lock, shmem.c) and formats after releasing it.  The verdict functions copy a few words, so
  * their cost does not depend on the number of sessions.  Without the library
  * preloaded there is no shared memory: live() and ready() answer false,
  * everything else fails with SQLSTATE 55000 and a hint.
@@ -26,8 +29,13 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
-#include "pg_health.h"
+#include "component_checks.h"
+#include "fields.h"
 #include "read.h"
+#include "report.h"
+#include "shmem.h"
+#include "verdict.h"
+#include "workers.h"
 
 PG_FUNCTION_INFO_V1(pg_health_live_1_0);
 PG_FUNCTION_INFO_V1(pg_health_ready_1_0);
@@ -43,16 +51,6 @@ PG_FUNCTION_INFO_V1(pg_health_components_1_0);
 
 /* Longest health.refresh() waits, at least; see ph_refresh_timeout(). */
 #define PH_REFRESH_TIMEOUT_MS 5000
-
-void
-ph_require_preloaded(void)
-{
-	if (ph_shared == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("pg_health must be loaded via \"shared_preload_libraries\""),
-				 errhint("Add pg_health to shared_preload_libraries in postgresql.conf and restart the server.")));
-}
 
 static PhRole
 role_arg(FunctionCallInfo fcinfo, int argno)
@@ -160,78 +158,6 @@ pg_health_started_1_0(PG_FUNCTION_ARGS)
 	ph_require_preloaded();
 	verdict_now(PH_ROLE_ANY, &v);
 	PG_RETURN_BOOL(v.started);
-}
-
-Datum
-ph_interval_datum(int64 us)
-{
-	Interval   *iv = palloc0(sizeof(Interval));
-
-	iv->time = us;
-	return IntervalPGetDatum(iv);
-}
-
-/* Age at the sample's time, as an interval; NULL when there is none. */
-void
-ph_set_age(Datum *values, bool *nulls, int i, TimestampTz since, TimestampTz at)
-{
-	if (since == 0)
-		nulls[i] = true;
-	else
-		values[i] = ph_interval_datum(Max(at - since, 0));
-}
-
-void
-ph_set_time(Datum *values, bool *nulls, int i, TimestampTz ts)
-{
-	if (ts == 0)
-		nulls[i] = true;
-	else
-		values[i] = TimestampTzGetDatum(ts);
-}
-
-void
-ph_set_float(Datum *values, bool *nulls, int i, double v)
-{
-	if (isnan(v))
-		nulls[i] = true;
-	else
-		values[i] = Float8GetDatum(v);
-}
-
-void
-ph_set_opt_int(Datum *values, bool *nulls, int i, int v)
-{
-	if (v < 0)
-		nulls[i] = true;
-	else
-		values[i] = Int32GetDatum(v);
-}
-
-/*
- * The by-state counts and oldest ages of health.connections and
- * health.pools, in their column order, from *i on.
- */
-void
-ph_put_session_counts(Datum *values, bool *nulls, int *i, const PhSessionCounts *s,
-					  TimestampTz at)
-{
-	values[(*i)++] = Int32GetDatum(s->sessions);
-	values[(*i)++] = Int32GetDatum(s->active);
-	values[(*i)++] = Int32GetDatum(s->idle);
-	values[(*i)++] = Int32GetDatum(s->idle_in_transaction);
-	values[(*i)++] = Int32GetDatum(s->idle_in_transaction_aborted);
-	values[(*i)++] = Int32GetDatum(s->fastpath);
-	values[(*i)++] = Int32GetDatum(s->disabled);
-	values[(*i)++] = Int32GetDatum(s->starting);
-	values[(*i)++] = Int32GetDatum(s->waiting_on_locks);
-	ph_set_age(values, nulls, (*i)++, s->oldest_xact_start, at);
-	ph_set_opt_int(values, nulls, (*i)++, s->oldest_xact_pid == 0 ? -1 : s->oldest_xact_pid);
-	ph_set_age(values, nulls, (*i)++, s->oldest_query_start, at);
-	ph_set_opt_int(values, nulls, (*i)++, s->oldest_query_pid == 0 ? -1 : s->oldest_query_pid);
-	ph_set_age(values, nulls, (*i)++, s->oldest_idle_in_xact_start, at);
-	ph_set_opt_int(values, nulls, (*i)++,
-				   s->oldest_idle_in_xact_pid == 0 ? -1 : s->oldest_idle_in_xact_pid);
 }
 
 Datum
@@ -476,49 +402,26 @@ pg_health_connections_1_0(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	PhView		view;
 	const PhSnapshot *snap;
-	const PhConnections *c;
-	Datum		values[40];
-	bool		nulls[40] = {0};
+	static const char *const after[] = {"sampled_at", NULL};
+	Datum		values[64];
+	bool		nulls[64] = {0};
 	int			i = 0;
 
 	ph_require_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
+	/* every call: the declaration called may be any (a few µs) */
+	ph_check_columns(rsinfo->setDesc, "health.connections", 0, ph_connection_fields,
+					 ph_n_connection_fields, after);
+	if (rsinfo->setDesc->natts > (int) lengthof(values))
+		elog(ERROR, "health.connections has more columns than pg_health can fill");
 	ph_read_view(&view, PH_ROLE_ANY, NULL, false);
 	snap = view.snap;
 	if (snap->generation == 0)
 		return (Datum) 0;
-	c = &snap->conn;
 
-	values[i++] = Int32GetDatum(c->max_connections);
-	values[i++] = Int32GetDatum(c->superuser_reserved);
-	ph_set_opt_int(values, nulls, i++, c->reserved);
-	values[i++] = Int32GetDatum(c->usable);
-	values[i++] = Int32GetDatum(c->slots_used);
-	values[i++] = Int32GetDatum(c->slots_free);
-	values[i++] = Int32GetDatum(c->available_ordinary);
-	ph_set_opt_int(values, nulls, i++, c->available_reserved);
-	values[i++] = Float8GetDatum(c->utilization_pct);
-	ph_put_session_counts(values, nulls, &i, &c->s, snap->sampled_at);
-	values[i++] = Int32GetDatum(c->background_workers);
-	values[i++] = Int32GetDatum(c->autovacuum_workers);
-	values[i++] = Int32GetDatum(c->walsenders);
-	values[i++] = Int32GetDatum(c->other_processes);
-	values[i++] = Int64GetDatum((int64) c->authenticated);
-	values[i++] = Int64GetDatum((int64) c->auth_failures);
-	values[i++] = Int64GetDatum((int64) c->refused_no_slots);
-	values[i++] = Int64GetDatum((int64) c->refused_starting);
-	values[i++] = Int32GetDatum(c->refusals_in_window);
-	ph_set_time(values, nulls, i++, c->last_refusal_at);
-	if (c->last_refusal_at == 0)
-	{
-		nulls[i++] = true;
-		nulls[i++] = true;
-	}
-	else
-	{
-		values[i++] = CStringGetTextDatum(c->last_refused_role);
-		values[i++] = CStringGetTextDatum(c->last_refused_database);
-	}
+	/* the fields (fields.c), then the sample's time */
+	ph_put_fields(values, nulls, &i, ph_connection_fields, ph_n_connection_fields,
+				  &snap->conn, snap->sampled_at);
 	values[i++] = TimestampTzGetDatum(snap->sampled_at);
 	Assert(i == rsinfo->setDesc->natts);
 

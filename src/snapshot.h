@@ -1,27 +1,24 @@
 /*
- * pg_health.h -- types shared by every part of pg_health.
+ * snapshot.h -- the data every layer shares (ground): a sample's figures and
+ * checks, the tables published beside it, and the shared-memory layout.
  *
  * The sampler worker fills a PhSnapshot in its own memory, evaluates the
- * checks into it and publishes it into shared memory in one copy.  Readers
- * (SQL functions, the HTTP worker) copy it back out under a shared lock and
- * format outside the lock.  Freshness of the snapshot is the one
- * thing judged at read time, by ph_verdict(), which every reader shares.
+ * checks into it and publishes it into shared memory in one copy (shmem.c).
+ * Readers (SQL functions, the HTTP worker) copy it back out under a shared
+ * lock and format outside the lock (read.c).  Freshness of the snapshot is
+ * the one thing judged at read time, by ph_verdict() (verdict.c), which
+ * every reader shares.  docs/design.md draws the whole house.
  */
-#ifndef PG_HEALTH_H
-#define PG_HEALTH_H
+#ifndef PH_SNAPSHOT_H
+#define PH_SNAPSHOT_H
 
 #include "postgres.h"
 
 #include "access/xlogdefs.h"
-#include "fmgr.h"
-#include "lib/stringinfo.h"
-#include "postmaster/bgworker.h"
 #include "port/atomics.h"
 #include "storage/condition_variable.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
-#include "utils/guc.h"
-#include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
 #define PH_NAME_LEN			80	/* "component:" and a component name */
@@ -530,159 +527,4 @@ typedef struct PhVerdict
 	int64		age_ms;			/* -1 when never sampled */
 } PhVerdict;
 
-/* GUCs (pg_health.c) */
-extern int	ph_sample_interval_ms;
-extern int	ph_stale_after_ms;
-extern int	ph_connections_warning;
-extern int	ph_connections_critical;
-extern int	ph_idle_xact_warning_s;
-extern int	ph_idle_xact_critical_s;
-extern int	ph_long_xact_warning_s;
-extern int	ph_long_xact_critical_s;
-extern int	ph_blocked_warning;
-extern int	ph_blocked_critical;
-extern int	ph_refusal_window_s;
-extern int	ph_history_size;
-extern int	ph_events_size;
-extern int	ph_limit_warning;
-extern int	ph_limit_critical;
-extern char *ph_required_components;
-extern int	ph_component_ttl_s;
-extern int	ph_max_components;
-extern char *ph_database;
-extern int	ph_http_port;
-extern char *ph_http_listen_addresses;
-extern int	ph_http_max_clients;
-extern int	ph_http_client_timeout_ms;
-extern double ph_replica_max_lag_bytes;
-extern int	ph_replica_max_delay_ms;
-extern int	ph_replica_stream_grace_ms;
-extern int	ph_min_sync_standbys;
-extern int	ph_slot_retained_warning_kb;
-extern int	ph_hold_samples;
-
-/* shmem.c */
-extern PhShared *ph_shared;
-extern void ph_shmem_request(void);
-extern void ph_shmem_startup(void);
-extern Size ph_shmem_size(void);
-extern void ph_publish(const PhSnapshot *snap, const PhPoolTable *pools,
-					   const PhComponentTable *components, const PhStandbyTable *standbys,
-					   const PhHistoryEntry *hist, const PhEvent *event);
-extern bool ph_read_snapshot_components(PhSnapshot *snap, PhComponentTable *out,
-										pid_t *worker_pid);
-extern pid_t ph_set_worker(pid_t expected, pid_t pid, Latch *latch);
-extern pid_t ph_set_http_worker(pid_t expected, pid_t pid);
-extern void ph_reader_lock_timeout(int max_wait_us);
-extern bool ph_read_snapshot(PhSnapshot *out, pid_t *worker_pid);
-extern void ph_read_verdict_input(PhRole role, PhVerdictInput *out);
-extern int	ph_read_history(PhHistoryEntry **out);
-extern int	ph_read_events(PhEvent **out, uint64 *total);
-extern bool ph_read_pools(PhPoolTable *out, PhSnapshot *snap, PhComponentTable *components,
-						  pid_t *worker_pid);
-extern void ph_read_limit_oids(PhLimit *roles, int *nroles,
-							   PhLimit *databases, int *ndatabases);
-extern bool ph_read_standbys(PhStandbyTable *out, PhSnapshot *snap, pid_t *worker_pid);
-extern int	ph_cmp_limit(const void *a, const void *b);
-extern const PhLimit *ph_find_limit(const PhLimit *entries, int n, Oid oid);
-
-/* checks.c */
-extern void ph_evaluate(PhSnapshot *snap, const PhSnapshot *prev,
-						const PhPoolTable *pools, PhComponentTable *components,
-						const PhCustomState *custom);
-extern bool ph_check_changes(const PhSnapshot *cur, const PhSnapshot *prev,
-							 char *buf, size_t len);
-extern void ph_verdict(const PhVerdictInput *in, TimestampTz now, PhVerdict *out);
-extern void ph_verdict_from_snapshot(const PhSnapshot *snap, pid_t worker_pid,
-									 PhRole role, TimestampTz now, PhVerdict *out);
-extern int	ph_collect_checks(const PhSnapshot *snap, pid_t worker_pid, PhRole role,
-							  TimestampTz now, PhCheck *out);
-extern void ph_history_entry(const PhSnapshot *snap, PhHistoryEntry *out);
-extern void ph_set_role_states(PhSnapshot *snap);
-extern void ph_init_check(PhCheck *c, const char *name, double value);
-extern void ph_reasons(const PhSnapshot *snap, PhRole role, char *buf, size_t len);
-extern int	ph_stale_after(void);
-extern int	ph_first_threshold(int warning, int critical);
-extern const char *ph_state_name(PhState state);
-extern const char *ph_check_status_name(PhCheckStatus status);
-extern const char *ph_role_name(PhRole role);
-extern bool ph_role_from_string(const char *s, PhRole *role);
-
-/* pools.c */
-extern bool ph_format_client_addr(const struct PgBackendStatus *be, char *host, size_t len);
-
-/* replication.c */
-extern void ph_replication_begin(void);
-extern void ph_note_walsender(const struct PgBackendStatus *be);
-extern void ph_collect_replication(PhReplication *r, PhStandbyTable *t, const PhReplication *prev,
-								   bool in_recovery, TimestampTz now);
-extern void ph_check_replication(PhCheck *c, const PhReplication *r, bool in_recovery,
-								 const PhOverrides *o, TimestampTz now);
-extern void ph_check_sync_standbys(PhCheck *c, const PhReplication *r, bool in_recovery);
-extern void ph_check_replication_slots(PhCheck *c, const PhReplication *r);
-extern bool ph_apply_overrides(PhSnapshot *snap, const PhOverrides *o);
-extern const char *ph_receiver_state_name(PhReceiverState s);
-extern const char *ph_walsender_state_name(int s);
-extern const char *ph_sync_state_name(PhSyncState s);
-
-/* hooks.c */
-extern void ph_install_hooks(void);
-extern bool ph_last_refusal(PhRefusal *out);
-
-/* pg_health.c */
-/* Long enough to avoid a hard restart loop, short enough for probes. */
-#define PH_RESTART_SECONDS 2	/* the sampler's and the HTTP worker's */
-extern void ph_describe_worker(BackgroundWorker *w, const char *what, int flags,
-							   BgWorkerStartTime start, int restart_seconds);
-
-/* components.c */
-extern int	ph_read_components(PhComponent *out);
-extern void ph_component_results(PhComponentTable *t, const PhComponent *comps, int ncomps,
-								 TimestampTz now);
-extern void ph_count_component_pools(PhComponentTable *t, const char *application_name,
-									 int sessions);
-extern const char *ph_component_state_name(PhComponentState state);
-extern bool ph_check_required_components(char **newval, void **extra, GucSource source);
-
-/* checker.c */
-extern PGDLLEXPORT void pg_health_checker_main(Datum main_arg);
-extern bool ph_start_checker(Oid dboid, BackgroundWorkerHandle **handle);
-extern void ph_read_custom_checks(PhCustomState *out);
-extern void ph_wake_checker(void);
-
-/* names.c */
-extern PGDLLEXPORT void pg_health_names_main(Datum main_arg);
-extern void ph_register_names_worker(void);
-extern bool ph_apply_names(PhPoolTable *pools);
-extern void ph_wake_names_worker(void);
-
-/* sampler.c */
-extern PGDLLEXPORT void pg_health_sampler_main(Datum main_arg);
-extern void ph_register_sampler(void);
-
-/* sql.c: helpers for the SQL-callable functions */
-extern void ph_require_preloaded(void);
-extern Datum ph_interval_datum(int64 us);
-extern void ph_set_age(Datum *values, bool *nulls, int i, TimestampTz since, TimestampTz at);
-extern void ph_set_time(Datum *values, bool *nulls, int i, TimestampTz ts);
-extern void ph_set_float(Datum *values, bool *nulls, int i, double v);
-extern void ph_set_opt_int(Datum *values, bool *nulls, int i, int v);
-extern void ph_put_session_counts(Datum *values, bool *nulls, int *i,
-								  const PhSessionCounts *s, TimestampTz at);
-
-/* report.c */
-extern Jsonb *ph_report_jsonb(const PhSnapshot *snap, const PhComponentTable *components,
-							  pid_t worker_pid, PhRole role, TimestampTz now);
-extern void ph_event_json(StringInfo buf, const PhEvent *e);
-extern void ph_probe_json(StringInfo buf, const PhSnapshot *snap, pid_t worker_pid, PhRole role,
-						  TimestampTz now, const char *probe, int *http_status);
-
-/* metrics.c */
-extern void ph_metrics_text(StringInfo buf);
-
-/* http.c */
-extern PGDLLEXPORT void pg_health_http_main(Datum main_arg);
-extern void ph_register_http_worker(void);
-
-
-#endif							/* PG_HEALTH_H */
+#endif							/* PH_SNAPSHOT_H */

@@ -1,5 +1,5 @@
 /*
- * pools.c -- health.pools and health.sessions.
+ * sql_pools.c -- health.pools and health.sessions (doors).
  *
  * health.pools reads the pool table the sampler published with its latest
  * snapshot: the same sample as the verdict, so a pool that explains a
@@ -35,8 +35,12 @@
 #include "utils/wait_event.h"
 
 #include "compat.h"
-#include "pg_health.h"
+#include "checks.h"
+#include "fields.h"
+#include "guard.h"
 #include "read.h"
+#include "shmem.h"
+#include "verdict.h"
 
 PG_FUNCTION_INFO_V1(pg_health_pools_1_0);
 PG_FUNCTION_INFO_V1(pg_health_sessions_1_0);
@@ -100,6 +104,11 @@ put_limit(Datum *values, bool *nulls, int *i, const PhLimit *l)
 	ph_set_opt_int(values, nulls, (*i)++, l != NULL && l->known ? l->connlimit : -1);
 }
 
+/* health.pools: datid to folded_groups, the session counts, slot_share_pct to sampled_at */
+#define POOL_KEY_COLUMNS 6
+#define POOL_AFTER_COLUMNS 11
+#define POOL_MAX_COLUMNS 64
+
 Datum
 pg_health_pools_1_0(PG_FUNCTION_ARGS)
 {
@@ -111,6 +120,15 @@ pg_health_pools_1_0(PG_FUNCTION_ARGS)
 
 	ph_require_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
+	/* the session counts (fields.c) follow the six columns of the pool's key */
+	if (ph_check_columns(rsinfo->setDesc, "health.pools", POOL_KEY_COLUMNS, ph_session_fields,
+						 ph_n_session_fields, NULL) + POOL_AFTER_COLUMNS != rsinfo->setDesc->natts ||
+		rsinfo->setDesc->natts > POOL_MAX_COLUMNS)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("health.pools has %d columns, not the %d the pg_health library fills",
+						rsinfo->setDesc->natts, POOL_KEY_COLUMNS + POOL_AFTER_COLUMNS + ph_n_session_fields),
+				 errhint("Update the extension to the library's version: ALTER EXTENSION pg_health UPDATE.")));
 	t = ph_reader_buffer(PH_BUF_POOLS);
 	snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
 	comps = ph_reader_buffer(PH_BUF_COMPONENTS);
@@ -124,8 +142,8 @@ pg_health_pools_1_0(PG_FUNCTION_ARGS)
 		const PhLimit *role = limit_at(t->roles, p->role_index);
 		const PhLimit *db = limit_at(t->databases, p->db_index);
 		const PhComponentResult *comp = NULL;
-		Datum		values[34];
-		bool		nulls[34] = {0};
+		Datum		values[POOL_MAX_COLUMNS];
+		bool		nulls[POOL_MAX_COLUMNS] = {0};
 		int			i = 0;
 
 		for (int c = 0; c < comps->n && comp == NULL && p->folded == 0; c++)
@@ -148,7 +166,8 @@ pg_health_pools_1_0(PG_FUNCTION_ARGS)
 			values[i++] = CStringGetTextDatum(p->application_name);
 		}
 		values[i++] = Int32GetDatum(p->folded);
-		ph_put_session_counts(values, nulls, &i, &p->s, snap->sampled_at);
+		ph_put_fields(values, nulls, &i, ph_session_fields, ph_n_session_fields, &p->s,
+					  snap->sampled_at);
 		values[i++] = Float8GetDatum(snap->conn.usable > 0 ?
 									 100.0 * p->s.sessions / snap->conn.usable : 100.0);
 		if (role != NULL && role->known)
@@ -257,26 +276,6 @@ classify(const SessionRow *r, TimestampTz now)
 	if (long_s > 0 && running >= (int64) long_s * USECS_PER_SEC)
 		return "long_query";
 	return "ok";
-}
-
-/*
- * A session's client address as text (numeric, IPv6 scope removed), or false
- * for a Unix socket or an unknown family.  Shared with replication.c.
- */
-bool
-ph_format_client_addr(const PgBackendStatus *be, char *host, size_t len)
-{
-	const SockAddr *addr = &be->st_clientaddr;
-	char		port[NI_MAXSERV];
-
-	if (addr->addr.ss_family != AF_INET && addr->addr.ss_family != AF_INET6)
-		return false;
-	host[0] = port[0] = '\0';
-	if (pg_getnameinfo_all(&addr->addr, addr->salen, host, len,
-						   port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-		return false;
-	clean_ipv6_addr(addr->addr.ss_family, host);
-	return true;
 }
 
 static void

@@ -1,0 +1,13 @@
+/*
+ * components.h -- application components' reports and configuration
+ * (components.c): the SQL functions services call, and the sampler's copy
+ * of what they reported.
+ */
+#ifndef PH_COMPONENTS_H
+#define PH_COMPONENTS_H
+
+#include "snapshot.h"
+
+extern int	ph_read_components(PhComponent *out);
+
+#endif							/* PH_COMPONENTS_H */

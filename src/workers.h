@@ -1,0 +1,24 @@
+/*
+ * workers.h -- what pg_health's background workers share (ground): how the
+ * postmaster is told about one, the database they connect to and the
+ * sampling cadence (workers.c).
+ */
+#ifndef PH_WORKERS_H
+#define PH_WORKERS_H
+
+#include "postgres.h"
+
+#include "postmaster/bgworker.h"
+
+/* Long enough to avoid a hard restart loop, short enough for probes. */
+#define PH_RESTART_SECONDS 2	/* the sampler's and the HTTP worker's */
+
+/* pg_health.sample_interval, pg_health.database */
+extern int	ph_sample_interval_ms;
+extern char *ph_database;
+
+extern void ph_define_worker_settings(void);
+extern void ph_describe_worker(BackgroundWorker *w, const char *what, int flags,
+							   BgWorkerStartTime start, int restart_seconds);
+
+#endif							/* PH_WORKERS_H */
