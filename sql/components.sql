@@ -80,3 +80,25 @@ SELECT health.refresh();
 SELECT count(*) AS left_over FROM health.components;
 SELECT count(*) AS config_rows FROM health.component_config;
 DROP ROLE ph_svc_a_member, ph_svc_a, ph_svc_b;
+
+-- Fields described once (src/fields.c): health.components' columns and the
+-- keys of each of the report's components differ only where the table says
+-- (heartbeat_age, ttl, registered_at and first_ready_at SQL only; ttl_s and
+-- ready_once JSON only), and the values agree.
+SELECT health.set_component_state('svc-f', 'degraded', 'cache cold'), health.refresh();
+WITH cols AS (
+  SELECT column_name::text AS c FROM information_schema.columns
+   WHERE table_schema = 'health' AND table_name = 'components'),
+keys AS (SELECT DISTINCT pg_catalog.jsonb_object_keys(e) AS k
+           FROM pg_catalog.jsonb_array_elements(health.report() -> 'components') AS e)
+SELECT 'sql only' AS side, c AS field FROM cols WHERE c NOT IN (SELECT k FROM keys)
+UNION ALL
+SELECT 'json only', k FROM keys WHERE k NOT IN (SELECT c FROM cols)
+ORDER BY 1, 2;
+SELECT c.name = e ->> 'name' AND c.state = e ->> 'state' AND c.status = e ->> 'status'
+       AND c.detail = e ->> 'detail' AND c.required = (e ->> 'required')::boolean
+       AND (c.ttl IS NULL) = (e -> 'ttl_s' = 'null') AS same
+  FROM health.components c
+  JOIN pg_catalog.jsonb_array_elements(health.report() -> 'components') AS e ON e ->> 'name' = c.name
+ WHERE c.name = 'svc-f';
+SELECT health.drop_component('svc-f');

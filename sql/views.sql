@@ -31,3 +31,6 @@ SELECT * FROM pg_temp.misdeclared();
 CREATE FUNCTION pg_temp.misdeclared_pools(OUT datid oid, OUT datname text)
 RETURNS SETOF record AS '$libdir/pg_health', 'pg_health_pools_1_0' LANGUAGE C;
 SELECT * FROM pg_temp.misdeclared_pools();
+
+-- the report's replication object on a primary (src/fields.c)
+SELECT pg_catalog.jsonb_object_keys(health.report() -> 'replication') AS primary_key ORDER BY 1;

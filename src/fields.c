@@ -18,13 +18,47 @@
 #include "utils/float.h"
 #include "utils/timestamp.h"
 
+#include "access/xlogrecovery.h"
+#include "utils/pg_lsn.h"
+
+#include "component_checks.h"
 #include "fields.h"
+#include "replication_checks.h"
+#include "verdict.h"
 
 /* one field: its name, its type, where it is, where it appears */
 #define F(name_, type_, offset_, in_) .name = (name_), .type = (type_), .offset = (offset_), .in = (in_)
 #define CONN(member) offsetof(PhConnections, member)
 #define SC(base, member) ((base) + offsetof(PhSessionCounts, member))
 #define METRIC(name_, label_, value_) .metric = (name_), .label = (label_), .label_value = (value_)
+
+/*
+ * Getters, for the fields whose value is derived.  The refusal's names and
+ * flag mean nothing before the first refusal.
+ */
+static void
+refused_role(const void *base, PhValue *v)
+{
+	const PhConnections *c = base;
+
+	v->s = c->last_refusal_at ? c->last_refused_role : NULL;
+}
+
+static void
+refused_database(const void *base, PhValue *v)
+{
+	const PhConnections *c = base;
+
+	v->s = c->last_refusal_at ? c->last_refused_database : NULL;
+}
+
+static void
+refusal_authenticated(const void *base, PhValue *v)
+{
+	const PhConnections *c = base;
+
+	v->i = c->last_refusal_at && c->last_refusal_authenticated;
+}
 
 /*
  * The by-state counts and oldest ages, for a struct with a PhSessionCounts
@@ -93,23 +127,23 @@ const PhField ph_connection_fields[] = {
 	 METRIC("processes", "kind", "walsender")},
 	{F("other_processes", PH_FIELD_INT, CONN(other_processes), PH_IN_BOTH),
 	 METRIC("processes", "kind", "other")},
-	{F("connections_authenticated", PH_FIELD_COUNTER, CONN(authenticated), PH_IN_BOTH),
+	{F("connections_authenticated", PH_FIELD_BIGINT, CONN(authenticated), PH_IN_BOTH),
 	 METRIC("connections_authenticated_total", NULL, NULL),
 	 .help = "Successful authentications since shared memory was initialized."},
-	{F("authentication_failures", PH_FIELD_COUNTER, CONN(auth_failures), PH_IN_BOTH),
+	{F("authentication_failures", PH_FIELD_BIGINT, CONN(auth_failures), PH_IN_BOTH),
 	 METRIC("authentication_failures_total", NULL, NULL),
 	 .help = "Failed authentications since shared memory was initialized."},
-	{F("refused_no_slots", PH_FIELD_COUNTER, CONN(refused_no_slots), PH_IN_BOTH),
+	{F("refused_no_slots", PH_FIELD_BIGINT, CONN(refused_no_slots), PH_IN_BOTH),
 	 METRIC("connections_refused_total", "reason", "no_slots"),
 	 .help = "Connections refused: no_slots (SQLSTATE 53300, including CONNECTION LIMITs), starting (57P03)."},
-	{F("refused_starting", PH_FIELD_COUNTER, CONN(refused_starting), PH_IN_BOTH),
+	{F("refused_starting", PH_FIELD_BIGINT, CONN(refused_starting), PH_IN_BOTH),
 	 METRIC("connections_refused_total", "reason", "starting")},
 	{F("refusals_in_window", PH_FIELD_INT, CONN(refusals_in_window), PH_IN_BOTH)},
 	{F("last_refusal_at", PH_FIELD_TIME, CONN(last_refusal_at), PH_IN_BOTH)},
-	{F("last_refused_role", PH_FIELD_REFUSAL_NAME, CONN(last_refused_role), PH_IN_BOTH)},
-	{F("last_refused_database", PH_FIELD_REFUSAL_NAME, CONN(last_refused_database), PH_IN_BOTH)},
+	{F("last_refused_role", PH_FIELD_TEXT, 0, PH_IN_BOTH), .get = refused_role},
+	{F("last_refused_database", PH_FIELD_TEXT, 0, PH_IN_BOTH), .get = refused_database},
 	/* false: the names are what an unauthenticated startup packet asked for */
-	{F("last_refusal_authenticated", PH_FIELD_REFUSAL_BOOL, CONN(last_refusal_authenticated), PH_IN_JSON)},
+	{F("last_refusal_authenticated", PH_FIELD_BOOL, 0, PH_IN_JSON), .get = refusal_authenticated},
 	{F("connections_per_s", PH_FIELD_FLOAT, CONN(connections_per_s), PH_IN_JSON),
 	 METRIC("connections_per_second", NULL, NULL),
 	 .help = "New authenticated connections per second, over the last sample interval."},
@@ -118,13 +152,319 @@ const PhField ph_connection_fields[] = {
 };
 const int	ph_n_connection_fields = lengthof(ph_connection_fields);
 
-#define FIELD(type, base, f) ((const type *) ((const char *) (base) + (f)->offset))
+/* ------------------------------------------------------------------------
+ * Application components (a PhComponentResult)
+ * ------------------------------------------------------------------------
+ */
+#define COMP(member) offsetof(PhComponentResult, member)
 
-/* A refusal's names and flag mean nothing before the first refusal. */
-static bool
-refused(const void *base)
+static void
+comp_state(const void *base, PhValue *v)
 {
-	return ((const PhConnections *) base)->last_refusal_at != 0;
+	v->s = ph_component_state_name((PhComponentState) ((const PhComponentResult *) base)->effective);
+}
+
+static void
+comp_status(const void *base, PhValue *v)
+{
+	v->s = ph_check_status_name((PhCheckStatus) ((const PhComponentResult *) base)->status);
+}
+
+static void
+comp_detail(const void *base, PhValue *v)
+{
+	const PhComponentResult *r = base;
+
+	v->s = r->c.in_use && r->c.detail[0] ? r->c.detail : NULL;
+}
+
+static void
+comp_state_since(const void *base, PhValue *v)
+{
+	const PhComponentResult *r = base;
+
+	v->t = r->c.in_use ? r->c.state_since : 0;
+}
+
+static void
+comp_last_heartbeat(const void *base, PhValue *v)
+{
+	const PhComponentResult *r = base;
+
+	v->t = r->c.in_use ? r->c.last_heartbeat : 0;
+}
+
+static void
+comp_ttl(const void *base, PhValue *v)
+{
+	const PhComponentResult *r = base;
+
+	v->i = r->ttl_s > 0 ? (int64) r->ttl_s * USECS_PER_SEC : -1;
+}
+
+static void
+comp_ttl_s(const void *base, PhValue *v)
+{
+	const PhComponentResult *r = base;
+
+	v->i = r->ttl_s > 0 ? r->ttl_s : -1;
+}
+
+static void
+comp_registered_at(const void *base, PhValue *v)
+{
+	const PhComponentResult *r = base;
+
+	v->t = r->c.in_use ? r->c.registered_at : 0;
+}
+
+static void
+comp_ready_once(const void *base, PhValue *v)
+{
+	v->i = ((const PhComponentResult *) base)->c.first_ready_at != 0;
+}
+
+static void
+comp_pool_name(const void *base, PhValue *v)
+{
+	const PhComponentResult *r = base;
+
+	v->s = r->pool_connections >= 0 ? r->c.pool_application_name : NULL;
+}
+
+static void
+comp_pool_min(const void *base, PhValue *v)
+{
+	const PhComponentResult *r = base;
+
+	v->i = r->pool_connections >= 0 ? r->c.pool_min : -1;
+}
+
+const PhField ph_component_fields[] = {
+	{F("name", PH_FIELD_TEXT, COMP(c.name), PH_IN_BOTH)},
+	{F("required", PH_FIELD_BOOL, COMP(required), PH_IN_BOTH)},
+	{F("state", PH_FIELD_TEXT, 0, PH_IN_BOTH), .get = comp_state},
+	{F("status", PH_FIELD_TEXT, 0, PH_IN_BOTH), .get = comp_status},
+	{F("detail", PH_FIELD_TEXT, 0, PH_IN_BOTH), .get = comp_detail},
+	{F("state_since", PH_FIELD_TIME, 0, PH_IN_BOTH), .get = comp_state_since},
+	{F("last_heartbeat", PH_FIELD_TIME, 0, PH_IN_BOTH), .get = comp_last_heartbeat},
+	{F("heartbeat_age", PH_FIELD_AGE, 0, PH_IN_SQL), .get = comp_last_heartbeat},
+	{F("ttl", PH_FIELD_INTERVAL, 0, PH_IN_SQL), .get = comp_ttl},
+	{F("ttl_s", PH_FIELD_OPT_INT, 0, PH_IN_JSON), .get = comp_ttl_s},
+	{F("registered_at", PH_FIELD_TIME, 0, PH_IN_SQL), .get = comp_registered_at},
+	{F("first_ready_at", PH_FIELD_TIME, COMP(c.first_ready_at), PH_IN_SQL)},
+	{F("ready_once", PH_FIELD_BOOL, 0, PH_IN_JSON), .get = comp_ready_once},
+	{F("pool_application_name", PH_FIELD_TEXT, 0, PH_IN_BOTH), .get = comp_pool_name},
+	{F("pool_connections", PH_FIELD_OPT_INT, COMP(pool_connections), PH_IN_BOTH)},
+	{F("pool_min_connections", PH_FIELD_OPT_INT, 0, PH_IN_BOTH), .get = comp_pool_min},
+};
+const int	ph_n_component_fields = lengthof(ph_component_fields);
+
+/* ------------------------------------------------------------------------
+ * Replication (a PhSnapshot: its role and its PhReplication)
+ * ------------------------------------------------------------------------
+ */
+#define REPL(member) offsetof(PhSnapshot, repl.member)
+#define SNAP_REPL(base) (&((const PhSnapshot *) (base))->repl)
+
+static void
+repl_server(const void *base, PhValue *v)
+{
+	v->s = ph_server_name(((const PhSnapshot *) base)->in_recovery);
+}
+
+static void
+repl_receiver_state(const void *base, PhValue *v)
+{
+	v->s = ph_receiver_state_name((PhReceiverState) SNAP_REPL(base)->receiver_state);
+}
+
+static void
+repl_streaming(const void *base, PhValue *v)
+{
+	v->i = SNAP_REPL(base)->receiver_state == PH_RCV_STREAMING;
+}
+
+/* where replay gets its WAL now */
+static void
+repl_wal_source(const void *base, PhValue *v)
+{
+	const PhReplication *r = SNAP_REPL(base);
+
+	v->s = r->receiver_state == PH_RCV_STREAMING ? "streaming" :
+		r->has_restore_command ? "archive" : "pg_wal";
+}
+
+static void
+repl_receiver_pid(const void *base, PhValue *v)
+{
+	v->i = SNAP_REPL(base)->receiver_pid > 0 ? SNAP_REPL(base)->receiver_pid : -1;
+}
+
+static void
+repl_sender(const void *base, PhValue *v)
+{
+	const PhReplication *r = SNAP_REPL(base);
+
+	v->s = r->sender_host[0] ? psprintf("%s:%d", r->sender_host, r->sender_port) : NULL;
+}
+
+static void
+repl_timeline(const void *base, PhValue *v)
+{
+	v->i = SNAP_REPL(base)->timeline;
+}
+
+static void
+repl_paused(const void *base, PhValue *v)
+{
+	v->i = SNAP_REPL(base)->pause_state != RECOVERY_NOT_PAUSED;
+}
+
+static void
+repl_sync_method(const void *base, PhValue *v)
+{
+	const PhReplication *r = SNAP_REPL(base);
+
+	v->s = r->sync_required == 0 ? NULL : r->sync_quorum ? "ANY" : "FIRST";
+}
+
+static void
+repl_active_slots(const void *base, PhValue *v)
+{
+	v->i = SNAP_REPL(base)->slots - SNAP_REPL(base)->inactive_slots;
+}
+
+static void
+repl_worst_slot(const void *base, PhValue *v)
+{
+	const PhReplication *r = SNAP_REPL(base);
+
+	v->s = r->worst_retained_bytes >= 0 ? r->worst_slot : NULL;
+}
+
+static void
+repl_worst_retained(const void *base, PhValue *v)
+{
+	v->i = SNAP_REPL(base)->worst_retained_bytes;
+}
+
+static void
+repl_max_retained(const void *base, PhValue *v)
+{
+	v->i = Max(SNAP_REPL(base)->worst_retained_bytes, 0);
+}
+
+/* in the order of their metrics (a family's fields together) */
+const PhField ph_replication_fields[] = {
+	{F("server", PH_FIELD_TEXT, 0, PH_IN_JSON), .get = repl_server},
+	/* a standby */
+	{F("receiver_state", PH_FIELD_TEXT, 0, PH_IN_JSON | PH_ON_STANDBY), .get = repl_receiver_state},
+	{F("streaming", PH_FIELD_BOOL, 0, PH_ON_STANDBY), .get = repl_streaming,
+		METRIC("replication_streaming", NULL, NULL),
+	.help = "1 while this standby's WAL receiver is streaming."},
+	{F("wal_source", PH_FIELD_TEXT, 0, PH_IN_JSON | PH_ON_STANDBY), .get = repl_wal_source},
+	{F("has_primary_conninfo", PH_FIELD_BOOL, REPL(has_primary_conninfo), PH_IN_JSON | PH_ON_STANDBY)},
+	{F("receiver_pid", PH_FIELD_OPT_INT, 0, PH_IN_JSON | PH_ON_STANDBY), .get = repl_receiver_pid},
+	{F("sender", PH_FIELD_TEXT, 0, PH_IN_JSON | PH_ON_STANDBY), .get = repl_sender},
+	{F("state_since", PH_FIELD_TIME, REPL(state_since), PH_IN_JSON | PH_ON_STANDBY)},
+	{F("received_lsn", PH_FIELD_LSN, REPL(received_lsn), PH_IN_JSON | PH_ON_STANDBY)},
+	{F("replayed_lsn", PH_FIELD_LSN, REPL(replayed_lsn), PH_IN_JSON | PH_ON_STANDBY)},
+	{F("timeline", PH_FIELD_BIGINT, 0, PH_IN_JSON | PH_ON_STANDBY), .get = repl_timeline},
+	{F("lag_bytes", PH_FIELD_BIGINT, REPL(lag_bytes), PH_IN_JSON | PH_ON_STANDBY),
+		METRIC("replication_lag_bytes", NULL, NULL),
+	.help = "WAL received by this standby and not yet replayed."},
+	{F("delay_ms", PH_FIELD_INTERVAL, REPL(delay_us), PH_IN_JSON | PH_ON_STANDBY),
+		METRIC("replication_delay_seconds", NULL, NULL), .scale = 1e-6,
+	.help = "How long the oldest received, unreplayed WAL has waited (0 when all is replayed)."},
+	{F("replay_paused", PH_FIELD_BOOL, 0, PH_IN_JSON | PH_ON_STANDBY), .get = repl_paused,
+		METRIC("replication_paused", NULL, NULL),
+	.help = "1 while replay is paused (or a pause is requested)."},
+	{F("last_replayed_xact_at", PH_FIELD_TIME, REPL(last_replayed_xact_at), PH_IN_JSON | PH_ON_STANDBY)},
+	{F("last_message_at", PH_FIELD_TIME, REPL(last_message_at), PH_IN_JSON | PH_ON_STANDBY)},
+	/* a primary */
+	{F("current_lsn", PH_FIELD_LSN, REPL(current_lsn), PH_IN_JSON | PH_ON_PRIMARY)},
+	{F("standbys", PH_FIELD_INT, REPL(standbys), PH_IN_JSON | PH_ON_PRIMARY),
+		METRIC("standbys", "state", "connected"),
+	.help = "Physical standbys connected to this primary: all, streaming, synchronous (sync or quorum)."},
+	{F("standbys_streaming", PH_FIELD_INT, REPL(standbys_streaming), PH_IN_JSON | PH_ON_PRIMARY),
+	METRIC("standbys", "state", "streaming")},
+	{F("sync_standbys", PH_FIELD_INT, REPL(sync_standbys), PH_IN_JSON | PH_ON_PRIMARY),
+	METRIC("standbys", "state", "synchronous")},
+	{F("sync_required", PH_FIELD_INT, REPL(sync_required), PH_IN_JSON | PH_ON_PRIMARY)},
+	{F("sync_method", PH_FIELD_TEXT, 0, PH_IN_JSON | PH_ON_PRIMARY), .get = repl_sync_method},
+	{F("max_standby_lag_bytes", PH_FIELD_BIGINT, REPL(max_standby_lag_bytes), PH_IN_JSON | PH_ON_PRIMARY)},
+	/* either */
+	{F("active_slots", PH_FIELD_INT, 0, 0), .get = repl_active_slots,
+		METRIC("replication_slots", "state", "active"),
+	.help = "Replication slots by state."},
+	{F("inactive_slots", PH_FIELD_INT, REPL(inactive_slots), PH_IN_JSON),
+	METRIC("replication_slots", "state", "inactive")},
+	{F("slots", PH_FIELD_INT, REPL(slots), PH_IN_JSON)},
+	{F("worst_inactive_slot", PH_FIELD_TEXT, 0, PH_IN_JSON), .get = repl_worst_slot},
+	{F("worst_inactive_slot_retained_bytes", PH_FIELD_OPT_INT, 0, PH_IN_JSON), .get = repl_worst_retained},
+	{F("inactive_slot_max_retained_bytes", PH_FIELD_BIGINT, 0, 0), .get = repl_max_retained,
+		METRIC("inactive_slot_max_retained_bytes", NULL, NULL),
+	.help = "WAL retained by the inactive slot that retains the most (0: none)."},
+};
+const int	ph_n_replication_fields = lengthof(ph_replication_fields);
+
+/* ------------------------------------------------------------------------
+ * Rendering: SQL columns, JSON members, metric values
+ * ------------------------------------------------------------------------
+ */
+
+/* A field's value: its getter's, or read at its offset as its type says. */
+static void
+field_value(const PhField *f, const void *base, PhValue *v)
+{
+	const char *p = (const char *) base + f->offset;
+
+	memset(v, 0, sizeof(*v));
+	if (f->get != NULL)
+	{
+		f->get(base, v);
+		return;
+	}
+	switch (f->type)
+	{
+		case PH_FIELD_INT:
+		case PH_FIELD_OPT_INT:
+		case PH_FIELD_PID:
+			v->i = *(const int *) p;
+			break;
+		case PH_FIELD_BIGINT:
+		case PH_FIELD_INTERVAL:
+			v->i = *(const int64 *) p;
+			break;
+		case PH_FIELD_FLOAT:
+			v->f = *(const double *) p;
+			break;
+		case PH_FIELD_AGE:
+		case PH_FIELD_TIME:
+			v->t = *(const TimestampTz *) p;
+			break;
+		case PH_FIELD_LSN:
+			v->lsn = *(const XLogRecPtr *) p;
+			break;
+		case PH_FIELD_TEXT:
+			v->s = p;			/* a char array in the struct */
+			break;
+		case PH_FIELD_BOOL:
+			v->i = *(const bool *) p;
+			break;
+	}
+}
+
+/* Whether a field is shown for a server in this role. */
+bool
+ph_field_applies(const PhField *f, bool in_recovery)
+{
+	if (f->in & PH_ON_STANDBY)
+		return in_recovery;
+	if (f->in & PH_ON_PRIMARY)
+		return !in_recovery;
+	return true;
 }
 
 static void
@@ -173,86 +513,109 @@ ph_put_fields(Datum *values, bool *nulls, int *i, const PhField *fields, int n,
 	for (int k = 0; k < n; k++)
 	{
 		const PhField *f = &fields[k];
+		PhValue		v;
 		int			c;
 
 		if (!(f->in & PH_IN_SQL))
 			continue;
+		field_value(f, base, &v);
 		c = (*i)++;
 		nulls[c] = false;
 		switch (f->type)
 		{
 			case PH_FIELD_INT:
-				values[c] = Int32GetDatum(*FIELD(int, base, f));
+				values[c] = Int32GetDatum((int32) v.i);
 				break;
 			case PH_FIELD_OPT_INT:
-				ph_set_opt_int(values, nulls, c, *FIELD(int, base, f));
+				ph_set_opt_int(values, nulls, c, v.i < 0 ? -1 : (int) v.i);
 				break;
 			case PH_FIELD_PID:
-				ph_set_opt_int(values, nulls, c, *FIELD(int, base, f) == 0 ? -1 : *FIELD(int, base, f));
+				ph_set_opt_int(values, nulls, c, v.i == 0 ? -1 : (int) v.i);
 				break;
-			case PH_FIELD_COUNTER:
-				values[c] = Int64GetDatum((int64) *FIELD(uint64, base, f));
+			case PH_FIELD_BIGINT:
+				values[c] = Int64GetDatum(v.i);
 				break;
 			case PH_FIELD_FLOAT:
-				ph_set_float(values, nulls, c, *FIELD(double, base, f));
+				ph_set_float(values, nulls, c, v.f);
 				break;
 			case PH_FIELD_AGE:
-				ph_set_age(values, nulls, c, *FIELD(TimestampTz, base, f), at);
+				ph_set_age(values, nulls, c, v.t, at);
 				break;
 			case PH_FIELD_TIME:
-				ph_set_time(values, nulls, c, *FIELD(TimestampTz, base, f));
+				ph_set_time(values, nulls, c, v.t);
 				break;
-			case PH_FIELD_REFUSAL_NAME:
-				nulls[c] = !refused(base);
+			case PH_FIELD_INTERVAL:
+				nulls[c] = v.i < 0;
 				if (!nulls[c])
-					values[c] = CStringGetTextDatum(FIELD(char, base, f));
+					values[c] = ph_interval_datum(v.i);
 				break;
-			case PH_FIELD_REFUSAL_BOOL:
-				values[c] = BoolGetDatum(refused(base) && *FIELD(bool, base, f));
+			case PH_FIELD_LSN:
+				nulls[c] = XLogRecPtrIsInvalid(v.lsn);
+				if (!nulls[c])
+					values[c] = LSNGetDatum(v.lsn);
+				break;
+			case PH_FIELD_TEXT:
+				nulls[c] = v.s == NULL;
+				if (!nulls[c])
+					values[c] = CStringGetTextDatum(v.s);
+				break;
+			case PH_FIELD_BOOL:
+				values[c] = BoolGetDatum(v.i != 0);
 				break;
 		}
 	}
 }
 
-/* The table's JSON fields of base, as members of the open object. */
+/*
+ * The table's JSON fields of base that apply to a server in this role, as
+ * members of the open object.
+ */
 void
-ph_json_fields(PhJson *j, const PhField *fields, int n, const void *base, TimestampTz at)
+ph_json_fields(PhJson *j, const PhField *fields, int n, const void *base, TimestampTz at,
+			   bool in_recovery)
 {
 	for (int k = 0; k < n; k++)
 	{
 		const PhField *f = &fields[k];
+		PhValue		v;
 
-		if (!(f->in & PH_IN_JSON))
+		if (!(f->in & PH_IN_JSON) || !ph_field_applies(f, in_recovery))
 			continue;
+		field_value(f, base, &v);
 		switch (f->type)
 		{
 			case PH_FIELD_INT:
-				ph_json_int(j, f->name, *FIELD(int, base, f));
+			case PH_FIELD_BIGINT:
+				ph_json_int(j, f->name, v.i);
 				break;
 			case PH_FIELD_OPT_INT:
-				ph_json_opt_int(j, f->name, *FIELD(int, base, f));
+				ph_json_opt_int(j, f->name, v.i < 0 ? -1 : v.i);
 				break;
 			case PH_FIELD_PID:
-				ph_json_opt_int(j, f->name, *FIELD(int, base, f) == 0 ? -1 : *FIELD(int, base, f));
-				break;
-			case PH_FIELD_COUNTER:
-				ph_json_int(j, f->name, (int64) *FIELD(uint64, base, f));
+				ph_json_opt_int(j, f->name, v.i == 0 ? -1 : v.i);
 				break;
 			case PH_FIELD_FLOAT:
-				ph_json_num(j, f->name, *FIELD(double, base, f));
+				ph_json_num(j, f->name, v.f);
 				break;
 			case PH_FIELD_AGE:
 				/* the Jsonb sink keeps the key: not on the stack */
-				ph_json_age_ms(j, psprintf("%s_ms", f->name), *FIELD(TimestampTz, base, f), at);
+				ph_json_age_ms(j, psprintf("%s_ms", f->name), v.t, at);
 				break;
 			case PH_FIELD_TIME:
-				ph_json_time(j, f->name, *FIELD(TimestampTz, base, f));
+				ph_json_time(j, f->name, v.t);
 				break;
-			case PH_FIELD_REFUSAL_NAME:
-				ph_json_str(j, f->name, refused(base) ? FIELD(char, base, f) : NULL);
+			case PH_FIELD_INTERVAL:
+				/* in milliseconds, as its key says */
+				ph_json_opt_int(j, f->name, v.i < 0 ? -1 : v.i / 1000);
 				break;
-			case PH_FIELD_REFUSAL_BOOL:
-				ph_json_bool(j, f->name, refused(base) && *FIELD(bool, base, f));
+			case PH_FIELD_LSN:
+				ph_json_lsn(j, f->name, v.lsn);
+				break;
+			case PH_FIELD_TEXT:
+				ph_json_str(j, f->name, v.s);
+				break;
+			case PH_FIELD_BOOL:
+				ph_json_bool(j, f->name, v.i != 0);
 				break;
 		}
 	}
@@ -262,33 +625,28 @@ ph_json_fields(PhJson *j, const PhField *fields, int n, const void *base, Timest
 double
 ph_field_number(const PhField *f, const void *base, TimestampTz at)
 {
-	double		v;
+	PhValue		v;
+	double		d;
 
+	field_value(f, base, &v);
 	switch (f->type)
 	{
-		case PH_FIELD_INT:
-		case PH_FIELD_OPT_INT:
-		case PH_FIELD_PID:
-			v = *FIELD(int, base, f);
-			break;
-		case PH_FIELD_COUNTER:
-			v = (double) *FIELD(uint64, base, f);
-			break;
 		case PH_FIELD_FLOAT:
-			v = *FIELD(double, base, f);
+			d = v.f;
 			break;
 		case PH_FIELD_AGE:
-			{
-				TimestampTz since = *FIELD(TimestampTz, base, f);
-
-				v = since ? Max(at - since, 0) / 1e6 : 0;
-				break;
-			}
+			d = v.t ? Max(at - v.t, 0) / 1e6 : 0;
+			break;
+		case PH_FIELD_TIME:
+		case PH_FIELD_LSN:
+		case PH_FIELD_TEXT:
+			d = get_float8_nan();
+			break;
 		default:
-			v = get_float8_nan();
+			d = (double) v.i;
 			break;
 	}
-	return f->scale != 0 ? v * f->scale : v;
+	return f->scale != 0 ? d * f->scale : d;
 }
 
 Datum

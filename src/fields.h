@@ -9,6 +9,7 @@
 #include "snapshot.h"
 
 #include "access/tupdesc.h"
+#include "access/xlogdefs.h"
 #include "json.h"
 
 typedef enum PhFieldType
@@ -16,26 +17,41 @@ typedef enum PhFieldType
 	PH_FIELD_INT,				/* int */
 	PH_FIELD_OPT_INT,			/* int; below 0: not known (NULL) */
 	PH_FIELD_PID,				/* int; 0: none (NULL) */
-	PH_FIELD_COUNTER,			/* uint64 since shared memory init (bigint) */
+	PH_FIELD_BIGINT,			/* int64 (uint64 counters too) */
 	PH_FIELD_FLOAT,				/* double; NaN: not known (NULL) */
 	PH_FIELD_AGE,				/* TimestampTz "since": SQL an interval, JSON
 								 * <name>_ms, metric seconds; 0: none */
 	PH_FIELD_TIME,				/* TimestampTz; 0: NULL */
-	PH_FIELD_REFUSAL_NAME,		/* char[NAMEDATALEN]; NULL without a refusal */
-	PH_FIELD_REFUSAL_BOOL,		/* bool; false without a refusal */
+	PH_FIELD_INTERVAL,			/* int64 microseconds; below 0: NULL */
+	PH_FIELD_LSN,				/* XLogRecPtr; invalid: NULL */
+	PH_FIELD_TEXT,				/* a string; NULL: NULL */
+	PH_FIELD_BOOL,
 } PhFieldType;
 
 /* where a field appears */
-#define PH_IN_SQL	0x01		/* a column (health.connections, health.pools) */
-#define PH_IN_JSON	0x02		/* a key of the report's "connections" */
+#define PH_IN_SQL	0x01		/* a column of the table's view */
+#define PH_IN_JSON	0x02		/* a key of the report's object */
 #define PH_IN_BOTH	(PH_IN_SQL | PH_IN_JSON)
+#define PH_ON_STANDBY 0x04		/* only on a standby (replication figures) */
+#define PH_ON_PRIMARY 0x08		/* only on a primary */
+
+/* a field's value, for the fields a getter derives */
+typedef struct PhValue
+{
+	int64		i;				/* INT, OPT_INT, PID, BIGINT, INTERVAL, BOOL */
+	double		f;				/* FLOAT */
+	TimestampTz t;				/* AGE, TIME */
+	XLogRecPtr	lsn;			/* LSN */
+	const char *s;				/* TEXT */
+} PhValue;
 
 typedef struct PhField
 {
 	const char *name;			/* SQL column and JSON key */
 	PhFieldType type;
-	uint16		offset;			/* in the table's struct */
-	uint8		in;				/* PH_IN_* */
+	uint16		offset;			/* in the table's struct (without a getter) */
+	uint8		in;				/* PH_IN_*, PH_ON_* */
+	void		(*get) (const void *base, PhValue *v);	/* or the value is at offset */
 	/* in /metrics: pg_health_<metric>{<label>="<label_value>"} value*scale */
 	const char *metric;
 	const char *label;
@@ -52,12 +68,21 @@ extern const int ph_n_connection_fields;
 extern const PhField ph_session_fields[];
 extern const int ph_n_session_fields;
 
+/* a PhComponentResult: health.components' columns, the report's components */
+extern const PhField ph_component_fields[];
+extern const int ph_n_component_fields;
+
+/* a PhReplication: the report's "replication" and the replication metrics */
+extern const PhField ph_replication_fields[];
+extern const int ph_n_replication_fields;
+
 extern int	ph_check_columns(TupleDesc desc, const char *view, int first,
 							 const PhField *fields, int n, const char *const *after);
 extern void ph_put_fields(Datum *values, bool *nulls, int *i, const PhField *fields, int n,
 						  const void *base, TimestampTz at);
 extern void ph_json_fields(PhJson *j, const PhField *fields, int n, const void *base,
-						   TimestampTz at);
+						   TimestampTz at, bool in_recovery);
+extern bool ph_field_applies(const PhField *f, bool in_recovery);
 extern double ph_field_number(const PhField *f, const void *base, TimestampTz at);
 
 extern Datum ph_interval_datum(int64 us);

@@ -96,43 +96,20 @@ standby_sample(StringInfo b, const char *name, const PhStandby *s, double v)
 	value(b, v);
 }
 
-/* Replication figures: a standby's receiver and replay, a primary's standbys, slots. */
+/* A primary's standbys, one series each (the figures of the sample are fields.c's). */
 static void
-replication_metrics(StringInfo b, const PhSnapshot *snap, const PhStandbyTable *t)
+standby_metrics(StringInfo b, const PhSnapshot *snap, const PhStandbyTable *t)
 {
-	const PhReplication *r = &snap->repl;
-
 	if (snap->in_recovery)
+		return;
+	family(b, "standby_replay_lag_bytes", "gauge", "WAL this primary wrote that the standby has not replayed yet.");
+	for (int i = 0; i < t->n; i++)
 	{
-		family(b, "replication_streaming", "gauge", "1 while this standby's WAL receiver is streaming.");
-		sample(b, "replication_streaming", r->receiver_state == PH_RCV_STREAMING);
-		family(b, "replication_lag_bytes", "gauge", "WAL received by this standby and not yet replayed.");
-		sample(b, "replication_lag_bytes", (double) r->lag_bytes);
-		family(b, "replication_delay_seconds", "gauge", "How long the oldest received, unreplayed WAL has waited (0 when all is replayed).");
-		sample(b, "replication_delay_seconds", r->delay_us / 1e6);
-		family(b, "replication_paused", "gauge", "1 while replay is paused (or a pause is requested).");
-		sample(b, "replication_paused", r->pause_state != 0);
-	}
-	else
-	{
-		family(b, "standbys", "gauge", "Physical standbys connected to this primary: all, streaming, synchronous (sync or quorum).");
-		sample1(b, "standbys", "state", "connected", r->standbys);
-		sample1(b, "standbys", "state", "streaming", r->standbys_streaming);
-		sample1(b, "standbys", "state", "synchronous", r->sync_standbys);
-		family(b, "standby_replay_lag_bytes", "gauge", "WAL this primary wrote that the standby has not replayed yet.");
-		for (int i = 0; i < t->n; i++)
-		{
-			const PhStandby *s = &t->items[i];
+		const PhStandby *s = &t->items[i];
 
-			if (s->replay_lag_bytes >= 0)
-				standby_sample(b, "standby_replay_lag_bytes", s, (double) s->replay_lag_bytes);
-		}
+		if (s->replay_lag_bytes >= 0)
+			standby_sample(b, "standby_replay_lag_bytes", s, (double) s->replay_lag_bytes);
 	}
-	family(b, "replication_slots", "gauge", "Replication slots by state.");
-	sample1(b, "replication_slots", "state", "active", r->slots - r->inactive_slots);
-	sample1(b, "replication_slots", "state", "inactive", r->inactive_slots);
-	family(b, "inactive_slot_max_retained_bytes", "gauge", "WAL retained by the inactive slot that retains the most (0: none).");
-	sample(b, "inactive_slot_max_retained_bytes", (double) Max(r->worst_retained_bytes, 0));
 }
 
 static const char *
@@ -144,29 +121,40 @@ oid_or_name(const PhLimit *l, Oid oid, char *buf, size_t len)
 	return buf;
 }
 
+/* a family named <name>_total counts since shared memory was initialized */
+static bool
+is_counter(const char *family)
+{
+	size_t		len = strlen(family);
+
+	return len > 6 && strcmp(family + len - 6, "_total") == 0;
+}
+
 /*
- * The connection figures that have a metric (fields.c): a family's HELP and
- * TYPE before its first sample; the table keeps a family's fields together.
+ * The fields of a table that have a metric (fields.c) and apply to this
+ * server's role: a family's HELP and TYPE before its first sample; each
+ * table keeps a family's fields together.
  */
 static void
-connection_metrics(StringInfo b, const PhSnapshot *snap)
+field_metrics(StringInfo b, const PhField *fields, int n, const void *base, TimestampTz at,
+			  bool in_recovery)
 {
 	const char *open_family = NULL;
 
-	for (int k = 0; k < ph_n_connection_fields; k++)
+	for (int k = 0; k < n; k++)
 	{
-		const PhField *f = &ph_connection_fields[k];
+		const PhField *f = &fields[k];
 		double		v;
 
-		if (f->metric == NULL)
+		if (f->metric == NULL || !ph_field_applies(f, in_recovery))
 			continue;
 		if (open_family == NULL || strcmp(open_family, f->metric) != 0)
 		{
 			Assert(f->help != NULL);
-			family(b, f->metric, f->type == PH_FIELD_COUNTER ? "counter" : "gauge", f->help);
+			family(b, f->metric, is_counter(f->metric) ? "counter" : "gauge", f->help);
 			open_family = f->metric;
 		}
-		v = ph_field_number(f, &snap->conn, snap->sampled_at);
+		v = ph_field_number(f, base, at);
 		if (f->label != NULL)
 			sample1(b, f->metric, f->label, f->label_value, v);
 		else
@@ -229,9 +217,12 @@ ph_metrics_text(StringInfo b)
 
 	if (snap->generation > 0)
 	{
-		connection_metrics(b, snap);
+		field_metrics(b, ph_connection_fields, ph_n_connection_fields, &snap->conn,
+					  snap->sampled_at, snap->in_recovery);
+		field_metrics(b, ph_replication_fields, ph_n_replication_fields, snap,
+					  snap->sampled_at, snap->in_recovery);
 		ph_read_standbys(standbys, NULL, NULL);
-		replication_metrics(b, snap, standbys);
+		standby_metrics(b, snap, standbys);
 
 		/* pools: the largest PH_METRICS_POOLS by name, the rest as "other" */
 		family(b, "pool_sessions", "gauge", "Client sessions per database, role and application_name (the largest groups; the rest as other).");

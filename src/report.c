@@ -18,7 +18,8 @@ static void
 report_connections(PhJson *j, const PhSnapshot *snap)
 {
 	ph_json_open(j, false);
-	ph_json_fields(j, ph_connection_fields, ph_n_connection_fields, &snap->conn, snap->sampled_at);
+	ph_json_fields(j, ph_connection_fields, ph_n_connection_fields, &snap->conn, snap->sampled_at,
+				   snap->in_recovery);
 	ph_json_close(j);
 }
 
@@ -38,72 +39,25 @@ json_verdict(PhJson *j, const PhSnapshot *snap, PhRole role, const PhVerdict *v)
 	ph_json_opt_int(j, "sample_age_ms", v->age_ms);
 }
 
-/* One application component, as health.components shows it. */
+/* One application component, as health.components shows it (fields.c). */
 static void
-report_component(PhJson *j, const PhComponentResult *r)
+report_component(PhJson *j, const PhComponentResult *r, TimestampTz at)
 {
-	bool		reported = r->c.in_use;
-
 	ph_json_open(j, false);
-	ph_json_str(j, "name", r->c.name);
-	ph_json_bool(j, "required", r->required);
-	ph_json_str(j, "state", ph_component_state_name((PhComponentState) r->effective));
-	ph_json_str(j, "status", ph_check_status_name((PhCheckStatus) r->status));
-	ph_json_str(j, "detail", reported && r->c.detail[0] ? r->c.detail : NULL);
-	ph_json_time(j, "state_since", reported ? r->c.state_since : 0);
-	ph_json_time(j, "last_heartbeat", reported ? r->c.last_heartbeat : 0);
-	ph_json_bool(j, "ready_once", r->c.first_ready_at != 0);
-	ph_json_opt_int(j, "ttl_s", r->ttl_s > 0 ? r->ttl_s : -1);
-	ph_json_str(j, "pool_application_name",
-			 r->pool_connections >= 0 ? r->c.pool_application_name : NULL);
-	ph_json_opt_int(j, "pool_connections", r->pool_connections);
-	ph_json_opt_int(j, "pool_min_connections", r->pool_connections >= 0 ? r->c.pool_min : -1);
+	ph_json_fields(j, ph_component_fields, ph_n_component_fields, r, at, false);
 	ph_json_close(j);
 }
 
-/* The replication figures of the sample: a standby's receiver, or a primary's standbys. */
+/*
+ * The replication figures of the sample (fields.c): a standby's receiver,
+ * or a primary's standbys, and either's slots.
+ */
 static void
 report_replication(PhJson *j, const PhSnapshot *snap)
 {
-	const PhReplication *r = &snap->repl;
 	ph_json_open(j, false);
-	ph_json_str(j, "server", snap->in_recovery ? "standby" : "primary");
-	if (snap->in_recovery)
-	{
-		char		sender[96];
-
-		ph_json_str(j, "receiver_state", ph_receiver_state_name((PhReceiverState) r->receiver_state));
-		/* where replay gets its WAL now */
-		ph_json_str(j, "wal_source", r->receiver_state == PH_RCV_STREAMING ? "streaming" :
-				 r->has_restore_command ? "archive" : "pg_wal");
-		ph_json_bool(j, "has_primary_conninfo", r->has_primary_conninfo);
-		ph_json_opt_int(j, "receiver_pid", r->receiver_pid > 0 ? r->receiver_pid : -1);
-		snprintf(sender, sizeof(sender), "%s:%d", r->sender_host, r->sender_port);
-		ph_json_str(j, "sender", r->sender_host[0] ? sender : NULL);
-		ph_json_time(j, "state_since", r->state_since);
-		ph_json_lsn(j, "received_lsn", r->received_lsn);
-		ph_json_lsn(j, "replayed_lsn", r->replayed_lsn);
-		ph_json_int(j, "timeline", r->timeline);
-		ph_json_int(j, "lag_bytes", r->lag_bytes);
-		ph_json_int(j, "delay_ms", r->delay_us / 1000);
-		ph_json_bool(j, "replay_paused", r->pause_state != 0);
-		ph_json_time(j, "last_replayed_xact_at", r->last_replayed_xact_at);
-		ph_json_time(j, "last_message_at", r->last_message_at);
-	}
-	else
-	{
-		ph_json_lsn(j, "current_lsn", r->current_lsn);
-		ph_json_int(j, "standbys", r->standbys);
-		ph_json_int(j, "standbys_streaming", r->standbys_streaming);
-		ph_json_int(j, "sync_standbys", r->sync_standbys);
-		ph_json_int(j, "sync_required", r->sync_required);
-		ph_json_str(j, "sync_method", r->sync_required == 0 ? NULL : r->sync_quorum ? "ANY" : "FIRST");
-		ph_json_int(j, "max_standby_lag_bytes", r->max_standby_lag_bytes);
-	}
-	ph_json_int(j, "slots", r->slots);
-	ph_json_int(j, "inactive_slots", r->inactive_slots);
-	ph_json_str(j, "worst_inactive_slot", r->worst_retained_bytes >= 0 ? r->worst_slot : NULL);
-	ph_json_opt_int(j, "worst_inactive_slot_retained_bytes", r->worst_retained_bytes);
+	ph_json_fields(j, ph_replication_fields, ph_n_replication_fields, snap, snap->sampled_at,
+				   snap->in_recovery);
 	ph_json_close(j);
 }
 
@@ -161,7 +115,7 @@ ph_report_jsonb(const PhSnapshot *snap, const PhComponentTable *components,
 	ph_json_key(j, "components");
 	ph_json_open(j, true);
 	for (int k = 0; snap->generation > 0 && k < components->n; k++)
-		report_component(j, &components->items[k]);
+		report_component(j, &components->items[k], snap->sampled_at);
 	ph_json_close(j);
 	ph_json_close(j);
 	return JsonbValueToJsonb(j->result);

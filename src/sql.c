@@ -215,6 +215,9 @@ pg_health_components_1_0(PG_FUNCTION_ARGS)
 	PhView		view;
 	const PhSnapshot *snap;
 	const PhComponentTable *t;
+	static const char *const after[] = {"sampled_at", NULL};
+	Datum		values[32];
+	bool		nulls[32];
 
 	ph_require_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
@@ -223,49 +226,19 @@ pg_health_components_1_0(PG_FUNCTION_ARGS)
 	t = view.components;
 	if (snap->generation == 0)
 		return (Datum) 0;
+	/* every call: the declaration called may be any (a few µs) */
+	ph_check_columns(rsinfo->setDesc, "health.components", 0, ph_component_fields,
+					 ph_n_component_fields, after);
+	if (rsinfo->setDesc->natts > (int) lengthof(values))
+		elog(ERROR, "health.components has more columns than pg_health can fill");
 	for (int k = 0; k < t->n; k++)
 	{
-		const PhComponentResult *r = &t->items[k];
-		const char *st = ph_component_state_name((PhComponentState) r->effective);
-		bool		reported = r->c.in_use;
-		Datum		values[16];
-		bool		nulls[16] = {0};
 		int			i = 0;
 
-		values[i++] = CStringGetTextDatum(r->c.name);
-		values[i++] = BoolGetDatum(r->required);
-		if (st)
-			values[i++] = CStringGetTextDatum(st);
-		else
-			nulls[i++] = true;
-		values[i++] = CStringGetTextDatum(ph_check_status_name((PhCheckStatus) r->status));
-		if (reported && r->c.detail[0])
-			values[i++] = CStringGetTextDatum(r->c.detail);
-		else
-			nulls[i++] = true;
-		ph_set_time(values, nulls, i++, reported ? r->c.state_since : 0);
-		ph_set_time(values, nulls, i++, reported ? r->c.last_heartbeat : 0);
-		ph_set_age(values, nulls, i++, reported ? r->c.last_heartbeat : 0, snap->sampled_at);
-		if (r->ttl_s > 0)
-			values[i++] = ph_interval_datum((int64) r->ttl_s * USECS_PER_SEC);
-		else
-			nulls[i++] = true;
-		ph_set_time(values, nulls, i++, reported ? r->c.registered_at : 0);
-		ph_set_time(values, nulls, i++, r->c.first_ready_at);
-		if (r->pool_connections >= 0)
-		{
-			values[i++] = CStringGetTextDatum(r->c.pool_application_name);
-			values[i++] = Int32GetDatum(r->pool_connections);
-			values[i++] = Int32GetDatum(r->c.pool_min);
-		}
-		else
-		{
-			nulls[i++] = true;
-			nulls[i++] = true;
-			nulls[i++] = true;
-		}
+		memset(nulls, 0, sizeof(nulls));
+		ph_put_fields(values, nulls, &i, ph_component_fields, ph_n_component_fields,
+					  &t->items[k], snap->sampled_at);
 		values[i++] = TimestampTzGetDatum(snap->sampled_at);
-		Assert(i == rsinfo->setDesc->natts);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
