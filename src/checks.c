@@ -628,8 +628,8 @@ ph_check_changes(const PhSnapshot *cur, const PhSnapshot *prev, char *buf, size_
 	appendStringInfoChar(&s, '[');
 	if (prev->generation > 0 && prev->in_recovery != cur->in_recovery)
 	{
-		append_change(&s, "role", prev->in_recovery ? "standby" : "primary",
-					  cur->in_recovery ? "standby" : "primary");
+		append_change(&s, "role", ph_server_name(prev->in_recovery),
+					  ph_server_name(cur->in_recovery));
 		n++;
 	}
 	for (int pass = 0; pass < 2; pass++)

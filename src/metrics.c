@@ -176,7 +176,6 @@ ph_metrics_text(StringInfo b)
 	int			nchecks;
 	static const PhState states[] = {PH_STATE_READY, PH_STATE_DEGRADED, PH_STATE_NOT_READY,
 	PH_STATE_STARTING, PH_STATE_UNKNOWN};
-	static const char *const role_names[PH_NUM_ROLES] = {"any", "primary", "replica"};
 
 	ph_read_pools(pools, snap, comps, &worker_pid);
 	ph_verdict_from_snapshot(snap, worker_pid, PH_ROLE_ANY, now, &v);
@@ -192,7 +191,7 @@ ph_metrics_text(StringInfo b)
 		PhVerdict	rv;
 
 		ph_verdict_from_snapshot(snap, worker_pid, (PhRole) r, now, &rv);
-		sample1(b, "ready", "role", role_names[r], rv.ready);
+		sample1(b, "ready", "role", r == PH_ROLE_ANY ? "any" : ph_role_name((PhRole) r), rv.ready);
 	}
 	family(b, "status", "gauge", "1 for the overall status the server is in, 0 for the others.");
 	for (int i = 0; i < (int) lengthof(states); i++)

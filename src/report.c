@@ -32,7 +32,7 @@ json_verdict(PhJson *j, const PhSnapshot *snap, PhRole role, const PhVerdict *v)
 	ph_json_bool(j, "live", v->live);
 	ph_json_bool(j, "started", v->started);
 	ph_json_str(j, "role", snap->generation == 0 ? NULL :
-			 snap->in_recovery ? "replica" : "primary");
+			 ph_role_name(ph_role_of(snap->in_recovery)));
 	ph_json_str(j, "requested_role", ph_role_name(role));
 	ph_json_int(j, "generation", (int64) snap->generation);
 	ph_json_time(j, "sampled_at", snap->sampled_at);

@@ -340,7 +340,7 @@ pg_health_status_1_0(PG_FUNCTION_ARGS)
 	}
 	else
 	{
-		values[i++] = CStringGetTextDatum(snap->in_recovery ? "replica" : "primary");
+		values[i++] = CStringGetTextDatum(ph_role_name(ph_role_of(snap->in_recovery)));
 		values[i++] = BoolGetDatum(snap->in_recovery);
 	}
 	ph_set_time(values, nulls, i++, PgStartTime);

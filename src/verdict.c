@@ -79,6 +79,13 @@ ph_role_name(PhRole role)
 	return role_names[role];
 }
 
+/* The role a server has: a standby serves as a replica. */
+PhRole
+ph_role_of(bool in_recovery)
+{
+	return in_recovery ? PH_ROLE_REPLICA : PH_ROLE_PRIMARY;
+}
+
 /* What a server is, as the replication figures and events name it. */
 const char *
 ph_server_name(bool in_recovery)

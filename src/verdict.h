@@ -19,6 +19,7 @@ extern const char *ph_state_name(PhState state);
 extern const char *ph_check_status_name(PhCheckStatus status);
 extern const char *ph_role_name(PhRole role);
 extern const char *ph_server_name(bool in_recovery);
+extern PhRole ph_role_of(bool in_recovery);
 extern bool ph_role_from_string(const char *s, PhRole *role);
 
 extern double ph_age_seconds(TimestampTz since, TimestampTz now);
