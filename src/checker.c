@@ -384,6 +384,7 @@ interval_column(HeapTuple row, TupleDesc desc, int col, int min_ms, int max_ms)
 static void
 load_checks(void)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	MemoryContext fresh_cxt;
 	CheckDef   *fresh;
 	int			nfresh = 0;
@@ -464,6 +465,8 @@ load_checks(void)
 	}
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	/* the commit left TopMemoryContext current */
+	MemoryContextSwitchTo(cxt);
 	pgstat_report_activity(STATE_IDLE, NULL);
 
 	if (defs_cxt != NULL)
@@ -547,6 +550,8 @@ run_check(CheckDef *d)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
+	/* the detail outlives the transaction: it is made in the caller's context */
+	MemoryContextSwitchTo(cxt);
 	owner_res = CurrentResourceOwner;
 	pgstat_report_activity(STATE_RUNNING, d->query ? d->query : "");
 	start = GetCurrentTimestamp();
@@ -630,6 +635,7 @@ run_check(CheckDef *d)
 	}
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	publish_result(d, passed, detail, start, GetCurrentTimestamp() - start);
 }
@@ -662,6 +668,7 @@ event_json(StringInfo buf, const PhEvent *e)
 static void
 notify_events(void)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	PhEvent    *events;
 	int			n;
 	uint64		total,
@@ -701,6 +708,7 @@ notify_events(void)
 		pfree(payload.data);
 	}
 	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
 	pfree(events);
 
 	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
@@ -825,6 +833,7 @@ pg_health_checker_main(Datum main_arg)
 				proc_exit(0);
 			}
 			CommitTransactionCommand();
+			MemoryContextSwitchTo(loop_cxt);
 		}
 		if (!parent_is_current(parent))
 		{

@@ -31,7 +31,7 @@ int			ph_blocked_warning = 5;
 int			ph_blocked_critical = 0;
 int			ph_refusal_window_s = 60;
 int			ph_limit_warning = 80;
-int			ph_limit_critical = 100;
+int			ph_limit_critical = 0;
 int			ph_hold_samples = 1;
 
 void
@@ -109,9 +109,9 @@ ph_define_check_settings(void)
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("pg_health.connection_limit_critical",
 							"Percentage of a role's or database's CONNECTION LIMIT in use at which the connection_limits check is critical.",
-							"100 (the default) means at the limit, when its next connection is refused; 0 turns it off.",
+							"0 (the default) turns it off: a role or database at its own limit only warns, since the server still serves everyone else; 100 means at the limit.",
 							&ph_limit_critical,
-							100, 0, 100,
+							0, 0, 100,
 							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("pg_health.hold_samples",
@@ -202,38 +202,77 @@ check_blocked_sessions(PhSnapshot *snap)
 				 ": find the blockers with pg_blocking_pids() and end or fix them");
 }
 
+/* " for role \"r\" on database \"d\"", as a refused client named them */
+static char *
+refused_names(const PhRefusalNote *n)
+{
+	return psprintf("%s \"%s\" on database \"%s\"",
+					n->authenticated ? "for role" :
+					"before authentication, for a client that asked for role",
+					n->role, n->database);
+}
+
+/*
+ * Refusals inform, saturation decides.  A connection refused for lack of
+ * slots within pg_health.refusal_window is a warning once slots are free
+ * again, and critical only while no slot is free for ordinary roles (the
+ * server is still full): so a load balancer takes a node back as soon as
+ * the spike is over.  A connection refused by a role's or a database's own
+ * CONNECTION LIMIT is never more than a warning: that role is full, not
+ * the server.
+ */
 static void
 check_connection_refusals(PhSnapshot *snap)
 {
 	const PhConnections *cn = &snap->conn;
 	bool		on = ph_refusal_window_s > 0;
-	PhCheck    *c = add_check(snap, "connection_refusals", cn->refusals_in_window, 0,
-							  on ? 1 : 0);
+	bool		slots = on && cn->slot_refusals_in_window > 0 && cn->last_slot_refusal.at != 0;
+	bool		limits = on && cn->limit_refusals_in_window > 0 && cn->last_limit_refusal.at != 0;
+	bool		full = cn->available_ordinary <= 0;
+	PhCheck    *c = add_check(snap, "connection_refusals", cn->refusals_in_window, on ? 1 : 0, 0);
+	StringInfoData d;
 
+	initStringInfo(&d);
 	c->status = PH_CHECK_OK;
-	if (on && cn->last_refusal_at != 0 &&
-		snap->sampled_at - cn->last_refusal_at <= (int64) ph_refusal_window_s * USECS_PER_SEC)
+	if (slots)
 	{
-		c->status = PH_CHECK_CRITICAL;
-		snprintf(c->detail, sizeof(c->detail),
-				 "%d connection(s) refused for lack of slots (SQLSTATE 53300) in the last %d s, "
-				 "the last %.0f s ago %s \"%s\" on database \"%s\": free slots, or raise "
-				 "the limit that refused it (max_connections, or the role's or database's "
-				 "CONNECTION LIMIT)",
-				 Max(cn->refusals_in_window, 1), ph_refusal_window_s,
-				 ph_age_seconds(cn->last_refusal_at, snap->sampled_at),
-				 cn->last_refusal_authenticated ? "for role" :
-				 "before authentication, for a client that asked for role",
-				 cn->last_refused_role, cn->last_refused_database);
+		c->status = full ? PH_CHECK_CRITICAL : PH_CHECK_WARNING;
+		appendStringInfo(&d, "%d connection(s) refused for lack of slots (SQLSTATE 53300) in the last %d s, "
+						 "the last %.0f s ago %s",
+						 cn->slot_refusals_in_window, ph_refusal_window_s,
+						 ph_age_seconds(cn->last_slot_refusal.at, snap->sampled_at),
+						 refused_names(&cn->last_slot_refusal));
+		if (full)
+			appendStringInfoString(&d, ", and no slot is free for ordinary roles yet: free slots, "
+								   "or raise max_connections");
+		else
+			appendStringInfo(&d, "; slots are free again (%d for ordinary roles), so it only warns "
+							 "until the window has passed", cn->available_ordinary);
 	}
-	else if (on)
-		snprintf(c->detail, sizeof(c->detail),
-				 "no connection refused for lack of slots in the last %d s (%llu since the server started)",
-				 ph_refusal_window_s, (unsigned long long) cn->refused_no_slots);
-	else
-		snprintf(c->detail, sizeof(c->detail),
-				 "off (pg_health.refusal_window = 0); %llu refused since the server started",
-				 (unsigned long long) cn->refused_no_slots);
+	if (limits)
+	{
+		const PhRefusalNote *n = &cn->last_limit_refusal;
+		bool		role = n->kind == PH_REFUSED_ROLE_LIMIT;
+		const char *name = role ? n->role : n->database;
+
+		if (c->status == PH_CHECK_OK)
+			c->status = PH_CHECK_WARNING;
+		appendStringInfo(&d, "%s%d connection(s) refused by a CONNECTION LIMIT in the last %d s, "
+						 "the last %.0f s ago: %s \"%s\" is at its limit; raise it with ALTER %s %s "
+						 "CONNECTION LIMIT n (a role's or database's own limit never makes the server "
+						 "not ready)",
+						 d.len > 0 ? "; " : "", cn->limit_refusals_in_window, ph_refusal_window_s,
+						 ph_age_seconds(n->at, snap->sampled_at), role ? "role" : "database", name,
+						 role ? "ROLE" : "DATABASE", quote_identifier(name));
+	}
+	if (d.len == 0 && on)
+		appendStringInfo(&d, "no connection refused in the last %d s (%llu since the server started)",
+						 ph_refusal_window_s, (unsigned long long) cn->refused_no_slots);
+	else if (d.len == 0)
+		appendStringInfo(&d, "off (pg_health.refusal_window = 0); %llu refused since the server started",
+						 (unsigned long long) cn->refused_no_slots);
+	strlcpy(c->detail, d.data, sizeof(c->detail));
+	pfree(d.data);
 }
 
 /* Share of a limit in use, in percent; a limit of 0 with sessions is full. */
@@ -626,7 +665,9 @@ ph_check_changes(const PhSnapshot *cur, const PhSnapshot *prev, char *buf, size_
 
 	initStringInfo(&s);
 	appendStringInfoChar(&s, '[');
-	if (prev->generation > 0 && prev->in_recovery != cur->in_recovery)
+	/* a role is a fact only once known: a first start's replay is no standby */
+	if (prev->generation > 0 && prev->server_role != PH_SERVER_UNKNOWN &&
+		cur->server_role != PH_SERVER_UNKNOWN && prev->server_role != cur->server_role)
 	{
 		append_change(&s, "role", ph_server_name(prev->in_recovery),
 					  ph_server_name(cur->in_recovery));

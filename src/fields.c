@@ -60,6 +60,31 @@ refusal_authenticated(const void *base, PhValue *v)
 	v->i = c->last_refusal_at && c->last_refusal_authenticated;
 }
 
+/* the last refusal by a CONNECTION LIMIT: which limit, and its names */
+static void
+limit_refused_kind(const void *base, PhValue *v)
+{
+	const PhRefusalNote *n = &((const PhConnections *) base)->last_limit_refusal;
+
+	v->s = n->at == 0 ? NULL : n->kind == PH_REFUSED_ROLE_LIMIT ? "role" : "database";
+}
+
+static void
+limit_refused_role(const void *base, PhValue *v)
+{
+	const PhRefusalNote *n = &((const PhConnections *) base)->last_limit_refusal;
+
+	v->s = n->at == 0 ? NULL : n->role;
+}
+
+static void
+limit_refused_database(const void *base, PhValue *v)
+{
+	const PhRefusalNote *n = &((const PhConnections *) base)->last_limit_refusal;
+
+	v->s = n->at == 0 ? NULL : n->database;
+}
+
 /*
  * The by-state counts and oldest ages, for a struct with a PhSessionCounts
  * at BASE; TOTAL names the count of all of them.
@@ -138,7 +163,18 @@ const PhField ph_connection_fields[] = {
 	 .help = "Connections refused: no_slots (SQLSTATE 53300, including CONNECTION LIMITs), starting (57P03)."},
 	{F("refused_starting", PH_FIELD_BIGINT, CONN(refused_starting), PH_IN_BOTH),
 	 METRIC("connections_refused_total", "reason", "starting")},
+	{F("refused_role_limit", PH_FIELD_BIGINT, CONN(refused_role_limit), PH_IN_JSON),
+		METRIC("connections_refused_by_limit_total", "limit", "role"),
+	.help = "Of the no_slots refusals, those a role's or a database's own CONNECTION LIMIT caused."},
+	{F("refused_database_limit", PH_FIELD_BIGINT, CONN(refused_database_limit), PH_IN_JSON),
+	METRIC("connections_refused_by_limit_total", "limit", "database")},
 	{F("refusals_in_window", PH_FIELD_INT, CONN(refusals_in_window), PH_IN_BOTH)},
+	{F("slot_refusals_in_window", PH_FIELD_INT, CONN(slot_refusals_in_window), PH_IN_JSON)},
+	{F("limit_refusals_in_window", PH_FIELD_INT, CONN(limit_refusals_in_window), PH_IN_JSON)},
+	{F("last_limit_refusal_at", PH_FIELD_TIME, CONN(last_limit_refusal.at), PH_IN_JSON)},
+	{F("last_limit_refused", PH_FIELD_TEXT, 0, PH_IN_JSON), .get = limit_refused_kind},
+	{F("last_limit_refused_role", PH_FIELD_TEXT, 0, PH_IN_JSON), .get = limit_refused_role},
+	{F("last_limit_refused_database", PH_FIELD_TEXT, 0, PH_IN_JSON), .get = limit_refused_database},
 	{F("last_refusal_at", PH_FIELD_TIME, CONN(last_refusal_at), PH_IN_BOTH)},
 	{F("last_refused_role", PH_FIELD_TEXT, 0, PH_IN_BOTH), .get = refused_role},
 	{F("last_refused_database", PH_FIELD_TEXT, 0, PH_IN_BOTH), .get = refused_database},

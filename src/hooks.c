@@ -1,7 +1,7 @@
 /*
  * hooks.c -- (collect) hooks that run in every backend and count connections turned
- * away: refused for lack of slots (53300, including role and database
- * CONNECTION LIMIT), refused while starting up or shutting down (57P03),
+ * away: refused with 53300 (for lack of slots, or by a role's or database's
+ * CONNECTION LIMIT, told apart), refused while starting up or shutting down (57P03),
  * failed authentications, and successful ones (for churn).
  *
  * They run in the connection path of every backend, so they take no lock:
@@ -29,9 +29,27 @@ static ClientAuthentication_hook_type prev_client_auth_hook = NULL;
  */
 static bool authenticated = false;
 
+/*
+ * Which limit refused a connection with 53300, from the server's own
+ * message before translation (the same in every lc_messages): a role's or a
+ * database's CONNECTION LIMIT, or else the server's slots ("sorry, too many
+ * clients already", "remaining connection slots are reserved ...").
+ */
+static PhRefusalKind
+refusal_kind(const ErrorData *edata)
+{
+	if (edata->message_id == NULL)
+		return PH_REFUSED_SLOTS;
+	if (strcmp(edata->message_id, "too many connections for role \"%s\"") == 0)
+		return PH_REFUSED_ROLE_LIMIT;
+	if (strcmp(edata->message_id, "too many connections for database \"%s\"") == 0)
+		return PH_REFUSED_DATABASE_LIMIT;
+	return PH_REFUSED_SLOTS;
+}
+
 /* Only called for a backend serving a connection: MyProcPort is set. */
 static void
-record_refusal(void)
+record_refusal(PhRefusalKind kind)
 {
 	uint64		ticket = pg_atomic_fetch_add_u64(&ph_shared->refusal_ticket, 1);
 	PhRefusal  *r = &ph_shared->refusals[ticket % PH_REFUSAL_RING];
@@ -40,6 +58,7 @@ record_refusal(void)
 	pg_atomic_write_u64(&r->ticket, 0);		/* being written */
 	pg_write_barrier();
 	r->at = now;
+	r->kind = (uint8) kind;
 	r->authenticated = authenticated;
 	/* the startup packet's bytes, as any client sent them: made valid UTF-8 */
 	ph_clean_text(r->role, sizeof(r->role),
@@ -49,6 +68,10 @@ record_refusal(void)
 	pg_write_barrier();
 	pg_atomic_write_u64(&r->ticket, ticket + 1);
 	pg_atomic_fetch_add_u64(&ph_shared->refused_no_slots, 1);
+	if (kind == PH_REFUSED_ROLE_LIMIT)
+		pg_atomic_fetch_add_u64(&ph_shared->refused_role_limit, 1);
+	else if (kind == PH_REFUSED_DATABASE_LIMIT)
+		pg_atomic_fetch_add_u64(&ph_shared->refused_database_limit, 1);
 }
 
 /*
@@ -63,7 +86,7 @@ ph_emit_log(ErrorData *edata)
 	if (ph_shared != NULL && edata->elevel == FATAL && MyProcPort != NULL)
 	{
 		if (edata->sqlerrcode == ERRCODE_TOO_MANY_CONNECTIONS)
-			record_refusal();
+			record_refusal(refusal_kind(edata));
 		else if (edata->sqlerrcode == ERRCODE_CANNOT_CONNECT_NOW)
 			pg_atomic_fetch_add_u64(&ph_shared->refused_starting, 1);
 	}
@@ -101,11 +124,12 @@ ph_install_hooks(void)
 }
 
 /*
- * The newest complete refusal record, or false when there is none.  A slot
- * rewritten while we copy it changes its ticket, and we try the one before.
+ * The newest complete refusal record of the kinds asked for (a mask of
+ * PH_REFUSALS_OF), or false when the ring holds none.  A slot rewritten
+ * while we copy it changes its ticket, and we try the one before.
  */
 bool
-ph_last_refusal(PhRefusal *out)
+ph_last_refusal(PhRefusal *out, int kinds)
 {
 	uint64		next = pg_atomic_read_u64(&ph_shared->refusal_ticket);
 
@@ -117,11 +141,13 @@ ph_last_refusal(PhRefusal *out)
 			continue;
 		pg_read_barrier();
 		out->at = r->at;
+		out->kind = r->kind;
 		out->authenticated = r->authenticated;
 		memcpy(out->role, r->role, sizeof(out->role));
 		memcpy(out->database, r->database, sizeof(out->database));
 		pg_read_barrier();
-		if (pg_atomic_read_u64(&r->ticket) == t)
+		if (pg_atomic_read_u64(&r->ticket) == t &&
+			out->kind < 3 && (kinds & PH_REFUSALS_OF(out->kind)))
 		{
 			out->role[sizeof(out->role) - 1] = '\0';
 			out->database[sizeof(out->database) - 1] = '\0';

@@ -9,6 +9,6 @@
 #include "snapshot.h"
 
 extern void ph_install_hooks(void);
-extern bool ph_last_refusal(PhRefusal *out);
+extern bool ph_last_refusal(PhRefusal *out, int kinds);
 
 #endif							/* PH_HOOKS_H */

@@ -99,6 +99,13 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 	cur.sampled_at = start;
 	cur.worker_started_at = worker_started_at;
 	cur.in_recovery = RecoveryInProgress();
+	/*
+	 * A server replaying WAL after a crash, or at its very first start,
+	 * is not a standby: it is nothing yet.  Archive recovery is a standby
+	 * (or a restore).
+	 */
+	cur.server_role = !cur.in_recovery ? PH_SERVER_PRIMARY :
+		GetRecoveryState() == RECOVERY_STATE_ARCHIVE ? PH_SERVER_STANDBY : PH_SERVER_UNKNOWN;
 	cur.consistent = !cur.in_recovery || HotStandbyActive();
 
 	ph_collect_slots(&cur.conn, prev->generation > 0 ? prev->conn.slots_free : MaxConnections);

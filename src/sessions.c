@@ -536,6 +536,30 @@ ph_collect_sessions(PhConnections *c, PhPoolTable *t, PhComponentTable *comps)
  */
 #define PH_WINDOW_SAMPLES 4096
 
+/*
+ * The newest refusal of the kinds asked for, into note; when the ring holds
+ * none although the counter says there was one (every slot being rewritten,
+ * or older refusals pushed out by others), the note of the previous sample.
+ */
+static void
+note_refusal(PhRefusalNote *note, int kinds, uint64 count, const PhRefusalNote *prev)
+{
+	PhRefusal	r;
+
+	if (ph_last_refusal(&r, kinds))
+	{
+		note->at = r.at;
+		note->kind = r.kind;
+		note->authenticated = r.authenticated;
+		strlcpy(note->role, r.role, sizeof(note->role));
+		strlcpy(note->database, r.database, sizeof(note->database));
+	}
+	else if (count > 0)
+		*note = *prev;
+	else
+		memset(note, 0, sizeof(*note));
+}
+
 void
 ph_collect_refusals(PhConnections *c, const PhSnapshot *prev, TimestampTz now)
 {
@@ -543,51 +567,71 @@ ph_collect_refusals(PhConnections *c, const PhSnapshot *prev, TimestampTz now)
 	{
 		TimestampTz at;
 		uint64		refused;
+		uint64		limited;
 	}			seen[PH_WINDOW_SAMPLES];
 	static int	nseen = 0,
 				head = 0;
+	static bool touched = false;
 	TimestampTz window_start = now - (int64) ph_refusal_window_s * USECS_PER_SEC;
-	uint64		baseline;
-	PhRefusal	last;
+	int			base;
+	uint64		limited;
+	PhRefusalNote last,
+				prev_any;
 
 	c->authenticated = pg_atomic_read_u64(&ph_shared->authenticated);
 	c->auth_failures = pg_atomic_read_u64(&ph_shared->auth_failures);
 	c->refused_no_slots = pg_atomic_read_u64(&ph_shared->refused_no_slots);
+	c->refused_role_limit = pg_atomic_read_u64(&ph_shared->refused_role_limit);
+	c->refused_database_limit = pg_atomic_read_u64(&ph_shared->refused_database_limit);
 	c->refused_starting = pg_atomic_read_u64(&ph_shared->refused_starting);
-
-	if (ph_last_refusal(&last))
+	limited = c->refused_role_limit + c->refused_database_limit;
+	if (!touched)
 	{
-		c->last_refusal_at = last.at;
-		c->last_refusal_authenticated = last.authenticated;
-		strlcpy(c->last_refused_role, last.role, sizeof(c->last_refused_role));
-		strlcpy(c->last_refused_database, last.database, sizeof(c->last_refused_database));
-	}
-	else if (c->refused_no_slots > 0)
-	{
-		/* every slot of the ring was being rewritten: keep what we had */
-		c->last_refusal_at = prev->conn.last_refusal_at;
-		c->last_refusal_authenticated = prev->conn.last_refusal_authenticated;
-		strlcpy(c->last_refused_role, prev->conn.last_refused_role, sizeof(c->last_refused_role));
-		strlcpy(c->last_refused_database, prev->conn.last_refused_database,
-				sizeof(c->last_refused_database));
+		/*
+		 * Write the ring's pages once, at the worker's start: otherwise they
+		 * become resident one sample at a time, and the sampler's memory
+		 * reads as growing for its first 4096 samples.
+		 */
+		memset(seen, 0, sizeof(seen));
+		touched = true;
 	}
 
+	/* the last refusal of any kind (health.connections), and of each cause */
+	memset(&prev_any, 0, sizeof(prev_any));
+	prev_any.at = prev->conn.last_refusal_at;
+	prev_any.authenticated = prev->conn.last_refusal_authenticated;
+	strlcpy(prev_any.role, prev->conn.last_refused_role, sizeof(prev_any.role));
+	strlcpy(prev_any.database, prev->conn.last_refused_database, sizeof(prev_any.database));
+	note_refusal(&last, PH_REFUSALS_ANY, c->refused_no_slots, &prev_any);
+	c->last_refusal_at = last.at;
+	c->last_refusal_authenticated = last.authenticated;
+	strlcpy(c->last_refused_role, last.role, sizeof(c->last_refused_role));
+	strlcpy(c->last_refused_database, last.database, sizeof(c->last_refused_database));
+	note_refusal(&c->last_slot_refusal, PH_REFUSALS_OF(PH_REFUSED_SLOTS),
+				 c->refused_no_slots - limited, &prev->conn.last_slot_refusal);
+	note_refusal(&c->last_limit_refusal, PH_REFUSALS_LIMITS, limited,
+				 &prev->conn.last_limit_refusal);
+
+	/* the counters as they were when the window began */
 	seen[head].at = now;
 	seen[head].refused = c->refused_no_slots;
+	seen[head].limited = limited;
 	head = (head + 1) % PH_WINDOW_SAMPLES;
 	nseen = Min(nseen + 1, PH_WINDOW_SAMPLES);
-	baseline = seen[(head - nseen + PH_WINDOW_SAMPLES) % PH_WINDOW_SAMPLES].refused;
+	base = (head - nseen + PH_WINDOW_SAMPLES) % PH_WINDOW_SAMPLES;
 	for (int i = 1; i <= nseen; i++)
 	{
 		int			k = (head - i + PH_WINDOW_SAMPLES) % PH_WINDOW_SAMPLES;
 
 		if (seen[k].at < window_start)
 		{
-			baseline = seen[k].refused;
+			base = k;
 			break;
 		}
 	}
-	c->refusals_in_window = (int) Min(c->refused_no_slots - baseline, (uint64) INT_MAX);
+	c->refusals_in_window = (int) Min(c->refused_no_slots - seen[base].refused, (uint64) INT_MAX);
+	c->limit_refusals_in_window = (int) Min(limited - seen[base].limited, (uint64) INT_MAX);
+	c->slot_refusals_in_window = Max(c->refusals_in_window - c->limit_refusals_in_window, 0);
 
 	if (prev->generation > 0 && now > prev->sampled_at)
 	{

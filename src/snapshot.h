@@ -102,6 +102,34 @@ typedef struct PhSessionCounts
 	int			oldest_idle_in_xact_pid;
 } PhSessionCounts;
 
+/*
+ * Why a connection was refused with SQLSTATE 53300 (hooks.c tells them
+ * apart by the server's untranslated message).
+ */
+typedef enum PhRefusalKind
+{
+	PH_REFUSED_SLOTS,			/* no slot: too many clients, or only reserved
+								 * ones left */
+	PH_REFUSED_ROLE_LIMIT,		/* its role's CONNECTION LIMIT */
+	PH_REFUSED_DATABASE_LIMIT,	/* its database's CONNECTION LIMIT */
+} PhRefusalKind;
+
+#define PH_REFUSALS_OF(kind)	(1 << (kind))
+#define PH_REFUSALS_ANY			0x7
+#define PH_REFUSALS_LIMITS		(PH_REFUSALS_OF(PH_REFUSED_ROLE_LIMIT) | \
+								 PH_REFUSALS_OF(PH_REFUSED_DATABASE_LIMIT))
+
+/* The last refused connection of a kind, as the sampler found it. */
+typedef struct PhRefusalNote
+{
+	TimestampTz at;				/* 0: none yet */
+	uint8		kind;			/* PhRefusalKind */
+	bool		authenticated;	/* false: the names are what an
+								 * unauthenticated client asked for */
+	char		role[NAMEDATALEN];
+	char		database[NAMEDATALEN];
+} PhRefusalNote;
+
 /* Connection-slot and session figures of one sample. */
 typedef struct PhConnections
 {
@@ -134,6 +162,13 @@ typedef struct PhConnections
 											 * unauthenticated client asked for */
 	char		last_refused_role[NAMEDATALEN];
 	char		last_refused_database[NAMEDATALEN];
+	/* of refused_no_slots: those a CONNECTION LIMIT refused, by kind */
+	uint64		refused_role_limit;
+	uint64		refused_database_limit;
+	int			slot_refusals_in_window;	/* for lack of server slots */
+	int			limit_refusals_in_window;	/* by a CONNECTION LIMIT */
+	PhRefusalNote last_slot_refusal;
+	PhRefusalNote last_limit_refusal;
 	/* per second since the previous sample; NaN for a worker's first */
 	double		connections_per_s;
 	double		refusals_per_s;
@@ -290,6 +325,17 @@ typedef struct PhStandbyTable
 	PhStandby	items[PH_MAX_STANDBYS];
 } PhStandbyTable;
 
+/*
+ * What a server is, as far as a sample can tell: while the startup process
+ * replays WAL after a crash or a first start, it is neither yet.
+ */
+typedef enum PhServerRole
+{
+	PH_SERVER_UNKNOWN,			/* crash recovery, or start-up */
+	PH_SERVER_PRIMARY,
+	PH_SERVER_STANDBY,			/* archive recovery: a standby, or a restore */
+} PhServerRole;
+
 /* Per-request lag limits (health.ready(role, max_lag_bytes, max_delay), /replica?lag=). */
 typedef struct PhOverrides
 {
@@ -304,6 +350,7 @@ typedef struct PhSnapshot
 	int64		sample_duration_us;
 	uint64		refresh_served; /* refresh requests this sample answers */
 	bool		in_recovery;
+	uint8		server_role;	/* PhServerRole */
 	bool		consistent;		/* primary, or hot standby accepting reads */
 	TimestampTz started_at;		/* when started() first became true; 0 = not */
 	TimestampTz worker_started_at;	/* start of the worker that took it */
@@ -451,7 +498,7 @@ typedef struct PhVerdictBlock
 } PhVerdictBlock;
 
 /*
- * A connection refused for lack of slots, with its names.  Writers (any
+ * A connection refused with 53300, with its kind and names.  Writers (any
  * backend, lock-free) claim a slot with an atomic ticket and publish it by
  * storing ticket + 1 last; 0 means empty or being written.
  */
@@ -459,6 +506,7 @@ typedef struct PhRefusal
 {
 	pg_atomic_uint64 ticket;
 	TimestampTz at;
+	uint8		kind;			/* PhRefusalKind */
 	bool		authenticated;	/* false: names as an unauthenticated
 								 * startup packet gave them */
 	char		role[NAMEDATALEN];
@@ -479,7 +527,9 @@ typedef struct PhShared
 	/* hooks.c: counters written by every backend, without locks */
 	pg_atomic_uint64 authenticated;
 	pg_atomic_uint64 auth_failures;
-	pg_atomic_uint64 refused_no_slots;
+	pg_atomic_uint64 refused_no_slots;	/* every 53300 */
+	pg_atomic_uint64 refused_role_limit;	/* of those: a role's CONNECTION LIMIT */
+	pg_atomic_uint64 refused_database_limit;	/* a database's */
 	pg_atomic_uint64 refused_starting;
 	pg_atomic_uint64 refusal_ticket;
 	PhRefusal	refusals[PH_REFUSAL_RING];

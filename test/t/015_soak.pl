@@ -7,11 +7,13 @@
 #   5,000 calls of each SQL function and selects from each health.* view, all
 #     in ONE session, each call a statement of its own,
 #   2,000 connections opened and closed,
-# and the anonymous resident memory (RssAnon) of the sampler (which also
-# serves HTTP), the checker, the names worker and that one session must grow
-# by less than 2 MB between the end of a warm-up (a tenth of the work) and
-# the end.  The figures are printed.  bench/soak.sh runs the same workload
-# for 30 minutes.
+# and the anonymous resident memory (RssAnon) of the sampler, the HTTP
+# worker, the checker, the names worker and that one session must grow by
+# less than 2 MB between the end of a warm-up (a tenth of the work) and the
+# end; the memory contexts of the checker and the names worker (which have
+# a PGPROC, so pg_log_backend_memory_contexts reaches them) by less than
+# 2 kB.  The figures are printed.  bench/soak.sh runs the same workload for
+# 30 minutes.
 #
 # Bounded: about a minute on an idle 2-core machine (PH_SOAK_SCALE=0.2 runs
 # a fifth of it).
@@ -188,15 +190,34 @@ sub phase
 
 sub measure { return { map { $_ => rss_anon_kb($pid{$_}) } @procs }; }
 
+# Bytes in use in all memory contexts of a process with a PGPROC (the checker,
+# the names worker), from pg_log_backend_memory_contexts() in the server log:
+# finer than RssAnon, which the first growth of a malloc arena hides.
+sub contexts_used
+{
+	my ($p) = @_;
+	my $offset = -s $node->logfile;
+	q1("SELECT pg_log_backend_memory_contexts($p)");
+	for (1 .. 100)
+	{
+		my $log = substr(slurp_file($node->logfile), $offset);
+		return $1 if $log =~ /\[$p\] LOG:  Grand total: \d+ bytes in \d+ blocks; \d+ free \(\d+ chunks\); (\d+) used/;
+		usleep(100_000);
+	}
+	return undef;
+}
+
 # Warm-up: a tenth of everything (caches, buffers, the first of every path).
 phase('warm-up', int($n_http / 10), int($n_sql / 10), int($n_conn / 10));
 usleep(500_000);
 my $before = measure();
+my %used_before = map { $_ => contexts_used($pid{$_}) } qw(checker names);
 my $t_measured = time;
 phase('soak', $n_http - int($n_http / 10), $n_sql - int($n_sql / 10), $n_conn - int($n_conn / 10));
 # let the workers finish what is in flight: a few samples and checker loops
 usleep(500_000);
 my $after = measure();
+my %used_after = map { $_ => contexts_used($pid{$_}) } qw(checker names);
 my $seconds = time - $t_measured;
 
 # The work was done.
@@ -233,6 +254,16 @@ for my $p (@procs)
 	ok(defined $b && defined $a && $a - $b < $limit_kb,
 		sprintf('%s: RssAnon grew by less than 2 MB (%s kB -> %s kB: %+d kB)', $p, $b // '?', $a // '?',
 			($a // 0) - ($b // 0)));
+}
+
+# Memory contexts: what a worker's loop leaves allocated shows here byte
+# for byte (the checker once kept each check result's detail, 32 bytes a run).
+for my $p (qw(checker names))
+{
+	my ($b, $a) = ($used_before{$p}, $used_after{$p});
+	ok(defined $b && defined $a && $a - $b < 2048,
+		sprintf('%s: its memory contexts hold less than 2 kB more (%s -> %s bytes used: %+d)',
+			$p, $b // '?', $a // '?', ($a // 0) - ($b // 0)));
 }
 
 $node->safe_psql('soak', q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
