@@ -34,3 +34,11 @@ SELECT * FROM pg_temp.misdeclared_pools();
 
 -- the report's replication object on a primary (src/fields.c)
 SELECT pg_catalog.jsonb_object_keys(health.report() -> 'replication') AS primary_key ORDER BY 1;
+
+-- ... nor one whose columns have other types, or another number of columns
+CREATE FUNCTION pg_temp.mistyped(OUT max_connections text, OUT superuser_reserved_connections integer)
+RETURNS SETOF record AS '$libdir/pg_health', 'pg_health_connections_1_0' LANGUAGE C;
+SELECT * FROM pg_temp.mistyped();
+CREATE FUNCTION pg_temp.short_history(OUT sampled_at timestamptz, OUT generation bigint)
+RETURNS SETOF record AS '$libdir/pg_health', 'pg_health_history_1_0' LANGUAGE C;
+SELECT * FROM pg_temp.short_history();

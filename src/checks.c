@@ -212,6 +212,13 @@ refused_names(const PhRefusalNote *n)
 					n->role, n->database);
 }
 
+/* A refusal within pg_health.refusal_window of the sample. */
+static bool
+within_window(const PhRefusalNote *n, TimestampTz at)
+{
+	return n->at != 0 && at - n->at <= (int64) ph_refusal_window_s * USECS_PER_SEC;
+}
+
 /*
  * Refusals inform, saturation decides.  A connection refused for lack of
  * slots within pg_health.refusal_window is a warning once slots are free
@@ -226,8 +233,10 @@ check_connection_refusals(PhSnapshot *snap)
 {
 	const PhConnections *cn = &snap->conn;
 	bool		on = ph_refusal_window_s > 0;
-	bool		slots = on && cn->slot_refusals_in_window > 0 && cn->last_slot_refusal.at != 0;
-	bool		limits = on && cn->limit_refusals_in_window > 0 && cn->last_limit_refusal.at != 0;
+	bool		slots = on && (cn->slot_refusals_in_window > 0 ||
+							   within_window(&cn->last_slot_refusal, snap->sampled_at));
+	bool		limits = on && (cn->limit_refusals_in_window > 0 ||
+								within_window(&cn->last_limit_refusal, snap->sampled_at));
 	bool		full = cn->available_ordinary <= 0;
 	PhCheck    *c = add_check(snap, "connection_refusals", cn->refusals_in_window, on ? 1 : 0, 0);
 	StringInfoData d;
@@ -237,11 +246,12 @@ check_connection_refusals(PhSnapshot *snap)
 	if (slots)
 	{
 		c->status = full ? PH_CHECK_CRITICAL : PH_CHECK_WARNING;
-		appendStringInfo(&d, "%d connection(s) refused for lack of slots (SQLSTATE 53300) in the last %d s, "
-						 "the last %.0f s ago %s",
-						 cn->slot_refusals_in_window, ph_refusal_window_s,
-						 ph_age_seconds(cn->last_slot_refusal.at, snap->sampled_at),
-						 refused_names(&cn->last_slot_refusal));
+		appendStringInfo(&d, "%d connection(s) refused for lack of slots (SQLSTATE 53300) in the last %d s",
+						 Max(cn->slot_refusals_in_window, 1), ph_refusal_window_s);
+		if (cn->last_slot_refusal.at != 0)
+			appendStringInfo(&d, ", the last %.0f s ago %s",
+							 ph_age_seconds(cn->last_slot_refusal.at, snap->sampled_at),
+							 refused_names(&cn->last_slot_refusal));
 		if (full)
 			appendStringInfoString(&d, ", and no slot is free for ordinary roles yet: free slots, "
 								   "or raise max_connections");
@@ -257,13 +267,16 @@ check_connection_refusals(PhSnapshot *snap)
 
 		if (c->status == PH_CHECK_OK)
 			c->status = PH_CHECK_WARNING;
-		appendStringInfo(&d, "%s%d connection(s) refused by a CONNECTION LIMIT in the last %d s, "
-						 "the last %.0f s ago: %s \"%s\" is at its limit; raise it with ALTER %s %s "
-						 "CONNECTION LIMIT n (a role's or database's own limit never makes the server "
-						 "not ready)",
-						 d.len > 0 ? "; " : "", cn->limit_refusals_in_window, ph_refusal_window_s,
-						 ph_age_seconds(n->at, snap->sampled_at), role ? "role" : "database", name,
-						 role ? "ROLE" : "DATABASE", quote_identifier(name));
+		appendStringInfo(&d, "%s%d connection(s) refused by a CONNECTION LIMIT in the last %d s",
+						 d.len > 0 ? "; " : "", Max(cn->limit_refusals_in_window, 1),
+						 ph_refusal_window_s);
+		if (n->at != 0)
+			appendStringInfo(&d, ", the last %.0f s ago: %s \"%s\" is at its limit; raise it with "
+							 "ALTER %s %s CONNECTION LIMIT n",
+							 ph_age_seconds(n->at, snap->sampled_at), role ? "role" : "database", name,
+							 role ? "ROLE" : "DATABASE", quote_identifier(name));
+		appendStringInfoString(&d, " (a role's or database's own limit never makes the server "
+							   "not ready)");
 	}
 	if (d.len == 0 && on)
 		appendStringInfo(&d, "no connection refused in the last %d s (%llu since the server started)",

@@ -14,6 +14,7 @@
 
 #include <math.h>
 
+#include "catalog/pg_type.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/timestamp.h"
@@ -168,6 +169,7 @@ const PhField ph_connection_fields[] = {
 	.help = "Of the no_slots refusals, those a role's or a database's own CONNECTION LIMIT caused."},
 	{F("refused_database_limit", PH_FIELD_BIGINT, CONN(refused_database_limit), PH_IN_JSON),
 	METRIC("connections_refused_by_limit_total", "limit", "database")},
+	{F("refused_walsenders", PH_FIELD_BIGINT, CONN(refused_walsenders), PH_IN_JSON)},
 	{F("refusals_in_window", PH_FIELD_INT, CONN(refusals_in_window), PH_IN_BOTH)},
 	{F("slot_refusals_in_window", PH_FIELD_INT, CONN(slot_refusals_in_window), PH_IN_JSON)},
 	{F("limit_refusals_in_window", PH_FIELD_INT, CONN(limit_refusals_in_window), PH_IN_JSON)},
@@ -503,11 +505,62 @@ ph_field_applies(const PhField *f, bool in_recovery)
 	return true;
 }
 
+/* The SQL type of a field's column. */
+static Oid
+field_sql_type(PhFieldType type)
+{
+	switch (type)
+	{
+		case PH_FIELD_INT:
+		case PH_FIELD_OPT_INT:
+		case PH_FIELD_PID:
+			return INT4OID;
+		case PH_FIELD_BIGINT:
+			return INT8OID;
+		case PH_FIELD_FLOAT:
+			return FLOAT8OID;
+		case PH_FIELD_AGE:
+		case PH_FIELD_INTERVAL:
+			return INTERVALOID;
+		case PH_FIELD_TIME:
+			return TIMESTAMPTZOID;
+		case PH_FIELD_LSN:
+			return PG_LSNOID;
+		case PH_FIELD_TEXT:
+			return TEXTOID;
+		case PH_FIELD_BOOL:
+			return BOOLOID;
+	}
+	return InvalidOid;
+}
+
+/*
+ * A set-returning function's result must have the columns its C code
+ * fills: a declaration with other OUT parameters (an update not applied, a
+ * hand-made CREATE FUNCTION) is refused, never filled past its arrays.
+ */
+void
+ph_require_natts(TupleDesc desc, const char *view, int natts)
+{
+	if (desc->natts != natts)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s has %d columns, the pg_health library fills %d", view, desc->natts, natts),
+				 errhint("Update the extension to the library's version: ALTER EXTENSION pg_health UPDATE.")));
+}
+
 static void
-check_column(TupleDesc desc, const char *view, int col, const char *want)
+check_column(TupleDesc desc, const char *view, int col, const char *want, Oid type)
 {
 	const char *have = col < desc->natts ? NameStr(TupleDescAttr(desc, col)->attname) : "(none)";
 
+	if (strcmp(have, want) == 0 && OidIsValid(type) && TupleDescAttr(desc, col)->atttypid != type)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s does not match the pg_health library: its column %s has type %s, the library's %s",
+						view, have, format_type_be(TupleDescAttr(desc, col)->atttypid),
+						format_type_be(type)),
+				 errhint("Update the extension to the library's version: ALTER EXTENSION pg_health UPDATE.")));
 	if (strcmp(have, want) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -532,12 +585,12 @@ ph_check_columns(TupleDesc desc, const char *view, int first, const PhField *fie
 
 	for (int k = 0; k < n; k++)
 		if (fields[k].in & PH_IN_SQL)
-			check_column(desc, view, col++, fields[k].name);
+			check_column(desc, view, col++, fields[k].name, field_sql_type(fields[k].type));
 	next = col;
 	for (; after != NULL && *after != NULL; after++)
-		check_column(desc, view, col++, *after);
+		check_column(desc, view, col++, *after, InvalidOid);
 	if (after != NULL && col != desc->natts)
-		check_column(desc, view, col, "(none)");
+		check_column(desc, view, col, "(none)", InvalidOid);
 	return next;
 }
 

@@ -76,6 +76,7 @@ extern const int ph_n_component_fields;
 extern const PhField ph_replication_fields[];
 extern const int ph_n_replication_fields;
 
+extern void ph_require_natts(TupleDesc desc, const char *view, int natts);
 extern int	ph_check_columns(TupleDesc desc, const char *view, int first,
 							 const PhField *fields, int n, const char *const *after);
 extern void ph_put_fields(Datum *values, bool *nulls, int *i, const PhField *fields, int n,

@@ -13,6 +13,7 @@
 #include "libpq/auth.h"
 #include "libpq/libpq-be.h"
 #include "miscadmin.h"
+#include "replication/walsender.h"
 #include "utils/elog.h"
 
 #include "guard.h"
@@ -47,17 +48,41 @@ refusal_kind(const ErrorData *edata)
 	return PH_REFUSED_SLOTS;
 }
 
-/* Only called for a backend serving a connection: MyProcPort is set. */
+/* The ring a refusal of this kind goes to: slots, or limits. */
+static int
+refusal_class(PhRefusalKind kind)
+{
+	return kind == PH_REFUSED_SLOTS ? 0 : 1;
+}
+
+/*
+ * Only called for a backend serving a connection: MyProcPort is set.  The
+ * kind's counter is counted before refused_no_slots, which readers read
+ * last (ph_collect_refusals), so that they never see more refusals of a
+ * kind than of all kinds.
+ */
 static void
 record_refusal(PhRefusalKind kind)
 {
-	uint64		ticket = pg_atomic_fetch_add_u64(&ph_shared->refusal_ticket, 1);
-	PhRefusal  *r = &ph_shared->refusals[ticket % PH_REFUSAL_RING];
-	TimestampTz now = GetCurrentTimestamp();
+	int			class = refusal_class(kind);
+	uint64		ticket = pg_atomic_fetch_add_u64(&ph_shared->refusal_ticket[class], 1);
+	PhRefusal  *r = &ph_shared->refusals[class][ticket % PH_REFUSAL_RING];
+	uint64		held = pg_atomic_read_u64(&r->ticket);
 
-	pg_atomic_write_u64(&r->ticket, 0);		/* being written */
-	pg_write_barrier();
-	r->at = now;
+	if (kind == PH_REFUSED_ROLE_LIMIT)
+		pg_atomic_fetch_add_u64(&ph_shared->refused_role_limit, 1);
+	else if (kind == PH_REFUSED_DATABASE_LIMIT)
+		pg_atomic_fetch_add_u64(&ph_shared->refused_database_limit, 1);
+	pg_atomic_fetch_add_u64(&ph_shared->refused_no_slots, 1);
+
+	/*
+	 * Claim the slot: a writer 8 tickets ahead of or behind us may be on it
+	 * (a connection storm); then only one of us writes the names.
+	 */
+	if (held == PH_REFUSAL_BUSY ||
+		!pg_atomic_compare_exchange_u64(&r->ticket, &held, PH_REFUSAL_BUSY))
+		return;
+	r->at = GetCurrentTimestamp();
 	r->kind = (uint8) kind;
 	r->authenticated = authenticated;
 	/* the startup packet's bytes, as any client sent them: made valid UTF-8 */
@@ -67,11 +92,6 @@ record_refusal(PhRefusalKind kind)
 				  MyProcPort->database_name ? MyProcPort->database_name : "", NAMEDATALEN);
 	pg_write_barrier();
 	pg_atomic_write_u64(&r->ticket, ticket + 1);
-	pg_atomic_fetch_add_u64(&ph_shared->refused_no_slots, 1);
-	if (kind == PH_REFUSED_ROLE_LIMIT)
-		pg_atomic_fetch_add_u64(&ph_shared->refused_role_limit, 1);
-	else if (kind == PH_REFUSED_DATABASE_LIMIT)
-		pg_atomic_fetch_add_u64(&ph_shared->refused_database_limit, 1);
 }
 
 /*
@@ -85,7 +105,16 @@ ph_emit_log(ErrorData *edata)
 {
 	if (ph_shared != NULL && edata->elevel == FATAL && MyProcPort != NULL)
 	{
-		if (edata->sqlerrcode == ERRCODE_TOO_MANY_CONNECTIONS)
+		/*
+		 * A replication connection takes a walsender's slot, not a
+		 * client's: "number of requested standby connections exceeds
+		 * max_wal_senders" is counted apart, or anyone who can reach the
+		 * port could make the server look full (no credentials are needed
+		 * to be refused).
+		 */
+		if (edata->sqlerrcode == ERRCODE_TOO_MANY_CONNECTIONS && am_walsender)
+			pg_atomic_fetch_add_u64(&ph_shared->refused_walsenders, 1);
+		else if (edata->sqlerrcode == ERRCODE_TOO_MANY_CONNECTIONS)
 			record_refusal(refusal_kind(edata));
 		else if (edata->sqlerrcode == ERRCODE_CANNOT_CONNECT_NOW)
 			pg_atomic_fetch_add_u64(&ph_shared->refused_starting, 1);
@@ -123,19 +152,15 @@ ph_install_hooks(void)
 	ClientAuthentication_hook = ph_client_auth;
 }
 
-/*
- * The newest complete refusal record of the kinds asked for (a mask of
- * PH_REFUSALS_OF), or false when the ring holds none.  A slot rewritten
- * while we copy it changes its ticket, and we try the one before.
- */
-bool
-ph_last_refusal(PhRefusal *out, int kinds)
+/* The newest complete record of one ring, or false when it holds none. */
+static bool
+last_of_class(int class, PhRefusal *out)
 {
-	uint64		next = pg_atomic_read_u64(&ph_shared->refusal_ticket);
+	uint64		next = pg_atomic_read_u64(&ph_shared->refusal_ticket[class]);
 
 	for (uint64 t = next; t > 0 && next - t < PH_REFUSAL_RING; t--)
 	{
-		PhRefusal  *r = &ph_shared->refusals[(t - 1) % PH_REFUSAL_RING];
+		PhRefusal  *r = &ph_shared->refusals[class][(t - 1) % PH_REFUSAL_RING];
 
 		if (pg_atomic_read_u64(&r->ticket) != t)
 			continue;
@@ -146,13 +171,43 @@ ph_last_refusal(PhRefusal *out, int kinds)
 		memcpy(out->role, r->role, sizeof(out->role));
 		memcpy(out->database, r->database, sizeof(out->database));
 		pg_read_barrier();
-		if (pg_atomic_read_u64(&r->ticket) == t &&
-			out->kind < 3 && (kinds & PH_REFUSALS_OF(out->kind)))
+		if (pg_atomic_read_u64(&r->ticket) == t && out->kind <= PH_REFUSED_DATABASE_LIMIT)
 		{
-			out->role[sizeof(out->role) - 1] = '\0';
-			out->database[sizeof(out->database) - 1] = '\0';
+			/* made valid when written; a torn copy must not leave that */
+			ph_clean_text(out->role, sizeof(out->role), out->role, sizeof(out->role));
+			ph_clean_text(out->database, sizeof(out->database), out->database,
+						  sizeof(out->database));
 			return true;
 		}
 	}
 	return false;
+}
+
+/*
+ * The newest complete refusal record of the kinds asked for (a mask of
+ * PH_REFUSALS_OF), or false when the rings hold none.  A slot rewritten
+ * while we copy it changes its ticket, and we try the one before.
+ */
+bool
+ph_last_refusal(PhRefusal *out, int kinds)
+{
+	bool		found = false;
+
+	for (int class = 0; class < PH_REFUSAL_CLASSES; class++)
+	{
+		PhRefusal	r;
+
+		if (!last_of_class(class, &r) || !(kinds & PH_REFUSALS_OF(r.kind)))
+			continue;
+		if (!found || r.at > out->at)
+		{
+			out->at = r.at;
+			out->kind = r.kind;
+			out->authenticated = r.authenticated;
+			memcpy(out->role, r.role, sizeof(out->role));
+			memcpy(out->database, r.database, sizeof(out->database));
+			found = true;
+		}
+	}
+	return found;
 }

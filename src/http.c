@@ -563,7 +563,8 @@ verdict_body(StringInfo body, PhHttpPath path, PhRole role, const PhOverrides *o
 {
 	PhView		view;
 
-	ph_read_view(&view, role, o, false);
+	/* with the components: the reader buffers must stay of one sample */
+	ph_read_view(&view, role, o, true);
 	ph_probe_json(body, view.snap, view.worker_pid, role, view.now,
 				  path == PH_PATH_LIVE ? "live" : path == PH_PATH_STARTUP ? "startup" : "ready",
 				  status);

@@ -90,6 +90,7 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 	bool		transition;
 	bool		unnamed;
 	PhState		old_state;
+	RecoveryState recovery;
 	TimestampTz start = GetCurrentTimestamp();
 
 	memset(&cur, 0, offsetof(PhSnapshot, checks));
@@ -98,14 +99,18 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 	cur.generation = prev->generation + 1;
 	cur.sampled_at = start;
 	cur.worker_started_at = worker_started_at;
-	cur.in_recovery = RecoveryInProgress();
 	/*
-	 * A server replaying WAL after a crash, or at its very first start,
-	 * is not a standby: it is nothing yet.  Archive recovery is a standby
-	 * (or a restore).
+	 * One read of the recovery state for both, so that a promotion between
+	 * two reads cannot leave a sample in recovery with no role.  A server
+	 * replaying WAL after a crash, or at its very first start, is not a
+	 * standby: it is nothing yet.  Archive recovery is a standby (or a
+	 * restore).
 	 */
+	recovery = GetRecoveryState();
+	cur.in_recovery = recovery != RECOVERY_STATE_DONE;
 	cur.server_role = !cur.in_recovery ? PH_SERVER_PRIMARY :
-		GetRecoveryState() == RECOVERY_STATE_ARCHIVE ? PH_SERVER_STANDBY : PH_SERVER_UNKNOWN;
+		recovery == RECOVERY_STATE_ARCHIVE ? PH_SERVER_STANDBY : PH_SERVER_UNKNOWN;
+	(void) RecoveryInProgress();	/* this process's view of it, for what follows */
 	cur.consistent = !cur.in_recovery || HotStandbyActive();
 
 	ph_collect_slots(&cur.conn, prev->generation > 0 ? prev->conn.slots_free : MaxConnections);

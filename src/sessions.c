@@ -580,10 +580,13 @@ ph_collect_refusals(PhConnections *c, const PhSnapshot *prev, TimestampTz now)
 
 	c->authenticated = pg_atomic_read_u64(&ph_shared->authenticated);
 	c->auth_failures = pg_atomic_read_u64(&ph_shared->auth_failures);
-	c->refused_no_slots = pg_atomic_read_u64(&ph_shared->refused_no_slots);
+	/* each kind before the total, which writers count last (hooks.c) */
 	c->refused_role_limit = pg_atomic_read_u64(&ph_shared->refused_role_limit);
 	c->refused_database_limit = pg_atomic_read_u64(&ph_shared->refused_database_limit);
+	pg_read_barrier();
+	c->refused_no_slots = pg_atomic_read_u64(&ph_shared->refused_no_slots);
 	c->refused_starting = pg_atomic_read_u64(&ph_shared->refused_starting);
+	c->refused_walsenders = pg_atomic_read_u64(&ph_shared->refused_walsenders);
 	limited = c->refused_role_limit + c->refused_database_limit;
 	if (!touched)
 	{
@@ -612,12 +615,23 @@ ph_collect_refusals(PhConnections *c, const PhSnapshot *prev, TimestampTz now)
 	note_refusal(&c->last_limit_refusal, PH_REFUSALS_LIMITS, limited,
 				 &prev->conn.last_limit_refusal);
 
-	/* the counters as they were when the window began */
-	seen[head].at = now;
-	seen[head].refused = c->refused_no_slots;
-	seen[head].limited = limited;
-	head = (head + 1) % PH_WINDOW_SAMPLES;
-	nseen = Min(nseen + 1, PH_WINDOW_SAMPLES);
+	/*
+	 * The counters as they were when the window began.  The ring keeps a
+	 * worker's first sample and then only the samples whose counters
+	 * changed, so refreshes cannot push a refusal out of it early, and a
+	 * window of any length back to the ring's oldest change is exact; the
+	 * check also judges by the last refusal's time (checks.c).
+	 */
+	if (nseen == 0 ||
+		seen[(head - 1 + PH_WINDOW_SAMPLES) % PH_WINDOW_SAMPLES].refused != c->refused_no_slots ||
+		seen[(head - 1 + PH_WINDOW_SAMPLES) % PH_WINDOW_SAMPLES].limited != limited)
+	{
+		seen[head].at = now;
+		seen[head].refused = c->refused_no_slots;
+		seen[head].limited = limited;
+		head = (head + 1) % PH_WINDOW_SAMPLES;
+		nseen = Min(nseen + 1, PH_WINDOW_SAMPLES);
+	}
 	base = (head - nseen + PH_WINDOW_SAMPLES) % PH_WINDOW_SAMPLES;
 	for (int i = 1; i <= nseen; i++)
 	{

@@ -133,9 +133,14 @@ ph_shmem_startup(void)
 		pg_atomic_init_u64(&ph_shared->auth_failures, 0);
 		pg_atomic_init_u64(&ph_shared->refused_no_slots, 0);
 		pg_atomic_init_u64(&ph_shared->refused_starting, 0);
-		pg_atomic_init_u64(&ph_shared->refusal_ticket, 0);
-		for (int i = 0; i < PH_REFUSAL_RING; i++)
-			pg_atomic_init_u64(&ph_shared->refusals[i].ticket, 0);
+		pg_atomic_init_u64(&ph_shared->refused_role_limit, 0);
+		pg_atomic_init_u64(&ph_shared->refused_database_limit, 0);
+		pg_atomic_init_u64(&ph_shared->refused_walsenders, 0);
+		for (int c = 0; c < PH_REFUSAL_CLASSES; c++)
+			pg_atomic_init_u64(&ph_shared->refusal_ticket[c], 0);
+		for (int c = 0; c < PH_REFUSAL_CLASSES; c++)
+			for (int i = 0; i < PH_REFUSAL_RING; i++)
+				pg_atomic_init_u64(&ph_shared->refusals[c][i].ticket, 0);
 		ConditionVariableInit(&ph_shared->sampled_cv);
 	}
 	LWLockRelease(AddinShmemInitLock);

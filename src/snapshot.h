@@ -32,6 +32,7 @@
 #define PH_CHANGES_LEN		1024
 #define PH_REASONS_LEN		1024
 #define PH_REFUSAL_RING		8
+#define PH_REFUSAL_CLASSES	2	/* for lack of slots; by a CONNECTION LIMIT */
 #define PH_MAX_POOLS		256 /* pools kept per sample; the rest are folded */
 #define PH_MAX_NAMES		512 /* roles, and databases, tracked per sample */
 #define PH_MAX_STANDBYS		32	/* standbys kept per sample on a primary */
@@ -165,6 +166,7 @@ typedef struct PhConnections
 	/* of refused_no_slots: those a CONNECTION LIMIT refused, by kind */
 	uint64		refused_role_limit;
 	uint64		refused_database_limit;
+	uint64		refused_walsenders; /* replication connections: not counted above */
 	int			slot_refusals_in_window;	/* for lack of server slots */
 	int			limit_refusals_in_window;	/* by a CONNECTION LIMIT */
 	PhRefusalNote last_slot_refusal;
@@ -499,9 +501,12 @@ typedef struct PhVerdictBlock
 
 /*
  * A connection refused with 53300, with its kind and names.  Writers (any
- * backend, lock-free) claim a slot with an atomic ticket and publish it by
- * storing ticket + 1 last; 0 means empty or being written.
+ * backend, lock-free) take a ticket, claim the ticket's slot by swapping
+ * what it holds for PH_REFUSAL_BUSY (a writer that finds it busy leaves the
+ * names out: the counters still count), and publish it by storing ticket + 1
+ * last; 0 means empty.
  */
+#define PH_REFUSAL_BUSY PG_UINT64_MAX
 typedef struct PhRefusal
 {
 	pg_atomic_uint64 ticket;
@@ -531,8 +536,10 @@ typedef struct PhShared
 	pg_atomic_uint64 refused_role_limit;	/* of those: a role's CONNECTION LIMIT */
 	pg_atomic_uint64 refused_database_limit;	/* a database's */
 	pg_atomic_uint64 refused_starting;
-	pg_atomic_uint64 refusal_ticket;
-	PhRefusal	refusals[PH_REFUSAL_RING];
+	pg_atomic_uint64 refused_walsenders;	/* replication connections refused: not client slots */
+	/* the last refusals, a ring per class: for lack of slots, by a limit */
+	pg_atomic_uint64 refusal_ticket[PH_REFUSAL_CLASSES];
+	PhRefusal	refusals[PH_REFUSAL_CLASSES][PH_REFUSAL_RING];
 	PhSnapshot	snap;
 	PhNameMap	names;
 	int			max_components;

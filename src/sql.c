@@ -173,6 +173,7 @@ pg_health_checks_1_0(PG_FUNCTION_ARGS)
 	ph_require_preloaded();
 	(void) overrides_arg(fcinfo, 1, &o);
 	InitMaterializedSRF(fcinfo, 0);
+	ph_require_natts(rsinfo->setDesc, "health.checks", 7);
 
 	ph_read_view(&view, role, &o, false);
 	n = ph_collect_checks(view.snap, view.worker_pid, role, view.now, checks);
@@ -324,6 +325,7 @@ pg_health_status_1_0(PG_FUNCTION_ARGS)
 	int			i = 0;
 
 	ph_require_preloaded();
+	ph_require_natts(tupdesc, "health.status", lengthof(values));
 	ph_read_view(&view, PH_ROLE_ANY, NULL, false);
 	snap = view.snap;
 	worker_pid = view.worker_pid;
@@ -411,6 +413,7 @@ pg_health_history_1_0(PG_FUNCTION_ARGS)
 
 	ph_require_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
+	ph_require_natts(rsinfo->setDesc, "health.history", 17);
 	n = ph_read_history(&h);
 	for (int k = 0; k < n; k++)
 	{
@@ -453,6 +456,7 @@ pg_health_events_1_0(PG_FUNCTION_ARGS)
 
 	ph_require_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
+	ph_require_natts(rsinfo->setDesc, "health.events", 6);
 	n = ph_read_events(&e, NULL);
 	for (int k = 0; k < n; k++)
 	{

@@ -313,6 +313,7 @@ pg_health_sessions_1_0(PG_FUNCTION_ARGS)
 
 	ph_require_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
+	ph_require_natts(rsinfo->setDesc, "health.sessions", 17);
 
 	n = pgstat_fetch_stat_numbackends();
 	rows = palloc0(sizeof(SessionRow) * Max(n, 1));

@@ -58,6 +58,7 @@ pg_health_replication_1_0(PG_FUNCTION_ARGS)
 
 	ph_require_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
+	ph_require_natts(rsinfo->setDesc, "health.replication", REPLICATION_COLS);
 	snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
 	t = ph_reader_buffer(PH_BUF_STANDBYS);
 	ph_read_standbys(t, snap, &worker_pid);

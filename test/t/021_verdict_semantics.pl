@@ -7,6 +7,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time usleep);
+use IPC::Run;
 use PgHealthTest;
 
 my $hport = PostgreSQL::Test::Cluster::get_free_port();
@@ -54,6 +55,12 @@ like(q1(q{SELECT status || ': ' || detail FROM health.checks WHERE name = 'conne
 is(q1(q{SELECT status FROM health.status}), 'degraded', 'degraded (ready) while the refusal is in its window');
 is(q1(q{SELECT (health.report() -> 'connections' ->> 'slot_refusals_in_window')::int >= 1}), 't',
 	'the report counts it among the refusals for lack of slots');
+# More samples than the sampler's window ring holds, asked for in a burst:
+# the refusal still counts for its whole window.
+q1(q{DO $$ BEGIN FOR i IN 1..4200 LOOP PERFORM health.refresh(); END LOOP; END $$});
+is(q1(q{SELECT status || ' ' || ((health.report() -> 'connections' ->> 'slot_refusals_in_window')::int >= 1)::text
+        FROM health.checks WHERE name = 'connection_refusals'}),
+	'warning true', 'after 4,200 refreshes the refusal is still counted in its window');
 
 # --- A role at its own CONNECTION LIMIT --------------------------------------
 q1('CREATE ROLE capped LOGIN CONNECTION LIMIT 1');
@@ -105,5 +112,24 @@ ok($standby->poll_query_until('postgres',
 	'its promotion records one role change, standby to primary');
 
 $standby->stop;
+
+# --- A replication connection refused takes no client slot -------------------
+# Anyone who can reach the port may ask for one, before authentication: with
+# no walsender free it is refused with 53300 too, but it must not make the
+# server look full.
+$node->append_conf('postgresql.conf', "max_wal_senders = 0\n");
+$node->restart;
+ok($node->poll_query_until('postgres', q{SELECT health.ready()}), 'restarted with max_wal_senders = 0: ready');
+my ($rout, $rerr) = ('', '');
+IPC::Run::run([ 'psql', '-X', '-d', $node->connstr('postgres') . ' replication=true user=nobody_at_all',
+		'-c', 'IDENTIFY_SYSTEM' ], '>', \$rout, '2>', \$rerr);
+like($rerr, qr/number of requested standby connections exceeds max_wal_senders/,
+	'a replication connection is refused (53300), before authentication');
+ok($node->poll_query_until('postgres', q{SELECT health.refresh() AND
+	(health.report() -> 'connections' ->> 'refused_walsenders')::int = 1}),
+	'counted as a refused walsender');
+is(q1(q{SELECT status || ' ' || (SELECT status FROM health.checks WHERE name = 'connection_refusals') FROM health.status}),
+	'ready ok', 'the server stays ready, connection_refusals ok');
+
 $node->stop;
 done_testing();
