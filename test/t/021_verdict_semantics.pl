@@ -123,7 +123,7 @@ ok($node->poll_query_until('postgres', q{SELECT health.ready()}), 'restarted wit
 my ($rout, $rerr) = ('', '');
 IPC::Run::run([ 'psql', '-X', '-d', $node->connstr('postgres') . ' replication=true user=nobody_at_all',
 		'-c', 'IDENTIFY_SYSTEM' ], '>', \$rout, '2>', \$rerr);
-like($rerr, qr/number of requested standby connections exceeds max_wal_senders/,
+like($rerr, qr/number of requested standby connections exceeds "?max_wal_senders"?/,
 	'a replication connection is refused (53300), before authentication');
 ok($node->poll_query_until('postgres', q{SELECT health.refresh() AND
 	(health.report() -> 'connections' ->> 'refused_walsenders')::int = 1}),
