@@ -639,14 +639,10 @@ ph_put_fields(Datum *values, bool *nulls, int *i, const PhField *fields, int n,
 					values[c] = ph_interval_datum(v.i);
 				break;
 			case PH_FIELD_LSN:
-				nulls[c] = XLogRecPtrIsInvalid(v.lsn);
-				if (!nulls[c])
-					values[c] = LSNGetDatum(v.lsn);
+				ph_set_lsn(values, nulls, c, v.lsn);
 				break;
 			case PH_FIELD_TEXT:
-				nulls[c] = v.s == NULL;
-				if (!nulls[c])
-					values[c] = CStringGetTextDatum(v.s);
+				ph_set_text(values, nulls, c, v.s);
 				break;
 			case PH_FIELD_BOOL:
 				values[c] = BoolGetDatum(v.i != 0);
@@ -782,4 +778,20 @@ ph_set_opt_int(Datum *values, bool *nulls, int i, int v)
 		nulls[i] = true;
 	else
 		values[i] = Int32GetDatum(v);
+}
+
+void
+ph_set_text(Datum *values, bool *nulls, int i, const char *s)
+{
+	nulls[i] = s == NULL;
+	if (!nulls[i])
+		values[i] = CStringGetTextDatum(s);
+}
+
+void
+ph_set_lsn(Datum *values, bool *nulls, int i, XLogRecPtr lsn)
+{
+	nulls[i] = XLogRecPtrIsInvalid(lsn);
+	if (!nulls[i])
+		values[i] = LSNGetDatum(lsn);
 }

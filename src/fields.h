@@ -91,5 +91,7 @@ extern void ph_set_age(Datum *values, bool *nulls, int i, TimestampTz since, Tim
 extern void ph_set_time(Datum *values, bool *nulls, int i, TimestampTz ts);
 extern void ph_set_float(Datum *values, bool *nulls, int i, double v);
 extern void ph_set_opt_int(Datum *values, bool *nulls, int i, int v);
+extern void ph_set_text(Datum *values, bool *nulls, int i, const char *s);
+extern void ph_set_lsn(Datum *values, bool *nulls, int i, XLogRecPtr lsn);
 
 #endif							/* PH_FIELDS_H */

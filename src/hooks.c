@@ -48,13 +48,6 @@ refusal_kind(const ErrorData *edata)
 	return PH_REFUSED_SLOTS;
 }
 
-/* The ring a refusal of this kind goes to: slots, or limits. */
-static int
-refusal_class(PhRefusalKind kind)
-{
-	return kind == PH_REFUSED_SLOTS ? 0 : 1;
-}
-
 /*
  * Only called for a backend serving a connection: MyProcPort is set.  The
  * kind's counter is counted before refused_no_slots, which readers read
@@ -64,7 +57,7 @@ refusal_class(PhRefusalKind kind)
 static void
 record_refusal(PhRefusalKind kind)
 {
-	int			class = refusal_class(kind);
+	int			class = PH_REFUSAL_CLASS(kind);
 	uint64		ticket = pg_atomic_fetch_add_u64(&ph_shared->refusal_ticket[class], 1);
 	PhRefusal  *r = &ph_shared->refusals[class][ticket % PH_REFUSAL_RING];
 	uint64		held = pg_atomic_read_u64(&r->ticket);
@@ -152,9 +145,13 @@ ph_install_hooks(void)
 	ClientAuthentication_hook = ph_client_auth;
 }
 
-/* The newest complete record of one ring, or false when it holds none. */
-static bool
-last_of_class(int class, PhRefusal *out)
+/*
+ * The newest complete refusal record of a class (PH_REFUSAL_CLASS_*), or
+ * false when its ring holds none.  A slot rewritten while we copy it
+ * changes its ticket, and we try the one before.
+ */
+bool
+ph_last_refusal(int class, PhRefusal *out)
 {
 	uint64		next = pg_atomic_read_u64(&ph_shared->refusal_ticket[class]);
 
@@ -181,33 +178,4 @@ last_of_class(int class, PhRefusal *out)
 		}
 	}
 	return false;
-}
-
-/*
- * The newest complete refusal record of the kinds asked for (a mask of
- * PH_REFUSALS_OF), or false when the rings hold none.  A slot rewritten
- * while we copy it changes its ticket, and we try the one before.
- */
-bool
-ph_last_refusal(PhRefusal *out, int kinds)
-{
-	bool		found = false;
-
-	for (int class = 0; class < PH_REFUSAL_CLASSES; class++)
-	{
-		PhRefusal	r;
-
-		if (!last_of_class(class, &r) || !(kinds & PH_REFUSALS_OF(r.kind)))
-			continue;
-		if (!found || r.at > out->at)
-		{
-			out->at = r.at;
-			out->kind = r.kind;
-			out->authenticated = r.authenticated;
-			memcpy(out->role, r.role, sizeof(out->role));
-			memcpy(out->database, r.database, sizeof(out->database));
-			found = true;
-		}
-	}
-	return found;
 }

@@ -9,6 +9,6 @@
 #include "snapshot.h"
 
 extern void ph_install_hooks(void);
-extern bool ph_last_refusal(PhRefusal *out, int kinds);
+extern bool ph_last_refusal(int class, PhRefusal *out);
 
 #endif							/* PH_HOOKS_H */

@@ -537,16 +537,16 @@ ph_collect_sessions(PhConnections *c, PhPoolTable *t, PhComponentTable *comps)
 #define PH_WINDOW_SAMPLES 4096
 
 /*
- * The newest refusal of the kinds asked for, into note; when the ring holds
- * none although the counter says there was one (every slot being rewritten,
- * or older refusals pushed out by others), the note of the previous sample.
+ * The newest refusal of a class, into note; when its ring holds none
+ * although the counter says there was one (every slot being rewritten), the
+ * note of the previous sample.
  */
 static void
-note_refusal(PhRefusalNote *note, int kinds, uint64 count, const PhRefusalNote *prev)
+note_refusal(PhRefusalNote *note, int class, uint64 count, const PhRefusalNote *prev)
 {
 	PhRefusal	r;
 
-	if (ph_last_refusal(&r, kinds))
+	if (ph_last_refusal(class, &r))
 	{
 		note->at = r.at;
 		note->kind = r.kind;
@@ -575,8 +575,7 @@ ph_collect_refusals(PhConnections *c, const PhSnapshot *prev, TimestampTz now)
 	TimestampTz window_start = now - (int64) ph_refusal_window_s * USECS_PER_SEC;
 	int			base;
 	uint64		limited;
-	PhRefusalNote last,
-				prev_any;
+	const PhRefusalNote *last;
 
 	c->authenticated = pg_atomic_read_u64(&ph_shared->authenticated);
 	c->auth_failures = pg_atomic_read_u64(&ph_shared->auth_failures);
@@ -599,21 +598,17 @@ ph_collect_refusals(PhConnections *c, const PhSnapshot *prev, TimestampTz now)
 		touched = true;
 	}
 
-	/* the last refusal of any kind (health.connections), and of each cause */
-	memset(&prev_any, 0, sizeof(prev_any));
-	prev_any.at = prev->conn.last_refusal_at;
-	prev_any.authenticated = prev->conn.last_refusal_authenticated;
-	strlcpy(prev_any.role, prev->conn.last_refused_role, sizeof(prev_any.role));
-	strlcpy(prev_any.database, prev->conn.last_refused_database, sizeof(prev_any.database));
-	note_refusal(&last, PH_REFUSALS_ANY, c->refused_no_slots, &prev_any);
-	c->last_refusal_at = last.at;
-	c->last_refusal_authenticated = last.authenticated;
-	strlcpy(c->last_refused_role, last.role, sizeof(c->last_refused_role));
-	strlcpy(c->last_refused_database, last.database, sizeof(c->last_refused_database));
-	note_refusal(&c->last_slot_refusal, PH_REFUSALS_OF(PH_REFUSED_SLOTS),
+	/* the last refusal of each cause, and the newer of the two (health.connections) */
+	note_refusal(&c->last_slot_refusal, PH_REFUSAL_CLASS_SLOTS,
 				 c->refused_no_slots - limited, &prev->conn.last_slot_refusal);
-	note_refusal(&c->last_limit_refusal, PH_REFUSALS_LIMITS, limited,
+	note_refusal(&c->last_limit_refusal, PH_REFUSAL_CLASS_LIMITS, limited,
 				 &prev->conn.last_limit_refusal);
+	last = c->last_limit_refusal.at > c->last_slot_refusal.at ?
+		&c->last_limit_refusal : &c->last_slot_refusal;
+	c->last_refusal_at = last->at;
+	c->last_refusal_authenticated = last->authenticated;
+	strlcpy(c->last_refused_role, last->role, sizeof(c->last_refused_role));
+	strlcpy(c->last_refused_database, last->database, sizeof(c->last_refused_database));
 
 	/*
 	 * The counters as they were when the window began.  The ring keeps a

@@ -115,10 +115,11 @@ typedef enum PhRefusalKind
 	PH_REFUSED_DATABASE_LIMIT,	/* its database's CONNECTION LIMIT */
 } PhRefusalKind;
 
-#define PH_REFUSALS_OF(kind)	(1 << (kind))
-#define PH_REFUSALS_ANY			0x7
-#define PH_REFUSALS_LIMITS		(PH_REFUSALS_OF(PH_REFUSED_ROLE_LIMIT) | \
-								 PH_REFUSALS_OF(PH_REFUSED_DATABASE_LIMIT))
+/* The ring a refusal goes to (PhShared.refusals): for lack of slots, or by a limit. */
+#define PH_REFUSAL_CLASS_SLOTS	0
+#define PH_REFUSAL_CLASS_LIMITS 1
+#define PH_REFUSAL_CLASS(kind)	((kind) == PH_REFUSED_SLOTS ? PH_REFUSAL_CLASS_SLOTS : \
+								 PH_REFUSAL_CLASS_LIMITS)
 
 /* The last refused connection of a kind, as the sampler found it. */
 typedef struct PhRefusalNote

@@ -45,15 +45,6 @@
 PG_FUNCTION_INFO_V1(pg_health_pools_1_0);
 PG_FUNCTION_INFO_V1(pg_health_sessions_1_0);
 
-static void
-put_text_or_null(Datum *values, bool *nulls, int i, const char *s)
-{
-	if (s == NULL)
-		nulls[i] = true;
-	else
-		values[i] = CStringGetTextDatum(s);
-}
-
 static const PhLimit *
 limit_at(const PhLimit *entries, int index)
 {
@@ -160,9 +151,9 @@ pg_health_pools_1_0(PG_FUNCTION_ARGS)
 		else
 		{
 			values[i++] = ObjectIdGetDatum(p->datid);
-			put_text_or_null(values, nulls, i++, db && db->known ? db->name : NULL);
+			ph_set_text(values, nulls, i++, db && db->known ? db->name : NULL);
 			values[i++] = ObjectIdGetDatum(p->roleid);
-			put_text_or_null(values, nulls, i++, role && role->known ? role->name : NULL);
+			ph_set_text(values, nulls, i++, role && role->known ? role->name : NULL);
 			values[i++] = CStringGetTextDatum(p->application_name);
 		}
 		values[i++] = Int32GetDatum(p->folded);
@@ -351,16 +342,16 @@ pg_health_sessions_1_0(PG_FUNCTION_ARGS)
 
 		values[i++] = Int32GetDatum(be->st_procpid);
 		values[i++] = ObjectIdGetDatum(be->st_databaseid);
-		put_text_or_null(values, nulls, i++, get_database_name(be->st_databaseid));
+		ph_set_text(values, nulls, i++, get_database_name(be->st_databaseid));
 		values[i++] = ObjectIdGetDatum(be->st_userid);
-		put_text_or_null(values, nulls, i++, GetUserNameFromId(be->st_userid, true));
+		ph_set_text(values, nulls, i++, GetUserNameFromId(be->st_userid, true));
 		values[i++] = CStringGetTextDatum(be->st_appname ? be->st_appname : "");
 		if (full)
 			put_client_addr(values, nulls, i++, be);
 		else
 			nulls[i++] = true;
 		ph_set_time(values, nulls, i++, be->st_proc_start_timestamp);
-		put_text_or_null(values, nulls, i++, state_name(be->st_state));
+		ph_set_text(values, nulls, i++, state_name(be->st_state));
 		ph_set_age(values, nulls, i++, be->st_state_start_timestamp, now);
 		ph_set_age(values, nulls, i++, be->st_xact_start_timestamp, now);
 		age = be->st_state == STATE_RUNNING || be->st_state == STATE_FASTPATH ?
@@ -369,8 +360,8 @@ pg_health_sessions_1_0(PG_FUNCTION_ARGS)
 			nulls[i++] = true;
 		else
 			values[i++] = ph_interval_datum(age);
-		put_text_or_null(values, nulls, i++, pgstat_get_wait_event_type(r->wait_event_info));
-		put_text_or_null(values, nulls, i++, pgstat_get_wait_event(r->wait_event_info));
+		ph_set_text(values, nulls, i++, pgstat_get_wait_event_type(r->wait_event_info));
+		ph_set_text(values, nulls, i++, pgstat_get_wait_event(r->wait_event_info));
 		if (r->blocked_by != NULL)
 			values[i++] = PointerGetDatum(r->blocked_by);
 		else

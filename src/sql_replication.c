@@ -21,14 +21,6 @@ PG_FUNCTION_INFO_V1(pg_health_replication_1_0);
 
 #define REPLICATION_COLS 17
 
-static void
-put_lsn(Datum *values, bool *nulls, int i, XLogRecPtr lsn)
-{
-	nulls[i] = XLogRecPtrIsInvalid(lsn);
-	if (!nulls[i])
-		values[i] = LSNGetDatum(lsn);
-}
-
 /* how far behind current a position is, NULL when it is not known */
 static void
 put_behind(Datum *values, bool *nulls, int i, XLogRecPtr current, XLogRecPtr lsn)
@@ -36,14 +28,6 @@ put_behind(Datum *values, bool *nulls, int i, XLogRecPtr current, XLogRecPtr lsn
 	nulls[i] = XLogRecPtrIsInvalid(lsn);
 	if (!nulls[i])
 		values[i] = Int64GetDatum(current > lsn ? (int64) (current - lsn) : 0);
-}
-
-static void
-put_text(Datum *values, bool *nulls, int i, const char *s)
-{
-	nulls[i] = s == NULL || s[0] == '\0';
-	if (!nulls[i])
-		values[i] = CStringGetTextDatum(s);
 }
 
 Datum
@@ -78,12 +62,12 @@ pg_health_replication_1_0(PG_FUNCTION_ARGS)
 			snprintf(peer, sizeof(peer), "%s:%d", r->sender_host, r->sender_port);
 		else
 			peer[0] = '\0';
-		put_text(values, nulls, 3, peer);
+		ph_set_text(values, nulls, 3, peer[0] ? peer : NULL);
 		values[4] = CStringGetTextDatum(ph_receiver_state_name((PhReceiverState) r->receiver_state));
 		ph_set_time(values, nulls, 5, r->state_since);
 		nulls[6] = nulls[7] = true;
-		put_lsn(values, nulls, 8, r->received_lsn);
-		put_lsn(values, nulls, 9, r->replayed_lsn);
+		ph_set_lsn(values, nulls, 8, r->received_lsn);
+		ph_set_lsn(values, nulls, 9, r->replayed_lsn);
 		nulls[10] = nulls[11] = true;
 		values[12] = Int64GetDatum(r->lag_bytes);
 		values[13] = ph_interval_datum(r->delay_us);
@@ -101,14 +85,14 @@ pg_health_replication_1_0(PG_FUNCTION_ARGS)
 		memset(nulls, 0, sizeof(nulls));
 		values[0] = CStringGetTextDatum(ph_server_name(true));
 		values[1] = Int32GetDatum(s->pid);
-		put_text(values, nulls, 2, s->application_name);
-		put_text(values, nulls, 3, s->client_addr);
+		ph_set_text(values, nulls, 2, s->application_name[0] ? s->application_name : NULL);
+		ph_set_text(values, nulls, 3, s->client_addr[0] ? s->client_addr : NULL);
 		values[4] = CStringGetTextDatum(ph_walsender_state_name(s->state));
 		ph_set_time(values, nulls, 5, s->backend_start);
 		values[6] = CStringGetTextDatum(ph_sync_state_name((PhSyncState) s->sync_state));
-		put_lsn(values, nulls, 7, s->sent_lsn);
-		put_lsn(values, nulls, 8, s->flush_lsn);
-		put_lsn(values, nulls, 9, s->replay_lsn);
+		ph_set_lsn(values, nulls, 7, s->sent_lsn);
+		ph_set_lsn(values, nulls, 8, s->flush_lsn);
+		ph_set_lsn(values, nulls, 9, s->replay_lsn);
 		put_behind(values, nulls, 10, snap->repl.current_lsn, s->sent_lsn);
 		put_behind(values, nulls, 11, snap->repl.current_lsn, s->flush_lsn);
 		nulls[12] = s->replay_lag_bytes < 0;
