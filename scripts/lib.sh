@@ -39,6 +39,8 @@ ph_ensure_packages() {
 	/usr/bin/python3 -c 'import psycopg2' 2>/dev/null || need+=(python3-psycopg2)
 	# the load-balancer test (test/t/012_haproxy.pl)
 	[ -x /usr/sbin/haproxy ] || need+=(haproxy)
+	# the metrics test (test/t/010_http.pl) runs Prometheus's own promtool
+	command -v promtool >/dev/null || need+=(prometheus)
 	# scripts/test's instrumented modes: PH_VALGRIND=1 needs valgrind; PH_SANITIZE=1
 	# the sanitizer runtimes of the compiler PostgreSQL was built with
 	[ -z "${PH_VALGRIND:-}" ] || command -v valgrind >/dev/null || need+=(valgrind)
@@ -51,9 +53,18 @@ ph_ensure_packages() {
 		[ "$(id -u)" = 0 ] || ph_die "missing packages: ${need[*]} (run as root, or install them)"
 		ph_say "installing ${need[*]}"
 		export DEBIAN_FRONTEND=noninteractive
+		# packages with a service (prometheus, haproxy) must not start it: a
+		# policy-rc.d that refuses, for the time of the install, unless the
+		# machine has one of its own (containers usually do)
+		local policy=''
+		if [ ! -e /usr/sbin/policy-rc.d ]; then
+			policy=/usr/sbin/policy-rc.d
+			printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy"
+		fi
 		apt-get install -y -q "${need[@]}" >/dev/null 2>&1 ||
 			{ apt-get update -q >/dev/null && apt-get install -y -q "${need[@]}" >/dev/null; } ||
-			ph_die "apt-get install ${need[*]} failed"
+			{ [ -z "$policy" ] || rm -f "$policy"; ph_die "apt-get install ${need[*]} failed"; }
+		[ -z "$policy" ] || rm -f "$policy"
 	fi
 }
 
