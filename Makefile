@@ -3,8 +3,8 @@
 EXTENSION = pg_health
 MODULE_big = pg_health
 OBJS = src/pg_health.o \
-	src/shmem.o src/guard.o src/workers.o src/json.o \
-	src/verdict.o src/checks.o src/replication_checks.o src/component_checks.o \
+	src/shmem.o src/tenants.o src/guard.o src/workers.o src/json.o \
+	src/verdict.o src/checks.o src/replication_checks.o src/component_checks.o src/admission.o \
 	src/sessions.o src/replication.o src/hooks.o src/components.o src/checker.o src/names.o src/sampler.o \
 	src/read.o \
 	src/fields.o src/report.o src/metrics.o src/sql.o src/sql_pools.o src/sql_replication.o src/http_parse.o src/http.o

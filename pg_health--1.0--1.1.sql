@@ -42,3 +42,66 @@ BEGIN
     END IF;
 END
 $$;
+
+------------------------------------------------------------------------
+-- The per-tenant verdict: "would a new connection for this role to this
+-- database be admitted now?", added after the existing arguments so that
+-- every existing call still works.
+------------------------------------------------------------------------
+DROP FUNCTION health.ready(pg_catalog.text, pg_catalog.int8, pg_catalog.interval);
+CREATE FUNCTION health.ready(
+    role pg_catalog.text DEFAULT NULL,
+    max_lag_bytes pg_catalog.int8 DEFAULT NULL,
+    max_delay pg_catalog.interval DEFAULT NULL,
+    for_user pg_catalog.text DEFAULT NULL,
+    for_database pg_catalog.text DEFAULT NULL)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'pg_health_ready_1_1'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION health.ready(pg_catalog.text, pg_catalog.int8, pg_catalog.interval, pg_catalog.text, pg_catalog.text) IS
+  'true when ready to take traffic: started and no critical check; role: primary, replica or NULL (either); max_lag_bytes, max_delay: this call''s replay limits for a standby; for_user, for_database: and a new connection of that role to that database would be admitted now';
+REVOKE ALL ON FUNCTION health.ready(pg_catalog.text, pg_catalog.int8, pg_catalog.interval, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION health.ready(pg_catalog.text, pg_catalog.int8, pg_catalog.interval, pg_catalog.text, pg_catalog.text) TO PUBLIC;
+
+DROP FUNCTION health.report(pg_catalog.text, pg_catalog.int8, pg_catalog.interval);
+CREATE FUNCTION health.report(
+    role pg_catalog.text DEFAULT NULL,
+    max_lag_bytes pg_catalog.int8 DEFAULT NULL,
+    max_delay pg_catalog.interval DEFAULT NULL,
+    for_user pg_catalog.text DEFAULT NULL,
+    for_database pg_catalog.text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'pg_health_report_1_1'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION health.report(pg_catalog.text, pg_catalog.int8, pg_catalog.interval, pg_catalog.text, pg_catalog.text) IS
+  'the whole health report (verdict, checks, connections, replication, components) as one JSON document; with for_user or for_database, an admission section for them';
+REVOKE ALL ON FUNCTION health.report(pg_catalog.text, pg_catalog.int8, pg_catalog.interval, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION health.report(pg_catalog.text, pg_catalog.int8, pg_catalog.interval, pg_catalog.text, pg_catalog.text) TO pg_monitor;
+
+-- Components may name the role and database they connect with: their check
+-- then says when a new connection of theirs would be refused.
+ALTER TABLE health.component_config
+    ADD COLUMN for_user pg_catalog.name
+        CHECK (for_user OPERATOR(pg_catalog.<>) ''::pg_catalog.name),
+    ADD COLUMN for_database pg_catalog.name
+        CHECK (for_database OPERATOR(pg_catalog.<>) ''::pg_catalog.name);
+COMMENT ON COLUMN health.component_config.for_user IS
+  'the role the component connects as; its check says when a new connection of it would be refused';
+COMMENT ON COLUMN health.component_config.for_database IS
+  'the database the component connects to';
+
+DROP FUNCTION health.configure_component(pg_catalog.text, pg_catalog.name, interval, pg_catalog.text, integer);
+CREATE FUNCTION health.configure_component(
+    name pg_catalog.text,
+    reporter pg_catalog.name DEFAULT NULL,
+    ttl interval DEFAULT NULL,
+    pool_application_name pg_catalog.text DEFAULT NULL,
+    pool_min_connections integer DEFAULT 0,
+    for_user pg_catalog.name DEFAULT NULL,
+    for_database pg_catalog.name DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'pg_health_configure_component_1_1'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION health.configure_component(pg_catalog.text, pg_catalog.name, interval, pg_catalog.text, integer, pg_catalog.name, pg_catalog.name) IS
+  'set who may report for a component, its TTL, its pool (application_name, minimum connections) and the role and database it connects with';
+REVOKE ALL ON FUNCTION health.configure_component(pg_catalog.text, pg_catalog.name, interval, pg_catalog.text, integer, pg_catalog.name, pg_catalog.name) FROM PUBLIC;

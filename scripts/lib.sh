@@ -39,6 +39,8 @@ ph_ensure_packages() {
 	/usr/bin/python3 -c 'import psycopg2' 2>/dev/null || need+=(python3-psycopg2)
 	# the load-balancer test (test/t/012_haproxy.pl)
 	[ -x /usr/sbin/haproxy ] || need+=(haproxy)
+	# test/t/022_admission.pl asks the per-tenant question with curl
+	command -v curl >/dev/null || need+=(curl)
 	# the metrics test (test/t/010_http.pl) runs Prometheus's own promtool
 	command -v promtool >/dev/null || need+=(prometheus)
 	# scripts/test's instrumented modes: PH_VALGRIND=1 needs valgrind; PH_SANITIZE=1

@@ -15,6 +15,9 @@ SELECT health.register_check('x', 'SELECT true', run_interval => '1 ms');
 SELECT health.register_check('x', 'SELECT true', timeout => '1 hour');
 SELECT health.register_check('x', 'SELECT true', search_path => repeat('s,', 600));
 SELECT count(*) AS configured FROM health.component_config;
+-- the per-tenant question: a name, as a connection would give it
+SELECT health.ready(for_user => '');
+SELECT health.report(for_database => repeat('d', 64));
 
 SELECT query, public.ph_sqlstate_of(query) AS sqlstate
   FROM (VALUES ('SELECT health.ready(''master'')'),
@@ -32,7 +35,10 @@ SELECT query, public.ph_sqlstate_of(query) AS sqlstate
                ('SELECT health.register_check(''x'', ''SELECT true'', run_interval => ''100 years'')'),
                ('SET pg_health.sample_interval = ''5s'''),
                ('SET pg_health.no_such_setting = 1'),
-               ('SELECT health.refresh()')) AS q(query)
+               ('SELECT health.refresh()'),
+               ('SELECT health.ready(for_user => '''')'),
+               ('SELECT health.ready(for_database => repeat(''d'', 64))'),
+               ('SELECT health.ready(for_database => repeat(''d'', 63)) IS NOT NULL')) AS q(query)
  ORDER BY 1;
 
 -- GUCs are reloadable, not settable per session

@@ -137,6 +137,22 @@ ph_free_client_slots(int max_slots, int hint)
 #endif
 
 /*
+ * May roleid CONNECT to database dboid?  16 folded the per-kind ACL checks
+ * into object_aclcheck().  And does it have pg_use_reserved_connections,
+ * which 16 added (commit 6e2775e4d4)?
+ */
+#if PG_VERSION_NUM >= 160000
+#define ph_database_may_connect(dboid, roleid) \
+	(object_aclcheck(DatabaseRelationId, (dboid), (roleid), ACL_CONNECT) == ACLCHECK_OK)
+#define ph_uses_reserved_connections(roleid) \
+	has_privs_of_role((roleid), ROLE_PG_USE_RESERVED_CONNECTIONS)
+#else
+#define ph_database_may_connect(dboid, roleid) \
+	(pg_database_aclcheck((dboid), (roleid), ACL_CONNECT) == ACLCHECK_OK)
+#define ph_uses_reserved_connections(roleid) ((void) (roleid), false)
+#endif
+
+/*
  * A WaitEventSet, freed by the caller.  17 tracks them with a resource owner
  * (NULL: the caller frees it); before, they lived in a memory context.
  */

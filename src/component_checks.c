@@ -11,6 +11,7 @@
 #include "utils/guc.h"
 #include "utils/varlena.h"
 
+#include "admission.h"
 #include "component_checks.h"
 #include "guard.h"
 #include "verdict.h"
@@ -226,6 +227,18 @@ ph_check_component(PhCheck *c, PhComponentResult *r, TimestampTz now)
 		appendStringInfo(&d, "; pool \"%s\": %d connection(s)%s", comp->pool_application_name,
 						 r->pool_connections,
 						 comp->pool_min > 0 ? psprintf(", minimum %d", comp->pool_min) : "");
+	if (r->admit == PH_ADMIT_NO)
+	{
+		/* a lasting "no" (its role cannot log in, ...): it cannot work */
+		if (r->admit_lasting)
+			c->status = PH_CHECK_CRITICAL;
+		else if (c->status == PH_CHECK_OK)
+			c->status = PH_CHECK_WARNING;
+		appendStringInfo(&d, "; a new connection as role \"%s\" to database \"%s\" would be refused%s: %s",
+						 comp->for_user[0] ? comp->for_user : "(any)",
+						 comp->for_database[0] ? comp->for_database : "(any)",
+						 r->admit_lasting ? "" : " (its pool cannot grow)", r->admission);
+	}
 	if (!r->required && c->status != PH_CHECK_OK)
 	{
 		c->status = PH_CHECK_WARNING;

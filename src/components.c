@@ -21,6 +21,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -32,10 +33,12 @@
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
 
+#include "admission.h"
 #include "component_checks.h"
 #include "components.h"
 #include "guard.h"
 #include "shmem.h"
+#include "tenants.h"
 
 /* a heartbeat's TTL: at most a day (a restored row is clamped to it) */
 #define PH_COMPONENT_MAX_TTL_MS (86400 * 1000)
@@ -43,6 +46,7 @@
 PG_FUNCTION_INFO_V1(pg_health_set_component_state_1_0);
 PG_FUNCTION_INFO_V1(pg_health_heartbeat_1_0);
 PG_FUNCTION_INFO_V1(pg_health_configure_component_1_0);
+PG_FUNCTION_INFO_V1(pg_health_configure_component_1_1);
 PG_FUNCTION_INFO_V1(pg_health_drop_component_1_0);
 
 static PhComponentState
@@ -74,7 +78,48 @@ typedef struct ComponentConfig
 	int			ttl_s;			/* -1: the GUC's */
 	char		pool_application_name[NAMEDATALEN];
 	int			pool_min;
+	char		for_user[NAMEDATALEN];	/* "": not said */
+	char		for_database[NAMEDATALEN];
 } ComponentConfig;
+
+/* Has health.component_config 1.1's for_user and for_database columns? */
+static bool
+config_has_tenant(void)
+{
+	Oid			nsp = get_namespace_oid("health", true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid("component_config", nsp) : InvalidOid;
+
+	return OidIsValid(relid) && get_attnum(relid, "for_user") != InvalidAttrNumber;
+}
+
+/*
+ * for_user, for_database of configure_component: a name that is not empty
+ * (the type name already cuts it at 63 bytes).  One that does not exist yet
+ * is taken, with a warning: services are often configured before their
+ * role or database is created, and the component's check says so until
+ * it is.
+ */
+static void
+check_tenant_name(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	const char *s;
+	bool		exists;
+
+	if (PG_ARGISNULL(argno))
+		return;
+	s = NameStr(*PG_GETARG_NAME(argno));
+	if (s[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be empty", what),
+				 errhint("Give the name the component connects with, or NULL.")));
+	exists = strcmp(what, "for_user") == 0 ? OidIsValid(get_role_oid(s, true)) :
+		OidIsValid(get_database_oid(s, true));
+	if (!exists)
+		ereport(WARNING,
+				(errmsg("%s \"%s\" does not exist", strcmp(what, "for_user") == 0 ? "role" : "database", s),
+				 errdetail("The component's check says its connections would be refused until it does.")));
+}
 
 /*
  * Read one row of health.component_config, as the table's owner: a reporting
@@ -95,9 +140,15 @@ load_config(const char *name, ComponentConfig *cfg)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	args[0] = CStringGetTextDatum(name);
-	if (SPI_execute_with_args("SELECT reporter::pg_catalog.text, "
-							  "ttl, "
-							  "pool_application_name, pool_min_connections "
+	/* 1.0's table has no for_user, for_database */
+	if (SPI_execute_with_args(config_has_tenant() ?
+							  "SELECT reporter::pg_catalog.text, ttl, "
+							  "pool_application_name, pool_min_connections, "
+							  "for_user::pg_catalog.text, for_database::pg_catalog.text "
+							  "FROM health.component_config WHERE name OPERATOR(pg_catalog.=) $1" :
+							  "SELECT reporter::pg_catalog.text, ttl, "
+							  "pool_application_name, pool_min_connections, "
+							  "NULL::pg_catalog.text, NULL::pg_catalog.text "
 							  "FROM health.component_config WHERE name OPERATOR(pg_catalog.=) $1",
 							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read health.component_config");
@@ -123,6 +174,12 @@ load_config(const char *name, ComponentConfig *cfg)
 		d = SPI_getbinval(row, desc, 4, &isnull);
 		if (!isnull)
 			cfg->pool_min = DatumGetInt32(d);
+		d = SPI_getbinval(row, desc, 5, &isnull);
+		if (!isnull)
+			strlcpy(cfg->for_user, TextDatumGetCString(d), NAMEDATALEN);
+		d = SPI_getbinval(row, desc, 6, &isnull);
+		if (!isnull)
+			strlcpy(cfg->for_database, TextDatumGetCString(d), NAMEDATALEN);
 	}
 	SPI_finish();
 	ph_restore_user(&save);
@@ -172,6 +229,8 @@ apply_config(PhComponent *c, const ComponentConfig *cfg)
 	c->ttl_s = cfg->ttl_s;
 	strlcpy(c->pool_application_name, cfg->pool_application_name, NAMEDATALEN);
 	c->pool_min = cfg->pool_min;
+	strlcpy(c->for_user, cfg->for_user, NAMEDATALEN);
+	strlcpy(c->for_database, cfg->for_database, NAMEDATALEN);
 }
 
 Datum
@@ -274,9 +333,10 @@ Datum
 pg_health_configure_component_1_0(PG_FUNCTION_ARGS)
 {
 	char	   *name;
-	Oid			argtypes[5] = {TEXTOID, NAMEOID, INTERVALOID, TEXTOID, INT4OID};
-	Datum		args[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	Oid			argtypes[7] = {TEXTOID, NAMEOID, INTERVALOID, TEXTOID, INT4OID, NAMEOID, NAMEOID};
+	Datum		args[7];
+	char		nulls[7];
+	int			nargs = PG_NARGS() >= 7 ? 7 : 5;	/* 1.1 added for_user, for_database */
 	ComponentConfig cfg;
 	PhComponent *c;
 	int			nestlevel;
@@ -284,11 +344,11 @@ pg_health_configure_component_1_0(PG_FUNCTION_ARGS)
 	ph_require_preloaded();
 	name = ph_name_arg(fcinfo, 0, "component name");
 	args[0] = CStringGetTextDatum(name);
-	for (int i = 1; i < 5; i++)
+	nulls[0] = ' ';
+	for (int i = 1; i < nargs; i++)
 	{
-		if (PG_ARGISNULL(i))
-			nulls[i] = 'n';
-		else
+		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+		if (!PG_ARGISNULL(i))
 			args[i] = PG_GETARG_DATUM(i);
 	}
 	if (!PG_ARGISNULL(1) && !OidIsValid(get_role_oid(NameStr(*PG_GETARG_NAME(1)), true)))
@@ -314,18 +374,29 @@ pg_health_configure_component_1_0(PG_FUNCTION_ARGS)
 		nulls[4] = ' ';
 		args[4] = Int32GetDatum(0);
 	}
+	for (int i = 5; i < nargs; i++)
+		check_tenant_name(fcinfo, i, i == 5 ? "for_user" : "for_database");
 
 	/* as the caller (its privileges on the table decide), under the safe path */
 	nestlevel = ph_pin_search_path(NULL);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("INSERT INTO health.component_config "
+	if (SPI_execute_with_args(nargs == 7 ?
+							  "INSERT INTO health.component_config "
+							  "(name, reporter, ttl, pool_application_name, pool_min_connections, "
+							  "for_user, for_database) "
+							  "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO UPDATE SET "
+							  "reporter = EXCLUDED.reporter, ttl = EXCLUDED.ttl, "
+							  "pool_application_name = EXCLUDED.pool_application_name, "
+							  "pool_min_connections = EXCLUDED.pool_min_connections, "
+							  "for_user = EXCLUDED.for_user, for_database = EXCLUDED.for_database" :
+							  "INSERT INTO health.component_config "
 							  "(name, reporter, ttl, pool_application_name, pool_min_connections) "
 							  "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO UPDATE SET "
 							  "reporter = EXCLUDED.reporter, ttl = EXCLUDED.ttl, "
 							  "pool_application_name = EXCLUDED.pool_application_name, "
 							  "pool_min_connections = EXCLUDED.pool_min_connections",
-							  5, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
+							  nargs, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not write health.component_config");
 	SPI_finish();
 	ph_unpin_search_path(nestlevel);
@@ -337,6 +408,12 @@ pg_health_configure_component_1_0(PG_FUNCTION_ARGS)
 		apply_config(c, &cfg);
 	LWLockRelease(ph_shared->lock);
 	PG_RETURN_VOID();
+}
+
+Datum
+pg_health_configure_component_1_1(PG_FUNCTION_ARGS)
+{
+	return pg_health_configure_component_1_0(fcinfo);
 }
 
 /* Forget a component: its configuration and its runtime state. */
@@ -386,4 +463,42 @@ ph_read_components(PhComponent *out)
 			out[n++] = ph_shared->components[i];
 	LWLockRelease(ph_shared->lock);
 	return n;
+}
+
+/*
+ * The sampler: for every component that names the role and database it
+ * connects with, would a new connection of it be admitted now
+ * (admission.c)?  Asking every sample keeps the pair in the table of asked
+ * pairs (tenants.c), so it is never forgotten while the component is known.
+ */
+void
+ph_component_admissions(PhComponentTable *t, const PhSnapshot *snap, TimestampTz now)
+{
+	for (int k = 0; k < t->n; k++)
+	{
+		PhComponentResult *r = &t->items[k];
+		PhAdmission adm;
+
+		r->admit = -1;
+		r->admission[0] = '\0';
+		if (!r->c.in_use || (r->c.for_user[0] == '\0' && r->c.for_database[0] == '\0'))
+			continue;
+		memset(&adm, 0, sizeof(adm));
+		adm.user = r->c.for_user[0] ? r->c.for_user : NULL;
+		adm.database = r->c.for_database[0] ? r->c.for_database : NULL;
+		ph_tenant_answer(r->c.for_user, r->c.for_database, 0, &adm.answer);
+		ph_judge_admission(snap, &adm, now);
+		r->admit = (int8) adm.admit;
+		r->admit_lasting = false;
+		for (int i = 0; i < adm.nreasons; i++)
+		{
+			const PhAdmissionReason *why = &adm.reasons[i];
+
+			if (adm.admit == PH_ADMIT_NO && !why->refuses)
+				continue;
+			if (r->admission[0] == '\0')
+				snprintf(r->admission, sizeof(r->admission), "%s (%s)", why->detail, why->fix);
+			r->admit_lasting |= why->lasting;
+		}
+	}
 }

@@ -9,5 +9,6 @@
 #include "snapshot.h"
 
 extern int	ph_read_components(PhComponent *out);
+extern void ph_component_admissions(PhComponentTable *t, const PhSnapshot *snap, TimestampTz now);
 
 #endif							/* PH_COMPONENTS_H */

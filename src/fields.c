@@ -22,6 +22,7 @@
 #include "access/xlogrecovery.h"
 #include "utils/pg_lsn.h"
 
+#include "admission.h"
 #include "component_checks.h"
 #include "fields.h"
 #include "replication_checks.h"
@@ -278,6 +279,30 @@ comp_pool_min(const void *base, PhValue *v)
 	v->i = r->pool_connections >= 0 ? r->c.pool_min : -1;
 }
 
+static void
+comp_for_user(const void *base, PhValue *v)
+{
+	const PhComponentResult *r = base;
+
+	v->s = r->c.in_use && r->c.for_user[0] ? r->c.for_user : NULL;
+}
+
+static void
+comp_for_database(const void *base, PhValue *v)
+{
+	const PhComponentResult *r = base;
+
+	v->s = r->c.in_use && r->c.for_database[0] ? r->c.for_database : NULL;
+}
+
+static void
+comp_admission(const void *base, PhValue *v)
+{
+	const PhComponentResult *r = base;
+
+	v->s = r->admit >= 0 ? ph_admit_name((PhAdmit) r->admit) : NULL;
+}
+
 const PhField ph_component_fields[] = {
 	{F("name", PH_FIELD_TEXT, COMP(c.name), PH_IN_BOTH)},
 	{F("required", PH_FIELD_BOOL, COMP(required), PH_IN_BOTH)},
@@ -295,6 +320,10 @@ const PhField ph_component_fields[] = {
 	{F("pool_application_name", PH_FIELD_TEXT, 0, PH_IN_BOTH), .get = comp_pool_name},
 	{F("pool_connections", PH_FIELD_OPT_INT, COMP(pool_connections), PH_IN_BOTH)},
 	{F("pool_min_connections", PH_FIELD_OPT_INT, 0, PH_IN_BOTH), .get = comp_pool_min},
+	/* 1.1: JSON only, so that 1.0's health.components keeps its columns */
+	{F("for_user", PH_FIELD_TEXT, 0, PH_IN_JSON), .get = comp_for_user},
+	{F("for_database", PH_FIELD_TEXT, 0, PH_IN_JSON), .get = comp_for_database},
+	{F("admission", PH_FIELD_TEXT, 0, PH_IN_JSON), .get = comp_admission},
 };
 const int	ph_n_component_fields = lengthof(ph_component_fields);
 

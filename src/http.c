@@ -78,6 +78,7 @@
 #include "metrics.h"
 #include "read.h"
 #include "replication_checks.h"
+#include "admission.h"
 #include "report.h"
 #include "shmem.h"
 #include "verdict.h"
@@ -87,6 +88,7 @@ int			ph_http_port = 0;
 char	   *ph_http_listen_addresses = NULL;
 int			ph_http_max_clients = 64;
 int			ph_http_client_timeout_ms = 2000;
+bool		ph_http_admission = true;
 
 void
 ph_define_http_settings(void)
@@ -119,6 +121,13 @@ ph_define_http_settings(void)
 							2000, 10, 60000,
 							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
+	DefineCustomBoolVariable("pg_health.http_admission",
+							 "Whether /ready and /health answer the per-tenant question (?user=, ?database=).",
+							 "Its answers tell whoever reaches the port whether a role or database exists.",
+							 &ph_http_admission,
+							 true,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
 }
 
 #ifndef MSG_MORE
@@ -478,6 +487,8 @@ reason_phrase(int status)
 			return "OK";
 		case 400:
 			return "Bad Request";
+		case 403:
+			return "Forbidden";
 		case 404:
 			return "Not Found";
 		case 405:
@@ -526,9 +537,10 @@ respond_error(StringInfo out, int status, const char *message)
 
 /* A 400 for a query: it names the parameter at fault, never echoes input. */
 static void
-respond_bad_query(StringInfo out, PhHttpArg arg)
+respond_bad_query(StringInfo out, PhHttpArg arg, bool about_database)
 {
 	char		msg[256];
+	const char *name = about_database ? "database" : "user";
 
 	switch (arg)
 	{
@@ -549,39 +561,76 @@ respond_bad_query(StringInfo out, PhHttpArg arg)
 			snprintf(msg, sizeof(msg), "bad query: delay is out of range: at most %lldd",
 					 PH_HTTP_MAX_DELAY_MS / (86400LL * 1000));
 			break;
+		case PH_ARG_NAME_EMPTY:
+			snprintf(msg, sizeof(msg), "bad query: %s must not be empty", name);
+			break;
+		case PH_ARG_NAME_LONG:
+			snprintf(msg, sizeof(msg), "bad query: %s is too long: names are at most %d bytes",
+					 name, PH_HTTP_MAX_NAME);
+			break;
+		case PH_ARG_NAME_ENCODING:
+			snprintf(msg, sizeof(msg), "bad query: %s must be UTF-8, %%-escaped (%%XX), without %%00",
+					 name);
+			break;
+		case PH_ARG_NAME_REPEATED:
+			snprintf(msg, sizeof(msg), "bad query: %s is given twice", name);
+			break;
 		default:
 			snprintf(msg, sizeof(msg), "bad query: /ready and /health take role=primary|replica, "
-					 "lag=<bytes, or n kB|MB|GB|TB> and delay=<n ms|s|min|h|d>; /replica takes lag and delay");
+					 "lag=<bytes, or n kB|MB|GB|TB>, delay=<n ms|s|min|h|d>, user=<role> and database=<name>; "
+					 "/replica takes lag and delay");
 			break;
 	}
 	respond_error(out, 400, msg);
 }
 
+/*
+ * The per-tenant answer of a request with ?user= or ?database= (NULL
+ * without): never waiting, so a name asked for the first time is answered
+ * "unknown" until the names worker's next pass.
+ */
+static PhAdmission *
+admission_of(const PhView *view, const PhHttpRequest *req, PhAdmission *adm)
+{
+	if (req->user[0] == '\0' && req->database[0] == '\0')
+		return NULL;
+	ph_read_admission(view, req->user[0] ? req->user : NULL,
+					  req->database[0] ? req->database : NULL, 0, adm);
+	return adm;
+}
+
 /* The probe answer: the verdict, and the reasons when it is not positive. */
 static void
-verdict_body(StringInfo body, PhHttpPath path, PhRole role, const PhOverrides *o, int *status)
+verdict_body(StringInfo body, const PhHttpRequest *req, PhRole role, const PhOverrides *o,
+			 int *status)
 {
 	PhView		view;
+	PhAdmission adm;
 
 	/* with the components: the reader buffers must stay of one sample */
 	ph_read_view(&view, role, o, true);
 	ph_probe_json(body, view.snap, view.worker_pid, role, view.now,
-				  path == PH_PATH_LIVE ? "live" : path == PH_PATH_STARTUP ? "startup" : "ready",
-				  status);
+				  req->path == PH_PATH_LIVE ? "live" :
+				  req->path == PH_PATH_STARTUP ? "startup" : "ready",
+				  admission_of(&view, req, &adm), status);
 }
 
 /* GET /health: health.report()'s document, as SQL returns it (jsonb text). */
 static void
-health_body(StringInfo body, PhRole role, const PhOverrides *o, int *status)
+health_body(StringInfo body, const PhHttpRequest *req, PhRole role, const PhOverrides *o,
+			int *status)
 {
 	PhView		view;
+	PhAdmission adm;
+	PhAdmission *asked;
 	Jsonb	   *jb;
 
 	ph_read_view(&view, role, o, true);
-	jb = ph_report_jsonb(view.snap, view.components, view.worker_pid, role, view.now);
+	asked = admission_of(&view, req, &adm);
+	jb = ph_report_jsonb(view.snap, view.components, view.worker_pid, role, view.now, asked);
 	(void) JsonbToCString(body, &jb->root, VARSIZE(jb));
 	appendStringInfoChar(body, '\n');
-	*status = view.verdict.ready ? 200 : 503;
+	*status = view.verdict.ready && (asked == NULL || asked->admit == PH_ADMIT_YES) ? 200 : 503;
 }
 
 /* The whole answer to a parsed request, into out. */
@@ -599,7 +648,7 @@ build_response(StringInfo out, PhHttpParse parsed, const PhHttpRequest *req)
 			respond_error(out, 400, "malformed request");
 			return;
 		case PH_HTTP_BAD_QUERY:
-			respond_bad_query(out, req->bad_arg);
+			respond_bad_query(out, req->bad_arg, req->bad_is_database);
 			return;
 		case PH_HTTP_NOT_FOUND:
 			respond_error(out, 404, "unknown path: try /live, /ready, /startup, /health, /primary, /replica or /metrics");
@@ -617,6 +666,12 @@ build_response(StringInfo out, PhHttpParse parsed, const PhHttpRequest *req)
 			break;
 	}
 
+	if (!ph_http_admission && (req->user[0] != '\0' || req->database[0] != '\0'))
+	{
+		respond_error(out, 403, "the per-tenant question (user=, database=) is off here: pg_health.http_admission");
+		return;
+	}
+
 	if (req->role == PH_ROLE_ARG_PRIMARY || req->path == PH_PATH_PRIMARY)
 		role = PH_ROLE_PRIMARY;
 	else if (req->role == PH_ROLE_ARG_REPLICA || req->path == PH_PATH_REPLICA)
@@ -632,9 +687,9 @@ build_response(StringInfo out, PhHttpParse parsed, const PhHttpRequest *req)
 	else
 	{
 		if (req->path == PH_PATH_HEALTH)
-			health_body(&body, role, &o, &status);
+			health_body(&body, req, role, &o, &status);
 		else
-			verdict_body(&body, req->path, role, &o, &status);
+			verdict_body(&body, req, role, &o, &status);
 		respond(out, status, "application/json", body.data, body.len, req->head);
 	}
 }

@@ -14,6 +14,7 @@ extern int	ph_http_port;
 extern char *ph_http_listen_addresses;
 extern int	ph_http_max_clients;
 extern int	ph_http_client_timeout_ms;
+extern bool ph_http_admission;
 
 extern void ph_define_http_settings(void);
 extern PGDLLEXPORT void pg_health_http_main(Datum main_arg);

@@ -15,6 +15,7 @@
 /* query parameters a path accepts */
 #define Q_ROLE	1				/* role=primary|replica */
 #define Q_LAG	2				/* lag=<size>, delay=<duration> */
+#define Q_TENANT 4				/* user=<role>, database=<name> */
 
 static const struct
 {
@@ -23,9 +24,9 @@ static const struct
 	int			query;
 }			paths[] = {
 	{"/live", PH_PATH_LIVE, 0},
-	{"/ready", PH_PATH_READY, Q_ROLE | Q_LAG},
+	{"/ready", PH_PATH_READY, Q_ROLE | Q_LAG | Q_TENANT},
 	{"/startup", PH_PATH_STARTUP, 0},
-	{"/health", PH_PATH_HEALTH, Q_ROLE | Q_LAG},
+	{"/health", PH_PATH_HEALTH, Q_ROLE | Q_LAG | Q_TENANT},
 	{"/primary", PH_PATH_PRIMARY, 0},
 	{"/replica", PH_PATH_REPLICA, Q_LAG},
 	{"/metrics", PH_PATH_METRICS, 0},
@@ -85,6 +86,103 @@ parse_with_unit(const char *s, size_t len, const Unit *units, long long max, lon
 	return 0;
 }
 
+static int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Is s[0..len) well-formed UTF-8 (RFC 3629: shortest forms only, no
+ * surrogates, nothing above U+10FFFF)?
+ */
+static int
+valid_utf8(const unsigned char *s, size_t len)
+{
+	size_t		i = 0;
+
+	while (i < len)
+	{
+		unsigned char c = s[i];
+		size_t		n;
+		unsigned int cp;
+
+		if (c < 0x80)
+		{
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		else
+			return 0;
+		if (len - i - 1 < n)
+			return 0;
+		for (size_t k = 1; k <= n; k++)
+		{
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+			(cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+/*
+ * A name from the query (user=, database=): %XX escapes and '+' for a space
+ * decoded into out (room for PH_HTTP_MAX_NAME bytes and a NUL).  Returns
+ * PH_ARG_NONE when it is a name: 1 to PH_HTTP_MAX_NAME bytes of UTF-8
+ * without NUL.
+ */
+static PhHttpArg
+decode_name(const char *s, size_t len, char *out)
+{
+	size_t		n = 0;
+
+	if (len == 0)
+		return PH_ARG_NAME_EMPTY;
+	for (size_t i = 0; i < len; i++)
+	{
+		int			c = (unsigned char) s[i];
+
+		if (c == '%')
+		{
+			int			hi = i + 2 < len ? hex_value(s[i + 1]) : -1;
+			int			lo = hi >= 0 ? hex_value(s[i + 2]) : -1;
+
+			if (lo < 0)
+				return PH_ARG_NAME_ENCODING;
+			c = hi * 16 + lo;
+			i += 2;
+			if (c == 0)
+				return PH_ARG_NAME_ENCODING;
+		}
+		else if (c == '+')
+			c = ' ';
+		if (n == PH_HTTP_MAX_NAME)
+			return PH_ARG_NAME_LONG;
+		out[n++] = (char) c;
+	}
+	out[n] = '\0';
+	if (!valid_utf8((const unsigned char *) out, n))
+		return PH_ARG_NAME_ENCODING;
+	return PH_ARG_NONE;
+}
+
 /* Does this header announce a request body? */
 static int
 announces_body(const char *line, size_t colon, size_t n)
@@ -129,7 +227,8 @@ is_token_char(char c)
 /*
  * The query string: "&"-separated role=primary|replica (where the path takes
  * a role), lag=<bytes, or with kB/MB/GB/TB> and delay=<n ms|s|min|h|d>
- * (where it takes lag limits), each within its maximum.  Anything else is a
+ * (where it takes lag limits), each within its maximum, and user=<role> and
+ * database=<name> (where it takes the per-tenant question), once each.  Anything else is a
  * bad request; req->bad_arg says which parameter and why, so that the answer
  * can name it.
  */
@@ -172,6 +271,23 @@ parse_query(const char *q, size_t len, int accepts, PhHttpRequest *req)
 			if (r <= 0)
 			{
 				req->bad_arg = r < 0 ? PH_ARG_DELAY_RANGE : PH_ARG_DELAY;
+				return PH_HTTP_BAD_QUERY;
+			}
+		}
+		else if ((accepts & Q_TENANT) &&
+				 ((n >= 5 && memcmp(p, "user=", 5) == 0) ||
+				  (n >= 9 && memcmp(p, "database=", 9) == 0)))
+		{
+			int			is_db = p[0] == 'd';
+			size_t		skip = is_db ? 9 : 5;
+			char	   *dst = is_db ? req->database : req->user;
+			PhHttpArg	bad;
+
+			req->bad_is_database = is_db;
+			bad = dst[0] != '\0' ? PH_ARG_NAME_REPEATED : decode_name(p + skip, n - skip, dst);
+			if (bad != PH_ARG_NONE)
+			{
+				req->bad_arg = bad;
 				return PH_HTTP_BAD_QUERY;
 			}
 		}

@@ -24,6 +24,9 @@
 #define PH_HTTP_MAX_LAG_BYTES	(1LL << 62)	/* 4194304 TB */
 #define PH_HTTP_MAX_DELAY_MS	(3650LL * 86400 * 1000)	/* 3650 days */
 
+/* A role or database name (?user=, ?database=): NAMEDATALEN - 1 bytes */
+#define PH_HTTP_MAX_NAME	63
+
 typedef enum PhHttpParse
 {
 	PH_HTTP_INCOMPLETE = 0,		/* need more bytes */
@@ -64,9 +67,13 @@ typedef enum PhHttpArg
 	PH_ARG_LAG,					/* lag=: malformed */
 	PH_ARG_LAG_RANGE,			/* lag=: over PH_HTTP_MAX_LAG_BYTES */
 	PH_ARG_DELAY,				/* delay=: malformed (or without a unit) */
-	PH_ARG_DELAY_RANGE			/* delay=: over PH_HTTP_MAX_DELAY_MS */
+	PH_ARG_DELAY_RANGE,			/* delay=: over PH_HTTP_MAX_DELAY_MS */
+	PH_ARG_NAME_EMPTY,			/* user= or database=: empty */
+	PH_ARG_NAME_LONG,			/* ...: over PH_HTTP_MAX_NAME bytes decoded */
+	PH_ARG_NAME_ENCODING,		/* ...: a bad %-escape, a NUL, or not UTF-8 */
+	PH_ARG_NAME_REPEATED		/* ...: given twice */
 } PhHttpArg;
-#define PH_ARG_LAST PH_ARG_DELAY_RANGE
+#define PH_ARG_LAST PH_ARG_NAME_REPEATED
 
 typedef struct PhHttpRequest
 {
@@ -75,7 +82,10 @@ typedef struct PhHttpRequest
 	PhHttpRoleArg role;			/* ?role= */
 	long long	lag_bytes;		/* ?lag=16MB; -1: none; at most PH_HTTP_MAX_LAG_BYTES */
 	long long	delay_ms;		/* ?delay=10s; -1: none; at most PH_HTTP_MAX_DELAY_MS */
+	char		user[PH_HTTP_MAX_NAME + 1];	/* ?user=, decoded; "": none */
+	char		database[PH_HTTP_MAX_NAME + 1];	/* ?database=, decoded; "": none */
 	PhHttpArg	bad_arg;		/* for PH_HTTP_BAD_QUERY: which parameter, and why */
+	int			bad_is_database;	/* for PH_ARG_NAME_*: database=, not user= */
 	size_t		length;			/* bytes of request line and headers */
 	int			body;			/* Content-Length (not 0) or Transfer-Encoding */
 } PhHttpRequest;

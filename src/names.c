@@ -26,6 +26,7 @@
 #include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
+#include "utils/acl.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -39,12 +40,15 @@
 #include "utils/wait_event.h"
 
 #include "checker.h"
+#include "compat.h"
 #include "guard.h"
 #include "names.h"
 #include "shmem.h"
+#include "tenants.h"
 #include "workers.h"
 
 #define PH_NAMES_RESTART_SECONDS 5
+#define PH_NAMES_MIN_PASS_MS	100 /* however often it is woken */
 
 void
 ph_register_names_worker(void)
@@ -93,18 +97,6 @@ ph_apply_names(PhPoolTable *t)
 	}
 	LWLockRelease(ph_shared->lock);
 	return missing;
-}
-
-void
-ph_wake_names_worker(void)
-{
-	Latch	   *latch;
-
-	LWLockAcquire(ph_shared->lock, LW_SHARED);
-	latch = ph_shared->names.latch;
-	LWLockRelease(ph_shared->lock);
-	if (latch != NULL)
-		SetLatch(latch);
 }
 
 /* Look up one role or database; false when it no longer exists. */
@@ -213,6 +205,108 @@ resolve_all(void)
 	memcpy(ph_shared->names.databases, databases, sizeof(PhLimit) * kept[1]);
 	ph_shared->names.resolved_at = GetCurrentTimestamp();
 	LWLockRelease(ph_shared->lock);
+}
+
+/*
+ * The facts of every asked database (by name), in one plain scan of
+ * pg_database (see find_database), as CheckMyDatabase() would consult them.
+ */
+static void
+look_up_databases(PhAsked *asked, int n)
+{
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+
+		for (int i = 0; i < n; i++)
+		{
+			PhTenantFacts *f = &asked[i].facts;
+
+			if (strcmp(asked[i].database, NameStr(db->datname)) != 0)
+				continue;
+			f->db_exists = true;
+			f->db_oid = db->oid;
+			f->allow_conn = db->datallowconn;
+			/* -2 (DATCONNLIMIT_INVALID_DB): a DROP DATABASE was interrupted */
+			f->db_valid = db->datconnlimit != -2;
+			f->db_connlimit = db->datconnlimit >= 0 ? db->datconnlimit : -1;
+		}
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+}
+
+/* A role's facts, as InitializeSessionUserId() and authentication use them. */
+static void
+look_up_role(const char *name, PhTenantFacts *f)
+{
+	HeapTuple	tup;
+	Form_pg_authid role;
+	Datum		d;
+	bool		isnull;
+
+	tup = SearchSysCache1(AUTHNAME, CStringGetDatum(name));
+	if (!HeapTupleIsValid(tup))
+		return;
+	role = (Form_pg_authid) GETSTRUCT(tup);
+	f->role_exists = true;
+	f->role_oid = role->oid;
+	f->can_login = role->rolcanlogin;
+	f->superuser = role->rolsuper;
+	f->role_connlimit = role->rolconnlimit >= 0 ? role->rolconnlimit : -1;
+	d = SysCacheGetAttr(AUTHNAME, tup, Anum_pg_authid_rolvaliduntil, &isnull);
+	f->valid_until = isnull ? DT_NOEND : DatumGetTimestampTz(d);
+	ReleaseSysCache(tup);
+	/* only reserved_connections > 0 makes it matter: spare the membership walk */
+	f->use_reserved = !f->superuser && PH_RESERVED_CONNECTIONS() > 0 &&
+		ph_uses_reserved_connections(f->role_oid);
+}
+
+/*
+ * One pass over the asked (role, database) pairs (tenants.c): each looked
+ * up afresh, in one transaction, and written back for the askers.
+ */
+static void
+look_up_tenants(void)
+{
+	static PhAsked asked[PH_MAX_ASKED];
+	int			n = ph_tenants_to_look_up(asked, GetCurrentTimestamp());
+
+	if (n == 0)
+		return;
+	for (int i = 0; i < n; i++)
+	{
+		memset(&asked[i].facts, 0, sizeof(PhTenantFacts));
+		asked[i].facts.can_connect = -1;
+		asked[i].facts.role_connlimit = -1;
+		asked[i].facts.db_connlimit = -1;
+		asked[i].facts.valid_until = DT_NOEND;
+	}
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	pgstat_report_activity(STATE_RUNNING, "looking up asked roles and databases");
+	(void) GetTransactionSnapshot();
+	look_up_databases(asked, n);
+	for (int i = 0; i < n; i++)
+	{
+		PhTenantFacts *f = &asked[i].facts;
+
+		if (asked[i].role[0] != '\0')
+			look_up_role(asked[i].role, f);
+		if (f->role_exists && f->db_exists)
+			f->can_connect = ph_database_may_connect(f->db_oid, f->role_oid) ? 1 : 0;
+	}
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+
+	ph_tenants_looked_up(asked, n, GetCurrentTimestamp());
 }
 
 /*
@@ -365,7 +459,11 @@ pg_health_names_main(Datum main_arg)
 
 	for (;;)
 	{
+		TimestampTz pass_started = GetCurrentTimestamp();
+		long		since;
+
 		resolve_all();
+		look_up_tenants();
 		supervise_checker();
 
 		(void) WaitLatch(MyLatch,
@@ -374,6 +472,15 @@ pg_health_names_main(Datum main_arg)
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
+
+		/* askers may wake it often (anyone who reaches the HTTP port): pace */
+		since = TimestampDifferenceMilliseconds(pass_started, GetCurrentTimestamp());
+		if (since < PH_NAMES_MIN_PASS_MS)
+		{
+			(void) WaitLatch(NULL, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 PH_NAMES_MIN_PASS_MS - since, PG_WAIT_EXTENSION);
+			CHECK_FOR_INTERRUPTS();
+		}
 
 		if (ConfigReloadPending)
 		{

@@ -10,6 +10,5 @@
 extern PGDLLEXPORT void pg_health_names_main(Datum main_arg);
 extern void ph_register_names_worker(void);
 extern bool ph_apply_names(PhPoolTable *pools);
-extern void ph_wake_names_worker(void);
 
 #endif							/* PH_NAMES_H */

@@ -12,9 +12,11 @@
 
 #include "utils/memutils.h"
 
+#include "admission.h"
 #include "read.h"
 #include "replication_checks.h"
 #include "shmem.h"
+#include "tenants.h"
 #include "verdict.h"
 
 /*
@@ -76,4 +78,21 @@ ph_read_view(PhView *view, PhRole role, const PhOverrides *o, bool with_componen
 	}
 	view->now = GetCurrentTimestamp();
 	ph_verdict_from_snapshot(view->snap, view->worker_pid, role, view->now, &view->verdict);
+}
+
+/*
+ * The per-tenant answer for user and database (either NULL: not asked),
+ * judged against the view's sample: the names worker's facts (asked for
+ * when new, waiting at most may_wait_ms for them) and the sample's slots and
+ * sessions.
+ */
+void
+ph_read_admission(const PhView *view, const char *user, const char *database, int may_wait_ms,
+				  PhAdmission *adm)
+{
+	memset(adm, 0, sizeof(*adm));
+	adm->user = user;
+	adm->database = database;
+	ph_tenant_answer(user ? user : "", database ? database : "", may_wait_ms, &adm->answer);
+	ph_judge_admission(view->snap, adm, view->now);
 }

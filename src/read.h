@@ -33,4 +33,8 @@ typedef struct PhView
 
 extern void ph_read_view(PhView *view, PhRole role, const PhOverrides *o, bool with_components);
 
+struct PhAdmission;
+extern void ph_read_admission(const PhView *view, const char *user, const char *database,
+							  int may_wait_ms, struct PhAdmission *adm);
+
 #endif							/* PH_READ_H */

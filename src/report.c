@@ -5,6 +5,7 @@
  */
 #include "postgres.h"
 
+#include "admission.h"
 #include "json.h"
 #include "read.h"
 #include "replication_checks.h"
@@ -61,6 +62,71 @@ report_replication(PhJson *j, const PhSnapshot *snap)
 	ph_json_close(j);
 }
 
+/* A nullable boolean: a fact of a name that was asked about and exists. */
+static void
+json_fact(PhJson *j, const char *key, bool known, bool b)
+{
+	if (known)
+		ph_json_bool(j, key, b);
+	else
+		ph_json_str(j, key, NULL);
+}
+
+/*
+ * The per-tenant answer (admission.c): the names asked, the answer and
+ * ready (the server's verdict and the answer together), the facts it
+ * weighed, and each reason with its fix.
+ */
+static void
+json_admission(PhJson *j, const PhAdmission *adm, bool server_ready)
+{
+	const PhTenantFacts *f = &adm->answer.facts;
+	bool		done = adm->answer.lookup == PH_LOOKUP_DONE;
+	bool		role = done && adm->user != NULL && f->role_exists;
+	bool		db = done && adm->database != NULL && f->db_exists;
+
+	ph_json_open(j, false);
+	ph_json_str(j, "user", adm->user);
+	ph_json_str(j, "database", adm->database);
+	ph_json_str(j, "answer", ph_admit_name(adm->admit));
+	ph_json_bool(j, "admitted", adm->admit == PH_ADMIT_YES);
+	ph_json_bool(j, "ready", server_ready && adm->admit == PH_ADMIT_YES);
+	ph_json_time(j, "looked_up_at", adm->answer.looked_up_at);
+	ph_json_key(j, "facts");
+	if (!done)
+		ph_json_null_value(j);
+	else
+	{
+		ph_json_open(j, false);
+		json_fact(j, "role_exists", adm->user != NULL, f->role_exists);
+		json_fact(j, "can_login", role, f->can_login);
+		json_fact(j, "superuser", role, f->superuser);
+		json_fact(j, "use_reserved_connections", role, f->use_reserved);
+		ph_json_time(j, "valid_until", role && f->valid_until != DT_NOEND ? f->valid_until : 0);
+		ph_json_opt_int(j, "role_connection_limit", role ? f->role_connlimit : -1);
+		ph_json_opt_int(j, "role_sessions", role ? adm->answer.role_used : -1);
+		json_fact(j, "database_exists", adm->database != NULL, f->db_exists);
+		json_fact(j, "allows_connections", db, f->allow_conn && f->db_valid);
+		ph_json_opt_int(j, "database_connection_limit", db ? f->db_connlimit : -1);
+		ph_json_opt_int(j, "database_sessions", db ? adm->answer.db_used : -1);
+		json_fact(j, "can_connect", role && db && f->can_connect >= 0, f->can_connect == 1);
+		ph_json_close(j);
+	}
+	ph_json_key(j, "reasons");
+	ph_json_open(j, true);
+	for (int i = 0; i < adm->nreasons; i++)
+	{
+		ph_json_open(j, false);
+		ph_json_str(j, "reason", adm->reasons[i].reason);
+		ph_json_bool(j, "refuses", adm->reasons[i].refuses);
+		ph_json_str(j, "detail", adm->reasons[i].detail);
+		ph_json_str(j, "fix", adm->reasons[i].fix);
+		ph_json_close(j);
+	}
+	ph_json_close(j);
+	ph_json_close(j);
+}
+
 /*
  * The whole report for one role at one time, as a Jsonb document: what
  * health.report() returns and GET /health renders.  Built from a
@@ -68,7 +134,7 @@ report_replication(PhJson *j, const PhSnapshot *snap)
  */
 Jsonb *
 ph_report_jsonb(const PhSnapshot *snap, const PhComponentTable *components,
-				pid_t worker_pid, PhRole role, TimestampTz now)
+				pid_t worker_pid, PhRole role, TimestampTz now, const PhAdmission *adm)
 {
 	PhVerdict	v;
 	PhCheck    *checks = ph_reader_buffer(PH_BUF_CHECKS);
@@ -117,6 +183,11 @@ ph_report_jsonb(const PhSnapshot *snap, const PhComponentTable *components,
 	for (int k = 0; snap->generation > 0 && k < components->n; k++)
 		report_component(j, &components->items[k], snap->sampled_at);
 	ph_json_close(j);
+	if (adm != NULL)
+	{
+		ph_json_key(j, "admission");
+		json_admission(j, adm, v.ready);
+	}
 	ph_json_close(j);
 	return JsonbValueToJsonb(j->result);
 }
@@ -124,12 +195,14 @@ ph_report_jsonb(const PhSnapshot *snap, const PhComponentTable *components,
 /*
  * The answer of an HTTP probe (/live, /startup, /ready and its role
  * variants): the verdict, and every check that is not ok with its detail,
- * so a probe's log says why.  Sets the HTTP status: 200 when the probe's
+ * so a probe's log says why; with adm (/ready?user=&database=), the
+ * per-tenant answer too, and then the question is "ready, and would this
+ * connection be admitted?".  Sets the HTTP status: 200 when the probe's
  * question is answered yes, 503 otherwise.
  */
 void
 ph_probe_json(StringInfo buf, const PhSnapshot *snap, pid_t worker_pid, PhRole role,
-			  TimestampTz now, const char *probe, int *http_status)
+			  TimestampTz now, const char *probe, const PhAdmission *adm, int *http_status)
 {
 	PhVerdict	v;
 	PhCheck    *checks = ph_reader_buffer(PH_BUF_CHECKS);
@@ -142,6 +215,8 @@ ph_probe_json(StringInfo buf, const PhSnapshot *snap, pid_t worker_pid, PhRole r
 	nchecks = ph_collect_checks(snap, worker_pid, role, now, checks);
 	yes = strcmp(probe, "live") == 0 ? v.live :
 		strcmp(probe, "startup") == 0 ? v.started : v.ready;
+	if (adm != NULL)
+		yes = yes && adm->admit == PH_ADMIT_YES;
 	*http_status = yes ? 200 : 503;
 
 	ph_json_text_sink(j, buf);
@@ -162,6 +237,11 @@ ph_probe_json(StringInfo buf, const PhSnapshot *snap, pid_t worker_pid, PhRole r
 		ph_json_close(j);
 	}
 	ph_json_close(j);
+	if (adm != NULL)
+	{
+		ph_json_key(j, "admission");
+		json_admission(j, adm, v.ready);
+	}
 	ph_json_close(j);
 	appendStringInfoChar(buf, '\n');
 }

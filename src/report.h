@@ -9,9 +9,12 @@
 #include "lib/stringinfo.h"
 #include "utils/jsonb.h"
 
+struct PhAdmission;
 extern Jsonb *ph_report_jsonb(const PhSnapshot *snap, const PhComponentTable *components,
-							  pid_t worker_pid, PhRole role, TimestampTz now);
+							  pid_t worker_pid, PhRole role, TimestampTz now,
+							  const struct PhAdmission *adm);
 extern void ph_probe_json(StringInfo buf, const PhSnapshot *snap, pid_t worker_pid, PhRole role,
-						  TimestampTz now, const char *probe, int *http_status);
+						  TimestampTz now, const char *probe, const struct PhAdmission *adm,
+						  int *http_status);
 
 #endif							/* PH_REPORT_H */

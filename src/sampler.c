@@ -124,6 +124,7 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 	ph_collect_replication(&cur.repl, &standbys, &prev->repl, cur.in_recovery, start);
 	unnamed = ph_apply_names(&pools);
 	ph_collect_refusals(&cur.conn, prev, start);
+	ph_component_admissions(&comps, &cur, start);
 	ph_read_custom_checks(&custom);
 	ph_evaluate(&cur, prev, &pools, &comps, &custom);
 

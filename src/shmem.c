@@ -142,6 +142,9 @@ ph_shmem_startup(void)
 			for (int i = 0; i < PH_REFUSAL_RING; i++)
 				pg_atomic_init_u64(&ph_shared->refusals[c][i].ticket, 0);
 		ConditionVariableInit(&ph_shared->sampled_cv);
+		ConditionVariableInit(&ph_shared->names_cv);
+		for (int i = 0; i < PH_MAX_ASKED; i++)
+			pg_atomic_init_u64(&ph_shared->asked[i].asked_at, 0);
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -216,8 +219,8 @@ ph_reader_lock_timeout(int max_wait_us)
 	reader_lock_timeout_us = max_wait_us;
 }
 
-static bool
-lock_for_reading(void)
+bool
+ph_lock_for_reading(void)
 {
 	static bool gave_up = false;
 	TimestampTz start;
@@ -246,6 +249,43 @@ lock_for_reading(void)
 			return false;
 		}
 	}
+}
+
+/*
+ * The lock, exclusively, for a reader that must write a little (an asked
+ * pair, tenants.c): waiting for it, or with ph_reader_lock_timeout set, one
+ * try only (false when it is held).
+ */
+bool
+ph_lock_exclusive(void)
+{
+	if (reader_lock_timeout_us < 0)
+	{
+		LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
+		return true;
+	}
+	return LWLockConditionalAcquire(ph_shared->lock, LW_EXCLUSIVE);
+}
+
+/* The pool table of the latest sample, in shared memory (under the lock). */
+const PhPoolTable *
+ph_shared_pool_table(void)
+{
+	return ph_pool_table();
+}
+
+/* Wake the names worker (names.c), if it runs. */
+void
+ph_wake_names_worker(void)
+{
+	Latch	   *latch;
+
+	if (!ph_lock_for_reading())
+		return;
+	latch = ph_shared->names.latch;
+	LWLockRelease(ph_shared->lock);
+	if (latch != NULL)
+		SetLatch(latch);
 }
 
 /*
@@ -313,7 +353,7 @@ ph_publish(const PhSnapshot *snap, const PhPoolTable *pools,
 bool
 ph_read_snapshot(PhSnapshot *out, pid_t *worker_pid)
 {
-	if (!lock_for_reading())
+	if (!ph_lock_for_reading())
 	{
 		*worker_pid = last_worker_pid;
 		return false;
@@ -333,7 +373,7 @@ bool
 ph_read_pools(PhPoolTable *out, PhSnapshot *snap, PhComponentTable *components,
 			  pid_t *worker_pid)
 {
-	if (!lock_for_reading())
+	if (!ph_lock_for_reading())
 	{
 		*worker_pid = last_worker_pid;
 		return false;
@@ -350,7 +390,7 @@ ph_read_pools(PhPoolTable *out, PhSnapshot *snap, PhComponentTable *components,
 bool
 ph_read_snapshot_components(PhSnapshot *snap, PhComponentTable *out, pid_t *worker_pid)
 {
-	if (!lock_for_reading())
+	if (!ph_lock_for_reading())
 	{
 		*worker_pid = last_worker_pid;
 		return false;
@@ -369,7 +409,7 @@ ph_read_snapshot_components(PhSnapshot *snap, PhComponentTable *out, pid_t *work
 bool
 ph_read_standbys(PhStandbyTable *out, PhSnapshot *snap, pid_t *worker_pid)
 {
-	if (!lock_for_reading())
+	if (!ph_lock_for_reading())
 	{
 		if (snap != NULL)
 			*worker_pid = last_worker_pid;

@@ -28,6 +28,10 @@ extern pid_t ph_set_worker(pid_t expected, pid_t pid, Latch *latch);
 extern pid_t ph_set_http_worker(pid_t expected, pid_t pid);
 
 extern void ph_reader_lock_timeout(int max_wait_us);
+extern bool ph_lock_for_reading(void);
+extern bool ph_lock_exclusive(void);
+extern const PhPoolTable *ph_shared_pool_table(void);
+extern void ph_wake_names_worker(void);
 extern bool ph_read_snapshot(PhSnapshot *out, pid_t *worker_pid);
 extern bool ph_read_snapshot_components(PhSnapshot *snap, PhComponentTable *out,
 										pid_t *worker_pid);

@@ -242,6 +242,64 @@ typedef struct PhNameMap
 	PhLimit		databases[PH_MAX_NAMES];
 } PhNameMap;
 
+/*
+ * The per-tenant question (health.ready(for_user, for_database), GET
+ * /ready?user=&database=): "would a new connection for this role to this
+ * database be admitted now?".  Callers ask by name; the names worker
+ * (names.c) looks every asked pair up in the shared catalogs each pass and
+ * writes down what InitPostgres would consult (tenants.c keeps the table).
+ */
+#define PH_MAX_ASKED		128 /* (role, database) pairs remembered */
+
+typedef struct PhTenantFacts
+{
+	bool		role_exists;
+	bool		can_login;
+	bool		superuser;
+	bool		use_reserved;	/* has pg_use_reserved_connections (16+) */
+	Oid			role_oid;
+	int			role_connlimit; /* -1: none */
+	TimestampTz valid_until;	/* DT_NOEND: none (never expires) */
+	bool		db_exists;
+	bool		allow_conn;
+	bool		db_valid;		/* false: an interrupted DROP DATABASE */
+	Oid			db_oid;
+	int			db_connlimit;	/* -1: none */
+	int8		can_connect;	/* CONNECT privilege: 1, 0; -1 not judged */
+} PhTenantFacts;
+
+typedef struct PhAsked
+{
+	bool		in_use;
+	char		role[NAMEDATALEN];	/* "": not asked */
+	char		database[NAMEDATALEN];	/* "": not asked */
+	pg_atomic_uint64 asked_at;	/* last asked (readers touch it under the
+								 * shared lock) */
+	TimestampTz looked_up_at;	/* 0: not yet */
+	PhTenantFacts facts;
+} PhAsked;
+
+/* How a reader's lookup of a pair went. */
+typedef enum PhLookup
+{
+	PH_LOOKUP_DONE = 0,			/* facts as the names worker found them */
+	PH_LOOKUP_PENDING,			/* asked, not looked up yet */
+	PH_LOOKUP_STALE,			/* looked up too long ago (no names worker) */
+	PH_LOOKUP_FULL,				/* the table is full of recent questions */
+	PH_LOOKUP_BUSY				/* the lock could not be had (HTTP) */
+} PhLookup;
+
+/* What a reader copies out for one pair, with the sessions that count. */
+typedef struct PhTenantAnswer
+{
+	uint8		lookup;			/* PhLookup */
+	pid_t		names_pid;		/* the names worker's; 0: none runs */
+	TimestampTz looked_up_at;
+	PhTenantFacts facts;
+	int			role_used;		/* sessions of the role; -1: not tracked */
+	int			db_used;		/* of the database; -1: not tracked */
+} PhTenantAnswer;
+
 /* The WAL receiver's state, as walreceiver.h names it; NONE on a primary. */
 typedef enum PhReceiverState
 {
@@ -401,6 +459,8 @@ typedef struct PhComponent
 	int			ttl_s;			/* -1: pg_health.component_ttl */
 	char		pool_application_name[NAMEDATALEN];	/* "": no pool */
 	int			pool_min;
+	char		for_user[NAMEDATALEN];	/* the role it connects as; "": not said */
+	char		for_database[NAMEDATALEN];	/* ... and its database */
 } PhComponent;
 
 /* A component as a sample judged it: health.components and the report. */
@@ -412,6 +472,9 @@ typedef struct PhComponentResult
 	int			ttl_s;			/* effective TTL; 0: none */
 	int			pool_connections;	/* -1: no pool declared */
 	uint8		status;			/* PhCheckStatus of its check */
+	int8		admit;			/* PhAdmit for for_user, for_database; -1: not asked */
+	bool		admit_lasting;	/* a "no" that lasts until the configuration changes */
+	char		admission[PH_DETAIL_LEN];	/* why not, and the fix */
 } PhComponentResult;
 
 /*
@@ -543,6 +606,9 @@ typedef struct PhShared
 	PhRefusal	refusals[PH_REFUSAL_CLASSES][PH_REFUSAL_RING];
 	PhSnapshot	snap;
 	PhNameMap	names;
+	/* tenants.c: the asked (role, database) pairs; PhShared.lock */
+	PhAsked		asked[PH_MAX_ASKED];
+	ConditionVariable names_cv; /* broadcast after each names pass */
 	int			max_components;
 	/* component runtime states: PhShared.lock */
 	PhComponent components[PH_MAX_COMPONENTS_LIMIT];

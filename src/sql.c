@@ -29,6 +29,7 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "admission.h"
 #include "component_checks.h"
 #include "fields.h"
 #include "read.h"
@@ -39,9 +40,11 @@
 
 PG_FUNCTION_INFO_V1(pg_health_live_1_0);
 PG_FUNCTION_INFO_V1(pg_health_ready_1_0);
+PG_FUNCTION_INFO_V1(pg_health_ready_1_1);
 PG_FUNCTION_INFO_V1(pg_health_started_1_0);
 PG_FUNCTION_INFO_V1(pg_health_checks_1_0);
 PG_FUNCTION_INFO_V1(pg_health_report_1_0);
+PG_FUNCTION_INFO_V1(pg_health_report_1_1);
 PG_FUNCTION_INFO_V1(pg_health_refresh_1_0);
 PG_FUNCTION_INFO_V1(pg_health_status_1_0);
 PG_FUNCTION_INFO_V1(pg_health_connections_1_0);
@@ -51,6 +54,9 @@ PG_FUNCTION_INFO_V1(pg_health_components_1_0);
 
 /* Longest health.refresh() waits, at least; see ph_refresh_timeout(). */
 #define PH_REFRESH_TIMEOUT_MS 5000
+
+/* Longest a per-tenant call waits for the names worker to look new names up. */
+#define PH_ADMISSION_WAIT_MS 2000
 
 static PhRole
 role_arg(FunctionCallInfo fcinfo, int argno)
@@ -105,6 +111,35 @@ overrides_arg(FunctionCallInfo fcinfo, int argno, PhOverrides *o)
 	return o->max_lag_bytes >= 0 || o->max_delay_ms >= 0;
 }
 
+/*
+ * A role or database name to judge admission for (for_user, for_database:
+ * argument argno); NULL when the call did not give one.  The names are
+ * looked up exactly as a startup packet's are: case-sensitive, unquoted.
+ */
+static const char *
+tenant_arg(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	text	   *t;
+	int			len;
+
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return NULL;
+	t = PG_GETARG_TEXT_PP(argno);
+	len = VARSIZE_ANY_EXHDR(t);
+	if (len == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be empty", what),
+				 errhint("Give a %s name as a connection would (case-sensitive, without quotes), or NULL not to ask.",
+						 strcmp(what, "for_user") == 0 ? "role" : "database")));
+	if (len >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_NAME_TOO_LONG),
+				 errmsg("%s is too long: %d bytes", what, len),
+				 errhint("Role and database names are at most %d bytes.", NAMEDATALEN - 1)));
+	return text_to_cstring(t);
+}
+
 static void
 verdict_now(PhRole role, PhVerdict *v)
 {
@@ -125,13 +160,31 @@ pg_health_live_1_0(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(v.live);
 }
 
+/*
+ * health.ready(role, max_lag_bytes, max_delay[, for_user, for_database]):
+ * 1.1 added the per-tenant arguments; 1.0's declaration has three.
+ */
 Datum
 pg_health_ready_1_0(PG_FUNCTION_ARGS)
 {
 	PhRole		role = role_arg(fcinfo, 0);
+	const char *user = tenant_arg(fcinfo, 3, "for_user");
+	const char *database = tenant_arg(fcinfo, 4, "for_database");
 	PhOverrides o;
 	PhVerdict	v;
 
+	if (user != NULL || database != NULL)
+	{
+		PhView		view;
+		PhAdmission adm;
+
+		if (ph_shared == NULL)
+			PG_RETURN_BOOL(false);
+		(void) overrides_arg(fcinfo, 1, &o);
+		ph_read_view(&view, role, &o, false);
+		ph_read_admission(&view, user, database, PH_ADMISSION_WAIT_MS, &adm);
+		PG_RETURN_BOOL(view.verdict.ready && adm.admit == PH_ADMIT_YES);
+	}
 	if (!overrides_arg(fcinfo, 1, &o))
 	{
 		if (ph_shared == NULL)
@@ -196,16 +249,35 @@ pg_health_checks_1_0(PG_FUNCTION_ARGS)
 }
 
 Datum
+pg_health_ready_1_1(PG_FUNCTION_ARGS)
+{
+	return pg_health_ready_1_0(fcinfo);
+}
+
+/* health.report(role, max_lag_bytes, max_delay[, for_user, for_database]) */
+Datum
 pg_health_report_1_0(PG_FUNCTION_ARGS)
 {
 	PhRole		role = role_arg(fcinfo, 0);
+	const char *user = tenant_arg(fcinfo, 3, "for_user");
+	const char *database = tenant_arg(fcinfo, 4, "for_database");
 	PhView		view;
 	PhOverrides o;
+	PhAdmission adm;
 
 	ph_require_preloaded();
 	(void) overrides_arg(fcinfo, 1, &o);
 	ph_read_view(&view, role, &o, true);
-	PG_RETURN_JSONB_P(ph_report_jsonb(view.snap, view.components, view.worker_pid, role, view.now));
+	if (user != NULL || database != NULL)
+		ph_read_admission(&view, user, database, PH_ADMISSION_WAIT_MS, &adm);
+	PG_RETURN_JSONB_P(ph_report_jsonb(view.snap, view.components, view.worker_pid, role, view.now,
+									  user != NULL || database != NULL ? &adm : NULL));
+}
+
+Datum
+pg_health_report_1_1(PG_FUNCTION_ARGS)
+{
+	return pg_health_report_1_0(fcinfo);
 }
 
 /* health.components: each component as the latest sample judged it. */

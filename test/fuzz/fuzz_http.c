@@ -5,14 +5,39 @@
  *
  * Besides the sanitizers' own checks, it asserts what the parser promises:
  * a known verdict; for an accepted request a known path, a length within
- * what was read and replay limits absent or within their maxima (so that no
- * product of them can overflow); for a bad query a known parameter named.
+ * what was read, replay limits absent or within their maxima (so that no
+ * product of them can overflow), and role and database names that are
+ * what a startup packet may carry (at most 63 bytes of UTF-8, no NUL,
+ * terminated); for a bad query a known parameter named.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "http_parse.h"
+
+/* A name as the endpoint may pass it on: terminated, short, well-formed UTF-8. */
+static int
+sound_name(const char *name)
+{
+	size_t		len = strnlen(name, PH_HTTP_MAX_NAME + 1);
+	const unsigned char *s = (const unsigned char *) name;
+
+	if (len > PH_HTTP_MAX_NAME)
+		return 0;
+	for (size_t i = 0; i < len;)
+	{
+		size_t		n = s[i] < 0x80 ? 0 : s[i] >= 0xf0 ? 3 : s[i] >= 0xe0 ? 2 : s[i] >= 0xc2 ? 1 : 99;
+
+		if (n == 99 || s[i] > 0xf4 || (n > 0 && i + n >= len))
+			return 0;
+		for (size_t k = 1; k <= n; k++)
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+		i += n + 1;
+	}
+	return 1;
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -35,6 +60,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == PH_HTTP_OK &&
 		(req.lag_bytes > PH_HTTP_MAX_LAG_BYTES || req.delay_ms > PH_HTTP_MAX_DELAY_MS))
 		abort();				/* ... and never over their maxima */
+	if (r == PH_HTTP_OK && (!sound_name(req.user) || !sound_name(req.database)))
+		abort();				/* names are terminated, short, UTF-8 */
+	if (r == PH_HTTP_OK && (req.user[0] || req.database[0]) &&
+		req.path != PH_PATH_READY && req.path != PH_PATH_HEALTH)
+		abort();				/* only /ready and /health take names */
 	if (r == PH_HTTP_OK && req.bad_arg != PH_ARG_NONE)
 		abort();				/* an accepted request names no bad parameter */
 	if (r == PH_HTTP_BAD_QUERY &&

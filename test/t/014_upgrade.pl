@@ -448,10 +448,10 @@ sub diff_lines
 my $updated = facts_of('upgraded');
 my $fresh = facts_of('fresh');
 
-# The description is not vacuous: it sees the objects 1.0 is known to have.
+# The description is not vacuous: it sees the objects 1.1 is known to have.
 my %members = map { (split m{ / }, $_)[0] => 1 } keys %{ $fresh->{member} };
 ok($members{$_}, "the description covers $_")
-  for ('function health.ready(text,bigint,interval)', 'function health.report(text,bigint,interval)',
+  for ('function health.ready(text,bigint,interval,text,text)', 'function health.report(text,bigint,interval,text,text)',
 	'view health.status', 'view health.checks', 'table health.custom_checks', 'table health.component_config');
 my $nfunctions = grep { /^function / } keys %members;
 cmp_ok($nfunctions, '>=', 20, "... its $nfunctions functions");

@@ -1,0 +1,252 @@
+/*
+ * admission.c -- the per-tenant verdict (judge): would a new connection for
+ * this role to this database be admitted now?
+ *
+ * It weighs what InitPostgres() and authentication weigh, in the order a
+ * connection meets them: the role exists, may log in and its password has
+ * not expired (VALID UNTIL); the database exists, allows connections, is not
+ * half-dropped, and the role has CONNECT on it; neither is at its CONNECTION
+ * LIMIT (superusers are exempt, as in core); and a slot is free for this
+ * role: an ordinary one, or a reserved one for a superuser or (16+) a member
+ * of pg_use_reserved_connections.  Every "no" is a reason with the command
+ * that fixes it.  The facts come from the names worker's lookup (tenants.c);
+ * the slot and session figures from the sample.  What it cannot see is said
+ * in docs/checks.md: pg_hba.conf and the client's credentials.
+ */
+#include "postgres.h"
+
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "admission.h"
+
+static const char *const admit_names[] = {
+	[PH_ADMIT_YES] = "yes",
+	[PH_ADMIT_NO] = "no",
+	[PH_ADMIT_UNKNOWN] = "unknown",
+};
+
+const char *
+ph_admit_name(PhAdmit admit)
+{
+	return admit_names[admit];
+}
+
+/* A reason: one that refuses (no), or one that leaves the answer unknown. */
+static void pg_attribute_printf(5, 6)
+add(PhAdmission *adm, bool refuses, const char *reason, const char *fix, const char *fmt,...)
+{
+	PhAdmissionReason *r;
+	va_list		ap;
+
+	if (adm->nreasons >= PH_MAX_ADMISSION_REASONS)
+		return;
+	r = &adm->reasons[adm->nreasons++];
+	r->reason = reason;
+	r->refuses = refuses;
+	r->lasting = refuses && strcmp(reason, "role_limit") != 0 &&
+		strcmp(reason, "database_limit") != 0 && strcmp(reason, "no_slot") != 0;
+	va_start(ap, fmt);
+	vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
+	va_end(ap);
+	strlcpy(r->fix, fix, sizeof(r->fix));
+}
+
+#define add_reason(adm, ...)	add((adm), true, __VA_ARGS__)
+#define add_unknown(adm, ...)	add((adm), false, __VA_ARGS__)
+
+/* Why the facts are not there: the lookup's state. */
+static void
+judge_lookup(PhAdmission *adm)
+{
+	const PhTenantAnswer *a = &adm->answer;
+
+	switch ((PhLookup) a->lookup)
+	{
+		case PH_LOOKUP_DONE:
+			break;
+		case PH_LOOKUP_PENDING:
+			if (a->names_pid == 0)
+				add_unknown(adm, "names_worker_absent",
+							"The \"pg_health names\" worker starts once the server is consistent and restarts within 5 s; see the server log.",
+							"the names worker is not running, so these names have not been looked up");
+			else
+				add_unknown(adm, "looking_up", "Ask again in a second.",
+							"asked now: the names worker looks these names up within a pass");
+			break;
+		case PH_LOOKUP_STALE:
+			add_unknown(adm, "names_stale",
+						"The \"pg_health names\" worker restarts within 5 s; see the server log.",
+						"the names were last looked up at %s: the names worker is not keeping up",
+						timestamptz_to_str(a->looked_up_at));
+			break;
+		case PH_LOOKUP_FULL:
+			add_unknown(adm, "asked_table_full", "Ask again in a second.",
+						"%d other role and database pairs were asked about in the last minute: no room to remember this one yet",
+						PH_MAX_ASKED);
+			break;
+		case PH_LOOKUP_BUSY:
+			add_unknown(adm, "busy", "Ask again.",
+						"pg_health's shared memory was busy: the lookup was not read");
+			break;
+	}
+}
+
+static void
+judge_role(PhAdmission *adm, TimestampTz now)
+{
+	const PhTenantFacts *f = &adm->answer.facts;
+	const char *q = quote_identifier(adm->user);
+	char		fix[PH_DETAIL_LEN];
+
+	if (!f->role_exists)
+	{
+		add_reason(adm, "no_such_role",
+				   "Check the name (role names are case-sensitive), or CREATE ROLE it WITH LOGIN.",
+				   "role \"%s\" does not exist", adm->user);
+		return;
+	}
+	if (!f->can_login)
+	{
+		snprintf(fix, sizeof(fix), "ALTER ROLE %s LOGIN;", q);
+		add_reason(adm, "role_cannot_login", fix, "role \"%s\" is not permitted to log in", adm->user);
+	}
+	if (f->valid_until != DT_NOEND && f->valid_until < now)
+	{
+		snprintf(fix, sizeof(fix), "ALTER ROLE %s VALID UNTIL 'infinity'; (or a later date)", q);
+		add_reason(adm, "role_expired", fix,
+				   "the password of role \"%s\" expired at %s: password authentication refuses it (trust, peer and certificate authentication do not look at VALID UNTIL)",
+				   adm->user, timestamptz_to_str(f->valid_until));
+	}
+	if (f->role_connlimit >= 0 && !f->superuser)
+	{
+		int			used = adm->answer.role_used;
+
+		snprintf(fix, sizeof(fix), "ALTER ROLE %s CONNECTION LIMIT %d; (or end some of its sessions)",
+				 q, f->role_connlimit + Max(f->role_connlimit / 4, 1));
+		if (used < 0)
+			add_unknown(adm, "role_sessions_untracked",
+						"pg_health tracks the sessions of the first 512 roles that have any.",
+						"role \"%s\" has a CONNECTION LIMIT of %d, and its sessions are not tracked",
+						adm->user, f->role_connlimit);
+		else if (used >= f->role_connlimit)
+			add_reason(adm, "role_limit", fix,
+					   "role \"%s\" has %d sessions: its CONNECTION LIMIT is %d",
+					   adm->user, used, f->role_connlimit);
+	}
+}
+
+static void
+judge_database(PhAdmission *adm)
+{
+	const PhTenantFacts *f = &adm->answer.facts;
+	const char *q = quote_identifier(adm->database);
+	char		fix[PH_DETAIL_LEN];
+	bool		superuser = adm->user != NULL && f->role_exists && f->superuser;
+
+	if (!f->db_exists)
+	{
+		add_reason(adm, "no_such_database",
+				   "Check the name (database names are case-sensitive), or CREATE DATABASE it.",
+				   "database \"%s\" does not exist", adm->database);
+		return;
+	}
+	if (!f->db_valid)
+	{
+		snprintf(fix, sizeof(fix), "DROP DATABASE %s; (it cannot be used again)", q);
+		add_reason(adm, "database_invalid", fix,
+				   "database \"%s\" is invalid: a DROP DATABASE was interrupted", adm->database);
+		return;
+	}
+	if (!f->allow_conn)
+	{
+		snprintf(fix, sizeof(fix), "ALTER DATABASE %s ALLOW_CONNECTIONS true;", q);
+		add_reason(adm, "database_not_allowing", fix,
+				   "database \"%s\" does not allow connections", adm->database);
+	}
+	if (f->db_connlimit >= 0 && !superuser)
+	{
+		int			used = adm->answer.db_used;
+
+		snprintf(fix, sizeof(fix), "ALTER DATABASE %s CONNECTION LIMIT %d; (or end some of its sessions)",
+				 q, f->db_connlimit + Max(f->db_connlimit / 4, 1));
+		if (used < 0)
+			add_unknown(adm, "database_sessions_untracked",
+						"pg_health tracks the sessions of the first 512 databases that have any.",
+						"database \"%s\" has a CONNECTION LIMIT of %d, and its sessions are not tracked",
+						adm->database, f->db_connlimit);
+		else if (used >= f->db_connlimit)
+			add_reason(adm, "database_limit", fix,
+					   "database \"%s\" has %d sessions: its CONNECTION LIMIT is %d",
+					   adm->database, used, f->db_connlimit);
+	}
+	if (adm->user != NULL && f->role_exists && f->can_connect == 0)
+	{
+		snprintf(fix, sizeof(fix), "GRANT CONNECT ON DATABASE %s TO %s;", q,
+				 quote_identifier(adm->user));
+		add_reason(adm, "no_connect_privilege", fix,
+				   "role \"%s\" does not have CONNECT on database \"%s\"",
+				   adm->user, adm->database);
+	}
+}
+
+/*
+ * A free slot for this role, as InitPostgres() checks: superusers may take
+ * every slot, pg_use_reserved_connections members all but the superusers'
+ * reserve, everyone else what neither reserve holds.  A role not asked about
+ * (or not found) is judged as an ordinary one.
+ */
+static void
+judge_slots(PhAdmission *adm, const PhConnections *c)
+{
+	const PhTenantFacts *f = &adm->answer.facts;
+	bool		known = adm->user != NULL && adm->answer.lookup == PH_LOOKUP_DONE && f->role_exists;
+	static const char fix[] =
+		"Wait for sessions to end, put a pooler in front, or raise max_connections (a restart).";
+
+	if (known && f->superuser)
+	{
+		if (c->slots_free <= 0)
+			add_reason(adm, "no_slot", fix,
+					   "no connection slot is free: all %d are in use", c->max_connections);
+	}
+	else if (known && f->use_reserved && c->available_reserved >= 0)
+	{
+		if (c->available_reserved <= 0)
+			add_reason(adm, "no_slot", fix,
+					   "no slot is free for roles with pg_use_reserved_connections: the %d left are for superusers",
+					   c->slots_free);
+	}
+	else if (c->available_ordinary <= 0)
+		add_reason(adm, "no_slot", fix,
+				   "no slot is free for ordinary roles: %d free, all reserved",
+				   c->slots_free);
+}
+
+/*
+ * Judge adm (its user and database as asked, NULL when not, and the answer
+ * the lookup gave) against the sample snap, at now.
+ */
+void
+ph_judge_admission(const PhSnapshot *snap, PhAdmission *adm, TimestampTz now)
+{
+	bool		refused = false;
+
+	adm->nreasons = 0;
+	judge_lookup(adm);
+	if (adm->answer.lookup == PH_LOOKUP_DONE)
+	{
+		if (adm->user != NULL)
+			judge_role(adm, now);
+		if (adm->database != NULL)
+			judge_database(adm);
+	}
+	if (snap->generation > 0)
+		judge_slots(adm, &snap->conn);
+
+	for (int i = 0; i < adm->nreasons; i++)
+		refused |= adm->reasons[i].refuses;
+	adm->admit = refused ? PH_ADMIT_NO : adm->nreasons > 0 ? PH_ADMIT_UNKNOWN : PH_ADMIT_YES;
+	if (snap->generation == 0 && !refused)
+		adm->admit = PH_ADMIT_UNKNOWN;
+}
