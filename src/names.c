@@ -13,9 +13,16 @@
  * last sample saw in the system caches and publishes them.  See
  * docs/design.md, "The names worker".
  *
+ * It also answers the per-tenant question (tenants.c, admission.c): every
+ * pass it looks up each asked (role, database) pair by name -- the role's
+ * LOGIN, VALID UNTIL, CONNECTION LIMIT and reserved-slot membership, the
+ * database's ALLOW_CONNECTIONS, validity and CONNECTION LIMIT, and the
+ * role's CONNECT on it -- and writes the facts back for the askers.
+ *
  * It starts once the server is consistent (on a standby, when hot standby
  * accepts reads): until then, and if it is not running, pools show oids with
- * NULL names and the connection_limits check says the limits are unknown.
+ * NULL names, the connection_limits check says the limits are unknown, and
+ * per-tenant answers are "unknown".
  */
 #include "postgres.h"
 
