@@ -115,8 +115,8 @@ judge_role(PhAdmission *adm, TimestampTz now)
 	{
 		snprintf(fix, sizeof(fix), "ALTER ROLE %s VALID UNTIL 'infinity'; (or a later date)", q);
 		add_reason(adm, "role_expired", fix,
-				   "the password of role \"%s\" expired at %s: password authentication refuses it (trust, peer and certificate authentication do not look at VALID UNTIL)",
-				   adm->user, timestamptz_to_str(f->valid_until));
+				   "the password of role \"%s\" has expired (VALID UNTIL): password authentication refuses it (trust, peer and certificate authentication do not look at it)",
+				   adm->user);
 	}
 	if (f->role_connlimit >= 0 && !f->superuser)
 	{

@@ -30,6 +30,7 @@ typedef struct PhAdmission
 {
 	const char *user;			/* as asked; NULL: not asked */
 	const char *database;
+	bool		hide_facts;		/* over HTTP: the answer and reasons only */
 	PhAdmit		admit;
 	PhTenantAnswer answer;		/* the facts it was judged on */
 	int			nreasons;

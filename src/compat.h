@@ -12,6 +12,7 @@
 #include "postmaster/postmaster.h"
 #include "storage/proc.h"
 #include "utils/backend_status.h"
+#include "utils/guc.h"
 
 #if PG_VERSION_NUM < 150000
 #error "pg_health requires PostgreSQL 15 or later"
@@ -126,6 +127,29 @@ ph_free_client_slots(int max_slots, int hint)
 }
 
 /*
+ * Which processes count against a role's or a database's CONNECTION LIMIT
+ * (CountUserBackends, CountDBConnections)?  The minor releases of February
+ * 2025 (15.11, 16.7, 17.3; 18 from the start) count regular backends only:
+ * a walsender no longer counts against its role, nor an autovacuum worker
+ * or a walsender against its database.  Before, every process but
+ * background workers counted.  A minor release changes no headers, so this
+ * asks the running server.
+ */
+static inline bool
+ph_limits_count_backends_only(void)
+{
+	static int	v = -1;
+
+	if (v < 0)
+	{
+		const char *s = GetConfigOption("server_version_num", false, false);
+
+		v = s ? atoi(s) : PG_VERSION_NUM;
+	}
+	return v >= 170003 || (v >= 160007 && v < 170000) || (v >= 150011 && v < 160000);
+}
+
+/*
  * Is roleid the owner of database dboid?  16 folded the per-kind owner
  * checks into object_ownercheck().
  */
@@ -137,18 +161,13 @@ ph_free_client_slots(int max_slots, int hint)
 #endif
 
 /*
- * May roleid CONNECT to database dboid?  16 folded the per-kind ACL checks
- * into object_aclcheck().  And does it have pg_use_reserved_connections,
- * which 16 added (commit 6e2775e4d4)?
+ * Does roleid have pg_use_reserved_connections, which 16 added (commit
+ * 6e2775e4d4)?
  */
 #if PG_VERSION_NUM >= 160000
-#define ph_database_may_connect(dboid, roleid) \
-	(object_aclcheck(DatabaseRelationId, (dboid), (roleid), ACL_CONNECT) == ACLCHECK_OK)
 #define ph_uses_reserved_connections(roleid) \
 	has_privs_of_role((roleid), ROLE_PG_USE_RESERVED_CONNECTIONS)
 #else
-#define ph_database_may_connect(dboid, roleid) \
-	(pg_database_aclcheck((dboid), (roleid), ACL_CONNECT) == ACLCHECK_OK)
 #define ph_uses_reserved_connections(roleid) ((void) (roleid), false)
 #endif
 

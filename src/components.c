@@ -486,7 +486,7 @@ ph_component_admissions(PhComponentTable *t, const PhSnapshot *snap, TimestampTz
 		memset(&adm, 0, sizeof(adm));
 		adm.user = r->c.for_user[0] ? r->c.for_user : NULL;
 		adm.database = r->c.for_database[0] ? r->c.for_database : NULL;
-		ph_tenant_answer(r->c.for_user, r->c.for_database, 0, &adm.answer);
+		ph_tenant_answer(r->c.for_user, r->c.for_database, 0, true, &adm.answer);
 		ph_judge_admission(snap, &adm, now);
 		r->admit = (int8) adm.admit;
 		r->admit_lasting = false;

@@ -595,7 +595,7 @@ admission_of(const PhView *view, const PhHttpRequest *req, PhAdmission *adm)
 	if (req->user[0] == '\0' && req->database[0] == '\0')
 		return NULL;
 	ph_read_admission(view, req->user[0] ? req->user : NULL,
-					  req->database[0] ? req->database : NULL, 0, adm);
+					  req->database[0] ? req->database : NULL, true, 0, adm);
 	return adm;
 }
 

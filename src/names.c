@@ -34,6 +34,7 @@
 #include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
 #include "utils/acl.h"
+#include "utils/catcache.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -216,7 +217,10 @@ resolve_all(void)
 
 /*
  * The facts of every asked database (by name), in one plain scan of
- * pg_database (see find_database), as CheckMyDatabase() would consult them.
+ * pg_database (see find_database), as CheckMyDatabase() would consult them;
+ * and whether each asked role (looked up before) has CONNECT on it, from
+ * the very tuple scanned: a database dropped meanwhile cannot make the
+ * check fail, and the facts are of one snapshot.
  */
 static void
 look_up_databases(PhAsked *asked, int n)
@@ -230,6 +234,7 @@ look_up_databases(PhAsked *asked, int n)
 	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
 		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+		Acl		   *acl = NULL;
 
 		for (int i = 0; i < n; i++)
 		{
@@ -240,17 +245,35 @@ look_up_databases(PhAsked *asked, int n)
 			f->db_exists = true;
 			f->db_oid = db->oid;
 			f->allow_conn = db->datallowconn;
-			/* -2 (DATCONNLIMIT_INVALID_DB): a DROP DATABASE was interrupted */
+			/* -2 (DATCONNLIMIT_INVALID_DB, 15.4+): a DROP DATABASE was interrupted */
 			f->db_valid = db->datconnlimit != -2;
 			f->db_connlimit = db->datconnlimit >= 0 ? db->datconnlimit : -1;
+			if (!f->role_exists)
+				continue;
+			if (acl == NULL)
+			{
+				bool		isnull;
+				Datum		d = heap_getattr(tup, Anum_pg_database_datacl,
+											 RelationGetDescr(rel), &isnull);
+
+				/* no ACL: the default, CONNECT for PUBLIC */
+				acl = isnull ? acldefault(OBJECT_DATABASE, db->datdba) : DatumGetAclPCopy(d);
+			}
+			f->can_connect = f->superuser ||
+				(aclmask(acl, f->role_oid, db->datdba, ACL_CONNECT, ACLMASK_ANY) & ACL_CONNECT) != 0;
 		}
 	}
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
 }
 
-/* A role's facts, as InitializeSessionUserId() and authentication use them. */
-static void
+/*
+ * A role's facts, as InitializeSessionUserId() and authentication use them.
+ * Returns false when there is no such role: the system cache then keeps a
+ * negative entry for the name, which the caller must flush (anyone who
+ * reaches the HTTP port may ask for as many names as they like).
+ */
+static bool
 look_up_role(const char *name, PhTenantFacts *f)
 {
 	HeapTuple	tup;
@@ -260,7 +283,7 @@ look_up_role(const char *name, PhTenantFacts *f)
 
 	tup = SearchSysCache1(AUTHNAME, CStringGetDatum(name));
 	if (!HeapTupleIsValid(tup))
-		return;
+		return false;
 	role = (Form_pg_authid) GETSTRUCT(tup);
 	f->role_exists = true;
 	f->role_oid = role->oid;
@@ -273,6 +296,7 @@ look_up_role(const char *name, PhTenantFacts *f)
 	/* only reserved_connections > 0 makes it matter: spare the membership walk */
 	f->use_reserved = !f->superuser && PH_RESERVED_CONNECTIONS() > 0 &&
 		ph_uses_reserved_connections(f->role_oid);
+	return true;
 }
 
 /*
@@ -284,6 +308,7 @@ look_up_tenants(void)
 {
 	static PhAsked asked[PH_MAX_ASKED];
 	int			n = ph_tenants_to_look_up(asked, GetCurrentTimestamp());
+	bool		missing = false;
 
 	if (n == 0)
 		return;
@@ -300,16 +325,13 @@ look_up_tenants(void)
 	StartTransactionCommand();
 	pgstat_report_activity(STATE_RUNNING, "looking up asked roles and databases");
 	(void) GetTransactionSnapshot();
-	look_up_databases(asked, n);
 	for (int i = 0; i < n; i++)
-	{
-		PhTenantFacts *f = &asked[i].facts;
-
-		if (asked[i].role[0] != '\0')
-			look_up_role(asked[i].role, f);
-		if (f->role_exists && f->db_exists)
-			f->can_connect = ph_database_may_connect(f->db_oid, f->role_oid) ? 1 : 0;
-	}
+		if (asked[i].role[0] != '\0' && !look_up_role(asked[i].role, &asked[i].facts))
+			missing = true;
+	look_up_databases(asked, n);
+	/* drop the cache's negative entries for names that do not exist */
+	if (missing)
+		CatalogCacheFlushCatalog(AuthIdRelationId);
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
 

@@ -82,17 +82,23 @@ ph_read_view(PhView *view, PhRole role, const PhOverrides *o, bool with_componen
 
 /*
  * The per-tenant answer for user and database (either NULL: not asked),
- * judged against the view's sample: the names worker's facts (asked for
- * when new, waiting at most may_wait_ms for them) and the sample's slots and
- * sessions.
+ * judged against the view's sample: the names worker's facts and the
+ * sample's slots and sessions.  From SQL (http false) a pair asked for the
+ * first time waits up to may_wait_ms for the names worker, and the answer
+ * carries the facts; over HTTP it never waits, its questions may not take
+ * the table's reserve (tenants.c), and the facts are left out: whoever
+ * reaches the port learns the answer and its reasons, not which roles are
+ * superusers or when their passwords expire.
  */
 void
-ph_read_admission(const PhView *view, const char *user, const char *database, int may_wait_ms,
-				  PhAdmission *adm)
+ph_read_admission(const PhView *view, const char *user, const char *database, bool http,
+				  int may_wait_ms, PhAdmission *adm)
 {
 	memset(adm, 0, sizeof(*adm));
 	adm->user = user;
 	adm->database = database;
-	ph_tenant_answer(user ? user : "", database ? database : "", may_wait_ms, &adm->answer);
+	adm->hide_facts = http;
+	ph_tenant_answer(user ? user : "", database ? database : "", http ? 0 : may_wait_ms, !http,
+					 &adm->answer);
 	ph_judge_admission(view->snap, adm, view->now);
 }

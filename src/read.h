@@ -35,6 +35,6 @@ extern void ph_read_view(PhView *view, PhRole role, const PhOverrides *o, bool w
 
 struct PhAdmission;
 extern void ph_read_admission(const PhView *view, const char *user, const char *database,
-							  int may_wait_ms, struct PhAdmission *adm);
+							  bool http, int may_wait_ms, struct PhAdmission *adm);
 
 #endif							/* PH_READ_H */

@@ -93,7 +93,7 @@ json_admission(PhJson *j, const PhAdmission *adm, bool server_ready)
 	ph_json_bool(j, "ready", server_ready && adm->admit == PH_ADMIT_YES);
 	ph_json_time(j, "looked_up_at", adm->answer.looked_up_at);
 	ph_json_key(j, "facts");
-	if (!done)
+	if (!done || adm->hide_facts)
 		ph_json_null_value(j);
 	else
 	{

@@ -425,6 +425,7 @@ ph_collect_sessions(PhConnections *c, PhPoolTable *t, PhComponentTable *comps)
 	static uint64 sample_no = 0;
 	static long live_pools = 0;
 	int			n;
+	bool		backends_only;
 	HTAB	   *pools;
 	HTAB	   *roles = sampler_hash(&roles_h, "pg_health roles", sizeof(Oid), sizeof(OidCount),
 									 NULL, true);
@@ -451,6 +452,7 @@ ph_collect_sessions(PhConnections *c, PhPoolTable *t, PhComponentTable *comps)
 	}
 
 	pgstat_clear_backend_activity_snapshot();
+	backends_only = ph_limits_count_backends_only();
 	n = pgstat_fetch_stat_numbackends();
 	for (int i = 1; i <= n; i++)
 	{
@@ -460,7 +462,7 @@ ph_collect_sessions(PhConnections *c, PhPoolTable *t, PhComponentTable *comps)
 		if (local == NULL)
 			continue;
 		be = &local->backendStatus;
-		if (be->st_backendType != B_BG_WORKER)
+		if (backends_only ? be->st_backendType == B_BACKEND : be->st_backendType != B_BG_WORKER)
 			count_oid(databases, be->st_databaseid);
 		switch (be->st_backendType)
 		{
@@ -499,7 +501,8 @@ ph_collect_sessions(PhConnections *c, PhPoolTable *t, PhComponentTable *comps)
 			case B_WAL_SENDER:
 				c->walsenders++;
 				ph_note_walsender(be);
-				count_oid(roles, be->st_userid);
+				if (!backends_only)
+					count_oid(roles, be->st_userid);
 				break;
 			default:
 				c->other_processes++;

@@ -271,6 +271,8 @@ typedef struct PhTenantFacts
 typedef struct PhAsked
 {
 	bool		in_use;
+	bool		trusted;		/* asked from SQL or for a component, not
+								 * only over HTTP */
 	char		role[NAMEDATALEN];	/* "": not asked */
 	char		database[NAMEDATALEN];	/* "": not asked */
 	pg_atomic_uint64 asked_at;	/* last asked (readers touch it under the

@@ -182,7 +182,7 @@ pg_health_ready_1_0(PG_FUNCTION_ARGS)
 			PG_RETURN_BOOL(false);
 		(void) overrides_arg(fcinfo, 1, &o);
 		ph_read_view(&view, role, &o, false);
-		ph_read_admission(&view, user, database, PH_ADMISSION_WAIT_MS, &adm);
+		ph_read_admission(&view, user, database, false, PH_ADMISSION_WAIT_MS, &adm);
 		PG_RETURN_BOOL(view.verdict.ready && adm.admit == PH_ADMIT_YES);
 	}
 	if (!overrides_arg(fcinfo, 1, &o))
@@ -269,7 +269,7 @@ pg_health_report_1_0(PG_FUNCTION_ARGS)
 	(void) overrides_arg(fcinfo, 1, &o);
 	ph_read_view(&view, role, &o, true);
 	if (user != NULL || database != NULL)
-		ph_read_admission(&view, user, database, PH_ADMISSION_WAIT_MS, &adm);
+		ph_read_admission(&view, user, database, false, PH_ADMISSION_WAIT_MS, &adm);
 	PG_RETURN_JSONB_P(ph_report_jsonb(view.snap, view.components, view.worker_pid, role, view.now,
 									  user != NULL || database != NULL ? &adm : NULL));
 }

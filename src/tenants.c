@@ -11,12 +11,17 @@
  *
  * The table is bounded (PH_MAX_ASKED) and open to anyone who can reach the
  * HTTP port, so a new question takes, in this order: a free entry, one not
- * asked for PH_ASK_KEEP_MS, one about a name that does not exist; never
- * one that a prober asks about and that exists.  A flood of made-up names
- * can therefore delay a new real question (it is answered "table full"
- * until the names worker has found those names missing, within a pass) but
- * never evict one that is being asked.  Pairs not asked for
- * PH_ASK_FORGET_MS are forgotten by the names worker.
+ * asked for PH_ASK_KEEP_MS (at least three samples), one about a name that
+ * does not exist; never one that a prober asks about and that exists.
+ * Questions over HTTP may not take the last PH_ASKED_RESERVED free entries,
+ * and a question from SQL or for a component (a trusted asker: it has a
+ * login, or a superuser configured it) may also take the entry of a pair
+ * only HTTP asks about.  So a flood over HTTP can delay a new HTTP question
+ * (answered "table full": made-up names become evictable once the names
+ * worker has found them missing, within a pass; someone who keeps asking
+ * about a hundred pairs that exist holds them) but never evicts a pair
+ * being asked about, nor keeps out SQL callers and components.  Pairs not
+ * asked for PH_ASK_FORGET_MS are forgotten by the names worker.
  */
 #include "postgres.h"
 
@@ -31,6 +36,7 @@
 
 #define PH_ASK_KEEP_MS		60000	/* a pair asked this recently keeps its entry */
 #define PH_ASK_FORGET_MS	600000	/* a pair not asked this long is forgotten */
+#define PH_ASKED_RESERVED	32	/* free entries only trusted askers take */
 
 static PhAsked *
 find_pair(const char *role, const char *database)
@@ -55,46 +61,72 @@ is_negative(const PhAsked *a)
 		(a->database[0] != '\0' && !a->facts.db_exists);
 }
 
-/* The entry a new question may take (see the file's comment); NULL: none. */
+/* Of two candidates, the one asked about least recently (either may be NULL). */
 static PhAsked *
-choose_entry(TimestampTz now)
+older(PhAsked *a, PhAsked *b)
 {
-	PhAsked    *old = NULL;
+	if (a == NULL || b == NULL)
+		return a != NULL ? a : b;
+	return pg_atomic_read_u64(&a->asked_at) <= pg_atomic_read_u64(&b->asked_at) ? a : b;
+}
+
+/*
+ * The entry a new question may take (see the file's comment); NULL: none.
+ * The caller holds the lock exclusively.
+ */
+static PhAsked *
+choose_entry(TimestampTz now, bool trusted)
+{
+	int			keep_ms = Max(PH_ASK_KEEP_MS, 3 * Max(ph_sample_interval_ms, 1000));
+	PhAsked    *free_entry = NULL;
+	PhAsked    *idle = NULL;
 	PhAsked    *negative = NULL;
+	PhAsked    *http_only = NULL;
+	int			nfree = 0;
 
 	for (int i = 0; i < PH_MAX_ASKED; i++)
 	{
 		PhAsked    *a = &ph_shared->asked[i];
-		TimestampTz at;
 
 		if (!a->in_use)
-			return a;
-		at = (TimestampTz) pg_atomic_read_u64(&a->asked_at);
-		if (!TimestampDifferenceExceeds(at, now, PH_ASK_KEEP_MS))
 		{
-			if (is_negative(a) &&
-				(negative == NULL || at < (TimestampTz) pg_atomic_read_u64(&negative->asked_at)))
-				negative = a;
-			continue;
+			nfree++;
+			free_entry = free_entry ? free_entry : a;
 		}
-		if (old == NULL || at < (TimestampTz) pg_atomic_read_u64(&old->asked_at))
-			old = a;
+		else if (TimestampDifferenceExceeds((TimestampTz) pg_atomic_read_u64(&a->asked_at),
+											now, keep_ms))
+			idle = older(idle, a);
+		else if (is_negative(a))
+			negative = older(negative, a);
+		else if (!a->trusted)
+			http_only = older(http_only, a);
 	}
-	return old != NULL ? old : negative;
+	if (free_entry != NULL && (trusted || nfree > PH_ASKED_RESERVED))
+		return free_entry;
+	if (idle != NULL || negative != NULL)
+		return idle != NULL ? idle : negative;
+	return trusted ? http_only : NULL;
 }
 
-/* Add the pair (the caller holds the lock exclusively); false: table full. */
+/*
+ * Add the pair, or mark it trusted (the caller holds the lock exclusively);
+ * false: table full.
+ */
 static bool
-add_pair(const char *role, const char *database, TimestampTz now)
+add_pair(const char *role, const char *database, bool trusted, TimestampTz now)
 {
 	PhAsked    *a = find_pair(role, database);
 
 	if (a != NULL)
-		return true;			/* another asker was first */
-	a = choose_entry(now);
+	{
+		a->trusted |= trusted;	/* another asker was first */
+		return true;
+	}
+	a = choose_entry(now, trusted);
 	if (a == NULL)
 		return false;
 	a->in_use = true;
+	a->trusted = trusted;
 	strlcpy(a->role, role, NAMEDATALEN);
 	strlcpy(a->database, database, NAMEDATALEN);
 	a->looked_up_at = 0;
@@ -123,11 +155,13 @@ sessions_of(const PhLimit *entries, int n, int untracked, Oid oid)
  * names worker found, or why there are none yet.  A pair not in the table is
  * added and the names worker woken; may_wait_ms > 0 then waits that long at
  * most for its pass (SQL callers), 0 answers PH_LOOKUP_PENDING at once (the
- * HTTP worker).  Facts that have not been renewed for three of the names
- * worker's passes (and at least 10 s) are stale.
+ * HTTP worker, the sampler).  trusted: the asker is SQL or a component (see
+ * the file's comment).  Facts that have not been renewed for three of the
+ * names worker's passes (and at least 10 s) are stale.
  */
 void
-ph_tenant_answer(const char *role, const char *database, int may_wait_ms, PhTenantAnswer *out)
+ph_tenant_answer(const char *role, const char *database, int may_wait_ms, bool trusted,
+				 PhTenantAnswer *out)
 {
 	TimestampTz start = GetCurrentTimestamp();
 	int			stale_ms = Max(3 * Max(ph_sample_interval_ms, 1000), 10000);
@@ -146,6 +180,8 @@ ph_tenant_answer(const char *role, const char *database, int may_wait_ms, PhTena
 		}
 		out->names_pid = ph_shared->names.pid;
 		a = find_pair(role, database);
+		if (a != NULL && trusted && !a->trusted)
+			a = NULL;			/* to be marked trusted, below */
 		if (a != NULL)
 		{
 			pg_atomic_write_u64(&a->asked_at, (uint64) now);
@@ -178,7 +214,7 @@ ph_tenant_answer(const char *role, const char *database, int may_wait_ms, PhTena
 				out->lookup = PH_LOOKUP_BUSY;
 				return;
 			}
-			added = add_pair(role, database, now);
+			added = add_pair(role, database, trusted, now);
 			LWLockRelease(ph_shared->lock);
 			if (!added)
 			{
@@ -186,6 +222,7 @@ ph_tenant_answer(const char *role, const char *database, int may_wait_ms, PhTena
 				return;
 			}
 			asked = true;
+			continue;			/* read it again: it may have been there */
 		}
 		out->lookup = PH_LOOKUP_PENDING;
 		ph_wake_names_worker();

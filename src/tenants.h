@@ -8,7 +8,7 @@
 #include "snapshot.h"
 
 extern void ph_tenant_answer(const char *role, const char *database, int may_wait_ms,
-							 PhTenantAnswer *out);
+							 bool trusted, PhTenantAnswer *out);
 extern int	ph_tenants_to_look_up(PhAsked *out, TimestampTz now);
 extern void ph_tenants_looked_up(const PhAsked *looked, int n, TimestampTz at);
 

@@ -14,7 +14,7 @@ use PgHealthTest;
 
 my $hport = PostgreSQL::Test::Cluster::get_free_port();
 my $node = PostgreSQL::Test::Cluster->new('admission');
-$node->init;
+$node->init(allows_streaming => 1);
 my $v16 = $node->pg_version >= 16;
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'pg_health'
@@ -140,6 +140,22 @@ is(admission($su, 'limited'), 'yes ', 'a superuser is exempt from the limit');
 is(connects($su, 'limited'), 1, '... as the server agrees');
 $held->quit;
 
+# A walsender does not count against its role's limit (15.11, 16.7, 17.3 on):
+# pg_health counts as the running server does.
+q1('CREATE ROLE repl LOGIN REPLICATION CONNECTION LIMIT 1');
+my ($win, $wout) = ('IDENTIFY_SYSTEM;\n', '');
+my $walsender = IPC::Run::start(
+	[ 'psql', '-XAtq', '-d', 'host=' . $node->host . ' port=' . $node->port . ' dbname=postgres user=repl replication=database' ],
+	'<', \$win, '>', \$wout, '2>', \my $werr);
+my $until = time + 10;
+$walsender->pump_nb, usleep(50_000) while $walsender->pumpable && $wout !~ /\|/ && time < $until;
+ok($node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity WHERE usename = 'repl' AND backend_type = 'walsender'}),
+	'a walsender of role repl (CONNECTION LIMIT 1) is connected');
+q1('SELECT health.refresh()');
+is(admission('repl', 'appdb'), 'yes ', '... and repl is still admitted');
+is(connects('repl', 'appdb'), 1, '... as the server agrees: walsenders do not count against the limit');
+$walsender->kill_kill;
+
 # --- Slots: ordinary roles, reserved ones -------------------------------------
 q1('CREATE ROLE ops LOGIN');
 q1('GRANT pg_use_reserved_connections TO ops') if $v16;
@@ -201,6 +217,21 @@ unlike($body, qr/"admission"/, '... /health without names has none');
 ($code, $body) = poll_http($hport, '/ready?user=ghost', 503, 10);
 like($body, qr/"answer":"no".*"reason":"no_such_role"/, 'an unknown role over HTTP: 503 "no such role", never an error');
 
+# GET $path until its body matches $re (at most 10 s); the last body.
+sub poll_body
+{
+	my ($path, $re) = @_;
+	my $deadline = time + 10;
+	my $b;
+	while (1)
+	{
+		$b = (http_get($hport, $path))[2];
+		last if $b =~ $re || time > $deadline;
+		usleep(100_000);
+	}
+	return $b;
+}
+
 my $long = 'x' x 64;
 for my $bad (
 	[ '/ready?user=', qr/user must not be empty/, 'empty user' ],
@@ -229,16 +260,15 @@ for my $i (1 .. 300) { http_get($hport, "/ready?user=flood$i"); }
 is($code, 200, 'after 300 made-up names, app to appdb still answers 200 at once');
 ($code, $body) = poll_http($hport, '/ready?user=newcomer', 503, 5);
 like($body, qr/"reason":"(no_such_role|asked_table_full|looking_up)"/, 'a new question during the flood is answered, if only "ask again"');
-my $deadline = time + 10;
-usleep(100_000) until (http_get($hport, '/ready?user=newcomer'))[2] =~ /"no_such_role"/ || time > $deadline;
-like((http_get($hport, '/ready?user=newcomer'))[2], qr/"reason":"no_such_role"/,
+like(poll_body('/ready?user=newcomer', qr/"no_such_role"/), qr/"reason":"no_such_role"/,
 	'... and gets its answer within a pass or two');
 
 # --- A component that names the role and database it connects with ---------
 q1(q{ALTER SYSTEM SET pg_health.required_components = 'api'; SELECT pg_reload_conf()});
 q1(q{SELECT health.configure_component('api', for_user => 'nologin', for_database => 'appdb')});
 q1(q{SELECT health.set_component_state('api', 'ready')});
-ok($node->poll_query_until('postgres', q{SELECT status = 'critical' FROM health.checks WHERE name = 'component:api'}),
+ok($node->poll_query_until('postgres', q{SELECT status = 'critical' AND detail LIKE '%would be refused%'
+	FROM health.checks WHERE name = 'component:api'}),
 	'a required component whose role cannot log in: critical');
 like(q1(q{SELECT detail FROM health.checks WHERE name = 'component:api'}),
 	qr/^component "api" is ready, for \d+ s; a new connection as role "nologin" to database "appdb" would be refused: role "nologin" is not permitted to log in \(ALTER ROLE nologin LOGIN;\)$/,
@@ -270,6 +300,35 @@ ok($node->poll_query_until('postgres', q{SELECT status = 'critical' AND detail L
 	'... and the check says so until it does');
 q1(q{SELECT health.drop_component('api'); ALTER SYSTEM RESET pg_health.required_components; SELECT pg_reload_conf()});
 ok($node->poll_query_until('postgres', q{SELECT health.ready()}), 'component dropped: ready');
+
+# Made-up names leave nothing behind in the names worker (it looks roles up
+# without the system cache, whose negative entries would pile up).
+my ($names_pid) = worker_pids($node, 'pg_health names');
+my $rss0 = rss_anon_kb($names_pid);
+for my $i (1 .. 3000) { http_get($hport, "/ready?user=made_up_$i&database=nowhere_$i"); }
+my $grown = rss_anon_kb($names_pid) - $rss0;
+cmp_ok($grown, '<', 300, "3,000 made-up names: the names worker grew $grown kB");
+
+# Over HTTP the answer carries its reasons, not the facts.
+q1('CREATE ROLE locked NOLOGIN');
+$body = poll_body('/ready?user=locked&database=appdb', qr/role_cannot_login/);
+like($body, qr/"facts":null,"reasons":\[\{"reason":"role_cannot_login"/, 'over HTTP: reasons, no facts');
+
+# Someone who keeps asking about many pairs that exist holds the HTTP part of
+# the table; SQL callers keep their reserve.
+q1(join '; ', map { "CREATE ROLE filler$_ LOGIN" } 1 .. 20);
+my @dbs = ('appdb', 'closed', 'limited', 'private', 'postgres', 'template1');
+my @roles = ((map { "filler$_" } 1 .. 20), 'app', 'ops');
+my @pairs = map { my $r = $_; map { "user=$r&database=$_" } @dbs } @roles;
+for my $round (1 .. 3)
+{
+	http_get($hport, "/ready?$_") for @pairs;
+	usleep(300_000);
+}
+my $full = grep { (http_get($hport, "/ready?$_"))[2] =~ /asked_table_full/ } @pairs;
+cmp_ok($full, '>', 0, "with " . scalar(@pairs) . " pairs that exist asked over HTTP, $full find the HTTP part of the table full");
+is(admission('Mixed Case', 'limited'), 'yes ', '... a new question from SQL is still answered');
+is((http_get($hport, '/ready?user=app&database=appdb'))[0], 200, '... and app to appdb still answers 200');
 
 # the names worker stays alive and the server up through all of it
 is(q1(q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_health names'}), '1', 'the names worker runs');
