@@ -10,6 +10,12 @@
 #                                 the same size read from a one-row table
 #   hand-written readiness query  what applications do without pg_health:
 #                                 pg_stat_activity counts + settings + recovery
+#   SELECT health.ready(for_user, for_database)
+#                                 the per-tenant verdict (from the names
+#                                 worker's facts and the sample)
+#   hand-written admission query  the same question without pg_health:
+#                                 pg_roles, pg_database, CONNECT and the
+#                                 sessions of the role and the database
 # with 0, 500 and 1000 extra idle connections held open (see below for how
 # the ratios are made robust to a noisy machine).  Also prints the sampler's own time per
 # sample at 1000 sessions and the shared memory pg_health uses.
@@ -31,7 +37,8 @@ ph_build_install
 # max_files_per_process / 3 (PostgreSQL's budget for external files)
 ph_server_start "max_connections = 1100" "max_files_per_process = 4000" "shared_buffers = 256MB" \
 	"pg_health.sample_interval = 1s"
-ph_psql -q -c 'CREATE EXTENSION pg_health' -c 'CREATE EXTENSION dblink' >/dev/null
+ph_psql -q -c 'CREATE EXTENSION pg_health' -c 'CREATE EXTENSION dblink' \
+	-c 'CREATE ROLE bench_app LOGIN CONNECTION LIMIT 2000' >/dev/null
 bindir=$("$PG_CONFIG" --bindir)
 qdir=$(mktemp -d /tmp/pg_health_bench.XXXXXX)
 chmod 755 "$qdir"
@@ -39,7 +46,7 @@ idle_pid=
 cleanup() { [ -n "$idle_pid" ] && kill -- -"$idle_pid" 2>/dev/null; rm -rf "$qdir"; ph_server_stop; }
 trap cleanup EXIT
 
-names=(select1 ready report stored handwritten)
+names=(select1 ready report stored handwritten tenant tenant_hand)
 echo 'SELECT 1;' >"$qdir/select1.sql"
 echo 'SELECT health.ready();' >"$qdir/ready.sql"
 echo 'SELECT health.report();' >"$qdir/report.sql"
@@ -56,6 +63,17 @@ SELECT count(*) FILTER (WHERE state = 'active') AS active,
        current_setting('superuser_reserved_connections')::int AS reserved,
        pg_is_in_recovery() AS in_recovery
   FROM pg_catalog.pg_stat_activity WHERE backend_type = 'client backend';
+SQL
+echo "SELECT health.ready(for_user => 'bench_app', for_database => 'postgres');" >"$qdir/tenant.sql"
+cat >"$qdir/tenant_hand.sql" <<'SQL'
+SELECT r.rolcanlogin AND (r.rolvaliduntil IS NULL OR r.rolvaliduntil > now())
+       AND d.datallowconn AND has_database_privilege(r.oid, d.oid, 'CONNECT')
+       AND (r.rolconnlimit < 0 OR (SELECT count(*) FROM pg_catalog.pg_stat_activity
+                                    WHERE usesysid = r.oid AND backend_type = 'client backend') < r.rolconnlimit)
+       AND (d.datconnlimit < 0 OR (SELECT count(*) FROM pg_catalog.pg_stat_activity
+                                    WHERE datid = d.oid AND backend_type = 'client backend') < d.datconnlimit)
+  FROM pg_catalog.pg_roles r, pg_catalog.pg_database d
+ WHERE r.rolname = 'bench_app' AND d.datname = 'postgres';
 SQL
 
 cat >"$qdir/hold.sh" <<HOLD
@@ -131,7 +149,7 @@ for level in $LEVELS; do
 	for r in $(seq 1 "$ROUNDS"); do
 		declare -A this=()
 		order=("${names[@]}")
-		[ $((r % 2)) -eq 0 ] && order=(ready select1 handwritten stored report)
+		[ $((r % 2)) -eq 0 ] && order=(tenant_hand tenant ready select1 handwritten stored report)
 		for q in "${order[@]}"; do
 			this[$q]=$(tps "$q")
 			runs[$q]+="${this[$q]} "
@@ -146,6 +164,7 @@ for level in $LEVELS; do
 			select1) label='SELECT 1' ;; ready) label='SELECT health.ready()' ;;
 			report) label='SELECT health.report()' ;; handwritten) label='pg_stat_activity query' ;;
 			stored) label='stored report (the limit)' ;;
+			tenant) label='ready(for_user, for_database)' ;; tenant_hand) label='admission query' ;;
 		esac
 		med_tps=$(tr ' ' '\n' <<<"${runs[$q]}" | grep . | ph_median)
 		med_ratio=$(tr ' ' '\n' <<<"${ratios[$q]}" | grep . | ph_median)
