@@ -194,7 +194,8 @@ judge_database(PhAdmission *adm)
  * A free slot for this role, as InitPostgres() checks: superusers may take
  * every slot, pg_use_reserved_connections members all but the superusers'
  * reserve, everyone else what neither reserve holds.  A role not asked about
- * (or not found) is judged as an ordinary one.
+ * (or not found) is judged as an ordinary one; one not looked up yet only
+ * by whether any slot is free.
  */
 static void
 judge_slots(PhAdmission *adm, const PhConnections *c)
@@ -204,7 +205,8 @@ judge_slots(PhAdmission *adm, const PhConnections *c)
 	static const char fix[] =
 		"Wait for sessions to end, put a pooler in front, or raise max_connections (a restart).";
 
-	if (known && f->superuser)
+	/* a role not looked up yet may be a superuser: only a full server is a no */
+	if ((known && f->superuser) || (adm->user != NULL && adm->answer.lookup != PH_LOOKUP_DONE))
 	{
 		if (c->slots_free <= 0)
 			add_reason(adm, "no_slot", fix,
