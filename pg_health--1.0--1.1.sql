@@ -105,3 +105,36 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION health.configure_component(pg_catalog.text, pg_catalog.name, interval, pg_catalog.text, integer, pg_catalog.name, pg_catalog.name) IS
   'set who may report for a component, its TTL, its pool (application_name, minimum connections) and the role and database it connects with';
 REVOKE ALL ON FUNCTION health.configure_component(pg_catalog.text, pg_catalog.name, interval, pg_catalog.text, integer, pg_catalog.name, pg_catalog.name) FROM PUBLIC;
+
+-- health.components shows them, and the per-tenant answer for them.  (A
+-- 1.0 declaration, before this update runs, is still served: the library
+-- leaves these columns out for it.)
+DROP VIEW health.components;
+DROP FUNCTION health.component_rows();
+CREATE FUNCTION health.component_rows(
+    OUT name pg_catalog.text,
+    OUT required boolean,
+    OUT state pg_catalog.text,
+    OUT status pg_catalog.text,
+    OUT detail pg_catalog.text,
+    OUT state_since timestamp with time zone,
+    OUT last_heartbeat timestamp with time zone,
+    OUT heartbeat_age interval,
+    OUT ttl interval,
+    OUT registered_at timestamp with time zone,
+    OUT first_ready_at timestamp with time zone,
+    OUT pool_application_name pg_catalog.text,
+    OUT pool_connections integer,
+    OUT pool_min_connections integer,
+    OUT for_user pg_catalog.text,
+    OUT for_database pg_catalog.text,
+    OUT admission pg_catalog.text,
+    OUT sampled_at timestamp with time zone)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_health_components_1_0'
+LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+REVOKE ALL ON FUNCTION health.component_rows() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION health.component_rows() TO pg_monitor;
+CREATE VIEW health.components AS SELECT * FROM health.component_rows();
+COMMENT ON VIEW health.components IS 'application components as the latest sample judged them';
+GRANT SELECT ON health.components TO pg_monitor;

@@ -320,10 +320,9 @@ const PhField ph_component_fields[] = {
 	{F("pool_application_name", PH_FIELD_TEXT, 0, PH_IN_BOTH), .get = comp_pool_name},
 	{F("pool_connections", PH_FIELD_OPT_INT, COMP(pool_connections), PH_IN_BOTH)},
 	{F("pool_min_connections", PH_FIELD_OPT_INT, 0, PH_IN_BOTH), .get = comp_pool_min},
-	/* 1.1: JSON only, so that 1.0's health.components keeps its columns */
-	{F("for_user", PH_FIELD_TEXT, 0, PH_IN_JSON), .get = comp_for_user},
-	{F("for_database", PH_FIELD_TEXT, 0, PH_IN_JSON), .get = comp_for_database},
-	{F("admission", PH_FIELD_TEXT, 0, PH_IN_JSON), .get = comp_admission},
+	{F("for_user", PH_FIELD_TEXT, 0, PH_IN_BOTH | PH_SINCE_1_1), .get = comp_for_user},
+	{F("for_database", PH_FIELD_TEXT, 0, PH_IN_BOTH | PH_SINCE_1_1), .get = comp_for_database},
+	{F("admission", PH_FIELD_TEXT, 0, PH_IN_BOTH | PH_SINCE_1_1), .get = comp_admission},
 };
 const int	ph_n_component_fields = lengthof(ph_component_fields);
 
@@ -602,18 +601,33 @@ check_column(TupleDesc desc, const char *view, int col, const char *want, Oid ty
  * The result's columns from first on are the table's SQL fields, in order,
  * then the names in after (NULL-terminated; NULL: nothing): otherwise the
  * install script and the library disagree (an update not applied), and
- * values would show under the wrong names.  Returns the column after the
- * fields.
+ * values would show under the wrong names.  A declaration with exactly the
+ * columns 1.0 had (a 1.0 install running this library before ALTER
+ * EXTENSION UPDATE) is served too: *skip is then PH_SINCE_1_1, the flag of
+ * the fields ph_put_fields must leave out, else 0.  Returns the column
+ * after the fields.
  */
 int
 ph_check_columns(TupleDesc desc, const char *view, int first, const PhField *fields, int n,
-				 const char *const *after)
+				 const char *const *after, uint8 *skip)
 {
 	int			col = first;
 	int			next;
+	int			newer = 0;
+	int			nafter = 0;
+	int			nsql = 0;
 
 	for (int k = 0; k < n; k++)
-		if (fields[k].in & PH_IN_SQL)
+	{
+		nsql += (fields[k].in & PH_IN_SQL) != 0;
+		newer += (fields[k].in & (PH_IN_SQL | PH_SINCE_1_1)) == (PH_IN_SQL | PH_SINCE_1_1);
+	}
+	for (const char *const *a = after; a != NULL && *a != NULL; a++)
+		nafter++;
+	*skip = newer > 0 && after != NULL && desc->natts == first + nsql - newer + nafter ?
+		PH_SINCE_1_1 : 0;
+	for (int k = 0; k < n; k++)
+		if ((fields[k].in & PH_IN_SQL) && !(fields[k].in & *skip))
 			check_column(desc, view, col++, fields[k].name, field_sql_type(fields[k].type));
 	next = col;
 	for (; after != NULL && *after != NULL; after++)
@@ -626,7 +640,7 @@ ph_check_columns(TupleDesc desc, const char *view, int first, const PhField *fie
 /* The table's SQL fields of base, into values from *i on. */
 void
 ph_put_fields(Datum *values, bool *nulls, int *i, const PhField *fields, int n,
-			  const void *base, TimestampTz at)
+			  const void *base, TimestampTz at, uint8 skip)
 {
 	for (int k = 0; k < n; k++)
 	{
@@ -634,7 +648,7 @@ ph_put_fields(Datum *values, bool *nulls, int *i, const PhField *fields, int n,
 		PhValue		v;
 		int			c;
 
-		if (!(f->in & PH_IN_SQL))
+		if (!(f->in & PH_IN_SQL) || (f->in & skip))
 			continue;
 		field_value(f, base, &v);
 		c = (*i)++;

@@ -34,6 +34,8 @@ typedef enum PhFieldType
 #define PH_IN_BOTH	(PH_IN_SQL | PH_IN_JSON)
 #define PH_ON_STANDBY 0x04		/* only on a standby (replication figures) */
 #define PH_ON_PRIMARY 0x08		/* only on a primary */
+#define PH_SINCE_1_1 0x10		/* an SQL column from 1.1 on: a view declared by
+								 * 1.0 (an update not yet applied) lacks it */
 
 /* a field's value, for the fields a getter derives */
 typedef struct PhValue
@@ -78,9 +80,10 @@ extern const int ph_n_replication_fields;
 
 extern void ph_require_natts(TupleDesc desc, const char *view, int natts);
 extern int	ph_check_columns(TupleDesc desc, const char *view, int first,
-							 const PhField *fields, int n, const char *const *after);
+							 const PhField *fields, int n, const char *const *after,
+							 uint8 *skip);
 extern void ph_put_fields(Datum *values, bool *nulls, int *i, const PhField *fields, int n,
-						  const void *base, TimestampTz at);
+						  const void *base, TimestampTz at, uint8 skip);
 extern void ph_json_fields(PhJson *j, const PhField *fields, int n, const void *base,
 						   TimestampTz at, bool in_recovery);
 extern bool ph_field_applies(const PhField *f, bool in_recovery);

@@ -291,6 +291,7 @@ pg_health_components_1_0(PG_FUNCTION_ARGS)
 	static const char *const after[] = {"sampled_at", NULL};
 	Datum		values[32];
 	bool		nulls[32];
+	uint8		skip;
 
 	ph_require_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
@@ -301,7 +302,7 @@ pg_health_components_1_0(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 	/* every call: the declaration called may be any (a few µs) */
 	ph_check_columns(rsinfo->setDesc, "health.components", 0, ph_component_fields,
-					 ph_n_component_fields, after);
+					 ph_n_component_fields, after, &skip);
 	if (rsinfo->setDesc->natts > (int) lengthof(values))
 		elog(ERROR, "health.components has more columns than pg_health can fill");
 	for (int k = 0; k < t->n; k++)
@@ -310,7 +311,7 @@ pg_health_components_1_0(PG_FUNCTION_ARGS)
 
 		memset(nulls, 0, sizeof(nulls));
 		ph_put_fields(values, nulls, &i, ph_component_fields, ph_n_component_fields,
-					  &t->items[k], snap->sampled_at);
+					  &t->items[k], snap->sampled_at, skip);
 		values[i++] = TimestampTzGetDatum(snap->sampled_at);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
@@ -453,12 +454,13 @@ pg_health_connections_1_0(PG_FUNCTION_ARGS)
 	Datum		values[64];
 	bool		nulls[64] = {0};
 	int			i = 0;
+	uint8		skip;
 
 	ph_require_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
 	/* every call: the declaration called may be any (a few µs) */
 	ph_check_columns(rsinfo->setDesc, "health.connections", 0, ph_connection_fields,
-					 ph_n_connection_fields, after);
+					 ph_n_connection_fields, after, &skip);
 	if (rsinfo->setDesc->natts > (int) lengthof(values))
 		elog(ERROR, "health.connections has more columns than pg_health can fill");
 	ph_read_view(&view, PH_ROLE_ANY, NULL, false);
@@ -468,7 +470,7 @@ pg_health_connections_1_0(PG_FUNCTION_ARGS)
 
 	/* the fields (fields.c), then the sample's time */
 	ph_put_fields(values, nulls, &i, ph_connection_fields, ph_n_connection_fields,
-				  &snap->conn, snap->sampled_at);
+				  &snap->conn, snap->sampled_at, skip);
 	values[i++] = TimestampTzGetDatum(snap->sampled_at);
 	Assert(i == rsinfo->setDesc->natts);
 

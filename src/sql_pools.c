@@ -108,12 +108,13 @@ pg_health_pools_1_0(PG_FUNCTION_ARGS)
 	PhSnapshot *snap;
 	PhComponentTable *comps;
 	pid_t		worker_pid;
+	uint8		skip;
 
 	ph_require_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
 	/* the session counts (fields.c) follow the six columns of the pool's key */
 	if (ph_check_columns(rsinfo->setDesc, "health.pools", POOL_KEY_COLUMNS, ph_session_fields,
-						 ph_n_session_fields, NULL) + POOL_AFTER_COLUMNS != rsinfo->setDesc->natts ||
+						 ph_n_session_fields, NULL, &skip) + POOL_AFTER_COLUMNS != rsinfo->setDesc->natts ||
 		rsinfo->setDesc->natts > POOL_MAX_COLUMNS)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -158,7 +159,7 @@ pg_health_pools_1_0(PG_FUNCTION_ARGS)
 		}
 		values[i++] = Int32GetDatum(p->folded);
 		ph_put_fields(values, nulls, &i, ph_session_fields, ph_n_session_fields, &p->s,
-					  snap->sampled_at);
+					  snap->sampled_at, skip);
 		values[i++] = Float8GetDatum(snap->conn.usable > 0 ?
 									 100.0 * p->s.sessions / snap->conn.usable : 100.0);
 		if (role != NULL && role->known)

@@ -277,6 +277,8 @@ is(q1(q{SELECT health.ready()}), 'f', '... and the server is not ready, as for a
 is(q1(q{SELECT c->>'for_user' || ' ' || (c->>'for_database') || ' ' || (c->>'admission')
 	FROM jsonb_array_elements(health.report()->'components') c WHERE c->>'name' = 'api'}),
 	'nologin appdb no', 'the report shows its role, database and admission');
+is(q1(q{SELECT for_user || ' ' || for_database || ' ' || admission FROM health.components WHERE name = 'api'}),
+	'nologin appdb no', '... and so does health.components');
 q1('ALTER ROLE nologin LOGIN');
 ok($node->poll_query_until('postgres', q{SELECT health.ready()}), 'ALTER ROLE nologin LOGIN: ready again');
 
