@@ -55,6 +55,37 @@ add(PhAdmission *adm, bool refuses, const char *reason, const char *fix, const c
 #define add_reason(adm, ...)	add((adm), true, __VA_ARGS__)
 #define add_unknown(adm, ...)	add((adm), false, __VA_ARGS__)
 
+/*
+ * A role's or a database's CONNECTION LIMIT (superusers exempt: the caller
+ * asks only for others): a "no" when used has reached it, "unknown" when
+ * its sessions are not tracked (used < 0).  kind is "role" or "database".
+ */
+static void
+judge_limit(PhAdmission *adm, const char *kind, const char *name, int limit, int used)
+{
+	bool		is_role = strcmp(kind, "role") == 0;
+	char		fix[PH_DETAIL_LEN];
+
+	if (limit < 0)
+		return;
+	if (used < 0)
+	{
+		snprintf(fix, sizeof(fix), "pg_health tracks the sessions of the first %d %s that have any.",
+				 PH_MAX_NAMES, is_role ? "roles" : "databases");
+		add_unknown(adm, is_role ? "role_sessions_untracked" : "database_sessions_untracked", fix,
+					"%s \"%s\" has a CONNECTION LIMIT of %d, and its sessions are not tracked",
+					kind, name, limit);
+	}
+	else if (used >= limit)
+	{
+		snprintf(fix, sizeof(fix), "ALTER %s %s CONNECTION LIMIT %d; (or end some of its sessions)",
+				 is_role ? "ROLE" : "DATABASE", quote_identifier(name), limit + Max(limit / 4, 1));
+		add_reason(adm, is_role ? "role_limit" : "database_limit", fix,
+				   "%s \"%s\" has %d sessions: its CONNECTION LIMIT is %d",
+				   kind, name, used, limit);
+	}
+}
+
 /* Why the facts are not there: the lookup's state. */
 static void
 judge_lookup(PhAdmission *adm)
@@ -118,22 +149,8 @@ judge_role(PhAdmission *adm, TimestampTz now)
 				   "the password of role \"%s\" has expired (VALID UNTIL): password authentication refuses it (trust, peer and certificate authentication do not look at it)",
 				   adm->user);
 	}
-	if (f->role_connlimit >= 0 && !f->superuser)
-	{
-		int			used = adm->answer.role_used;
-
-		snprintf(fix, sizeof(fix), "ALTER ROLE %s CONNECTION LIMIT %d; (or end some of its sessions)",
-				 q, f->role_connlimit + Max(f->role_connlimit / 4, 1));
-		if (used < 0)
-			add_unknown(adm, "role_sessions_untracked",
-						"pg_health tracks the sessions of the first 512 roles that have any.",
-						"role \"%s\" has a CONNECTION LIMIT of %d, and its sessions are not tracked",
-						adm->user, f->role_connlimit);
-		else if (used >= f->role_connlimit)
-			add_reason(adm, "role_limit", fix,
-					   "role \"%s\" has %d sessions: its CONNECTION LIMIT is %d",
-					   adm->user, used, f->role_connlimit);
-	}
+	if (!f->superuser)
+		judge_limit(adm, "role", adm->user, f->role_connlimit, adm->answer.role_used);
 }
 
 static void
@@ -164,22 +181,8 @@ judge_database(PhAdmission *adm)
 		add_reason(adm, "database_not_allowing", fix,
 				   "database \"%s\" does not allow connections", adm->database);
 	}
-	if (f->db_connlimit >= 0 && !superuser)
-	{
-		int			used = adm->answer.db_used;
-
-		snprintf(fix, sizeof(fix), "ALTER DATABASE %s CONNECTION LIMIT %d; (or end some of its sessions)",
-				 q, f->db_connlimit + Max(f->db_connlimit / 4, 1));
-		if (used < 0)
-			add_unknown(adm, "database_sessions_untracked",
-						"pg_health tracks the sessions of the first 512 databases that have any.",
-						"database \"%s\" has a CONNECTION LIMIT of %d, and its sessions are not tracked",
-						adm->database, f->db_connlimit);
-		else if (used >= f->db_connlimit)
-			add_reason(adm, "database_limit", fix,
-					   "database \"%s\" has %d sessions: its CONNECTION LIMIT is %d",
-					   adm->database, used, f->db_connlimit);
-	}
+	if (!superuser)
+		judge_limit(adm, "database", adm->database, f->db_connlimit, adm->answer.db_used);
 	if (adm->user != NULL && f->role_exists && f->can_connect == 0)
 	{
 		snprintf(fix, sizeof(fix), "GRANT CONNECT ON DATABASE %s TO %s;", q,

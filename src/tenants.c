@@ -238,8 +238,9 @@ ph_tenant_answer(const char *role, const char *database, int may_wait_ms, bool t
 }
 
 /*
- * For the names worker: the pairs to look up, copied into out (room for
- * PH_MAX_ASKED), after forgetting those nobody asked for PH_ASK_FORGET_MS.
+ * For the names worker: the pairs to look up (their names, copied into out,
+ * which has room for PH_MAX_ASKED), after forgetting those nobody asked
+ * for PH_ASK_FORGET_MS.
  */
 int
 ph_tenants_to_look_up(PhAsked *out, TimestampTz now)
@@ -262,7 +263,6 @@ ph_tenants_to_look_up(PhAsked *out, TimestampTz now)
 		out[n].in_use = true;
 		memcpy(out[n].role, a->role, NAMEDATALEN);
 		memcpy(out[n].database, a->database, NAMEDATALEN);
-		out[n].facts = a->facts;
 		n++;
 	}
 	LWLockRelease(ph_shared->lock);
