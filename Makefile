@@ -4,10 +4,10 @@ EXTENSION = pg_health
 MODULE_big = pg_health
 OBJS = src/pg_health.o \
 	src/shmem.o src/tenants.o src/guard.o src/workers.o src/json.o \
-	src/verdict.o src/checks.o src/replication_checks.o src/component_checks.o src/admission.o \
-	src/sessions.o src/replication.o src/hooks.o src/components.o src/checker.o src/names.o src/sampler.o \
+	src/verdict.o src/checks.o src/replication_checks.o src/component_checks.o src/admission.o src/pooler_checks.o \
+	src/sessions.o src/replication.o src/hooks.o src/components.o src/checker.o src/names.o src/poolers.o src/poller.o src/sampler.o \
 	src/read.o \
-	src/fields.o src/report.o src/metrics.o src/sql.o src/sql_pools.o src/sql_replication.o src/http_parse.o src/http.o
+	src/fields.o src/report.o src/metrics.o src/sql.o src/sql_pools.o src/sql_replication.o src/sql_poolers.o src/http_parse.o src/http.o
 DATA = pg_health--1.0.sql pg_health--1.0--1.1.sql
 PGFILEDESC = "pg_health - one authoritative readiness verdict"
 
@@ -22,7 +22,9 @@ TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
 NO_INSTALLCHECK_EXISTING = 1
 
-PG_CPPFLAGS = -I$(srcdir)/src
+PG_CPPFLAGS = -I$(srcdir)/src -I$(libpq_srcdir)
+# the pooler worker talks to PgBouncer through libpq, as dblink does
+SHLIB_LINK_INTERNAL = $(libpq)
 EXTRA_CLEAN = tmp_check tmp_regress tmp_check_iso output_iso results regression.diffs regression.out log
 
 PG_CONFIG ?= pg_config

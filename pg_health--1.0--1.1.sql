@@ -90,6 +90,30 @@ COMMENT ON COLUMN health.component_config.for_user IS
 COMMENT ON COLUMN health.component_config.for_database IS
   'the database the component connects to';
 
+-- A component's pool may be counted at a pooler (PgBouncer) instead of by
+-- application_name, and its own pool (health.report_pool) may have a wait
+-- that turns its check critical.
+ALTER TABLE health.component_config
+    ADD COLUMN pooler pg_catalog.text
+        CHECK (pg_catalog.octet_length(pooler) OPERATOR(pg_catalog.>=) 1
+               AND pg_catalog.octet_length(pooler) OPERATOR(pg_catalog.<=) 63),
+    ADD COLUMN pooler_database pg_catalog.text
+        CHECK (pg_catalog.octet_length(pooler_database) OPERATOR(pg_catalog.>=) 1
+               AND pg_catalog.octet_length(pooler_database) OPERATOR(pg_catalog.<=) 63),
+    ADD COLUMN pooler_user pg_catalog.text
+        CHECK (pg_catalog.octet_length(pooler_user) OPERATOR(pg_catalog.>=) 1
+               AND pg_catalog.octet_length(pooler_user) OPERATOR(pg_catalog.<=) 63),
+    ADD COLUMN pool_max_wait interval
+        CHECK (pool_max_wait OPERATOR(pg_catalog.>=) '0'::interval);
+COMMENT ON COLUMN health.component_config.pooler IS
+  'the pooler (health.configure_pooler) whose pool for pooler_database and pooler_user (by default for_database, for_user) counts as the component''s pool';
+COMMENT ON COLUMN health.component_config.pooler_database IS
+  'the database of the component''s pool at the pooler, as SHOW POOLS names it; NULL: for_database';
+COMMENT ON COLUMN health.component_config.pooler_user IS
+  'the user of the component''s pool at the pooler; NULL: for_user';
+COMMENT ON COLUMN health.component_config.pool_max_wait IS
+  'a wait in the component''s own pool (health.report_pool) longer than this makes its check critical';
+
 DROP FUNCTION health.configure_component(pg_catalog.text, pg_catalog.name, interval, pg_catalog.text, integer);
 CREATE FUNCTION health.configure_component(
     name pg_catalog.text,
@@ -98,13 +122,35 @@ CREATE FUNCTION health.configure_component(
     pool_application_name pg_catalog.text DEFAULT NULL,
     pool_min_connections integer DEFAULT 0,
     for_user pg_catalog.name DEFAULT NULL,
-    for_database pg_catalog.name DEFAULT NULL)
+    for_database pg_catalog.name DEFAULT NULL,
+    pooler pg_catalog.text DEFAULT NULL,
+    pooler_database pg_catalog.text DEFAULT NULL,
+    pooler_user pg_catalog.text DEFAULT NULL,
+    pool_max_wait interval DEFAULT NULL)
 RETURNS void
 AS 'MODULE_PATHNAME', 'pg_health_configure_component_1_1'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION health.configure_component(pg_catalog.text, pg_catalog.name, interval, pg_catalog.text, integer, pg_catalog.name, pg_catalog.name) IS
-  'set who may report for a component, its TTL, its pool (application_name, minimum connections) and the role and database it connects with';
-REVOKE ALL ON FUNCTION health.configure_component(pg_catalog.text, pg_catalog.name, interval, pg_catalog.text, integer, pg_catalog.name, pg_catalog.name) FROM PUBLIC;
+COMMENT ON FUNCTION health.configure_component(pg_catalog.text, pg_catalog.name, interval, pg_catalog.text, integer, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text, pg_catalog.text, interval) IS
+  'set who may report for a component, its TTL, its pool (by application_name, or at a pooler; minimum connections; the longest wait in its own pool), and the role and database it connects with';
+REVOKE ALL ON FUNCTION health.configure_component(pg_catalog.text, pg_catalog.name, interval, pg_catalog.text, integer, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text, pg_catalog.text, interval) FROM PUBLIC;
+
+-- An application's own connection pool (psycopg_pool, HikariCP, ...),
+-- reported by the component like its state.
+CREATE FUNCTION health.report_pool(
+    component pg_catalog.text,
+    in_use integer,
+    idle integer,
+    waiting integer,
+    max_size integer,
+    max_wait interval DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'pg_health_report_pool_1_1'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION health.report_pool(pg_catalog.text, integer, integer, integer, integer, interval) IS
+  'report a component''s own connection pool: connections in use and idle, clients waiting, its maximum size and the longest current wait; authorized like set_component_state, and a heartbeat';
+REVOKE ALL ON FUNCTION health.report_pool(pg_catalog.text, integer, integer, integer, integer, interval) FROM PUBLIC;
+-- who may report is checked inside, as for set_component_state
+GRANT EXECUTE ON FUNCTION health.report_pool(pg_catalog.text, integer, integer, integer, integer, interval) TO PUBLIC;
 
 -- health.components shows them, and the per-tenant answer for them.  (A
 -- 1.0 declaration, before this update runs, is still served: the library
@@ -129,6 +175,14 @@ CREATE FUNCTION health.component_rows(
     OUT for_user pg_catalog.text,
     OUT for_database pg_catalog.text,
     OUT admission pg_catalog.text,
+    OUT pooler pg_catalog.text,
+    OUT pool_max_wait interval,
+    OUT pool_in_use integer,
+    OUT pool_idle integer,
+    OUT pool_waiting integer,
+    OUT pool_max_size integer,
+    OUT pool_longest_wait interval,
+    OUT pool_reported_at timestamp with time zone,
     OUT sampled_at timestamp with time zone)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pg_health_components_1_0'
@@ -138,3 +192,94 @@ GRANT EXECUTE ON FUNCTION health.component_rows() TO pg_monitor;
 CREATE VIEW health.components AS SELECT * FROM health.component_rows();
 COMMENT ON VIEW health.components IS 'application components as the latest sample judged them';
 GRANT SELECT ON health.components TO pg_monitor;
+
+------------------------------------------------------------------------
+-- Connection poolers in front of the server (PgBouncer): configured here,
+-- polled by the pooler worker, judged into the verdict as pooler:<name>.
+------------------------------------------------------------------------
+CREATE TABLE health.pooler_config (
+    name pg_catalog.text PRIMARY KEY
+        CHECK (name OPERATOR(pg_catalog.~) '^[a-z0-9_.-]{1,63}$'),
+    conninfo pg_catalog.text NOT NULL
+        CHECK (pg_catalog.octet_length(conninfo) OPERATOR(pg_catalog.<) 1024),
+    configured_at timestamp with time zone NOT NULL DEFAULT pg_catalog.now(),
+    configured_by pg_catalog.name NOT NULL DEFAULT CURRENT_USER
+);
+SELECT pg_catalog.pg_extension_config_dump('health.pooler_config', '');
+COMMENT ON TABLE health.pooler_config IS
+  'connection poolers (PgBouncer admin consoles) pg_health polls; the conninfo may hold a password: superusers only';
+REVOKE ALL ON health.pooler_config FROM PUBLIC;
+
+CREATE FUNCTION health.configure_pooler(name pg_catalog.text, conninfo pg_catalog.text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'pg_health_configure_pooler_1_1'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION health.configure_pooler(pg_catalog.text, pg_catalog.text) IS
+  'add or change a connection pooler to poll: its admin console''s conninfo (dbname=pgbouncer); superusers, in pg_health.database';
+REVOKE ALL ON FUNCTION health.configure_pooler(pg_catalog.text, pg_catalog.text) FROM PUBLIC;
+
+CREATE FUNCTION health.drop_pooler(name pg_catalog.text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'pg_health_drop_pooler_1_1'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION health.drop_pooler(pg_catalog.text) IS
+  'stop polling a connection pooler; false when there was none; superusers, in pg_health.database';
+REVOKE ALL ON FUNCTION health.drop_pooler(pg_catalog.text) FROM PUBLIC;
+
+CREATE FUNCTION health.pooler_rows(
+    OUT name pg_catalog.text,
+    OUT host pg_catalog.text,
+    OUT port integer,
+    OUT state pg_catalog.text,
+    OUT version pg_catalog.text,
+    OUT error pg_catalog.text,
+    OUT answered_at timestamp with time zone,
+    OUT failing_since timestamp with time zone,
+    OUT client_connections integer,
+    OUT max_client_conn integer,
+    OUT clients_waiting integer,
+    OUT longest_wait interval,
+    OUT pools integer,
+    OUT pool_mode pg_catalog.text,
+    OUT default_pool_size integer,
+    OUT configured_at timestamp with time zone,
+    OUT polled_at timestamp with time zone,
+    OUT poll_duration interval,
+    OUT polls bigint,
+    OUT failures bigint,
+    OUT status pg_catalog.text,
+    OUT detail pg_catalog.text,
+    OUT sampled_at timestamp with time zone)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_health_poolers_1_1'
+LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+REVOKE ALL ON FUNCTION health.pooler_rows() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION health.pooler_rows() TO pg_monitor;
+CREATE VIEW health.poolers AS SELECT * FROM health.pooler_rows();
+COMMENT ON VIEW health.poolers IS 'connection poolers as the latest sample saw them: the last poll of each, and its check';
+GRANT SELECT ON health.poolers TO pg_monitor;
+
+CREATE FUNCTION health.pooler_pool_rows(
+    OUT pooler pg_catalog.text,
+    OUT database pg_catalog.text,
+    OUT user_name pg_catalog.text,
+    OUT folded_pools integer,
+    OUT cl_active integer,
+    OUT cl_waiting integer,
+    OUT sv_active integer,
+    OUT sv_idle integer,
+    OUT sv_used integer,
+    OUT sv_tested integer,
+    OUT sv_login integer,
+    OUT maxwait interval,
+    OUT pool_size integer,
+    OUT pool_mode pg_catalog.text,
+    OUT answered_at timestamp with time zone)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_health_pooler_pools_1_1'
+LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+REVOKE ALL ON FUNCTION health.pooler_pool_rows() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION health.pooler_pool_rows() TO pg_monitor;
+CREATE VIEW health.pooler_pools AS SELECT * FROM health.pooler_pool_rows();
+COMMENT ON VIEW health.pooler_pools IS 'each pool (database, user) at each connection pooler, as its last answered poll said; the worst first';
+GRANT SELECT ON health.pooler_pools TO pg_monitor;

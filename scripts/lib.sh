@@ -34,11 +34,16 @@ ph_ensure_packages() {
 	command -v gcc >/dev/null || need+=(gcc)
 	# libpq-be.h (for the connection hooks) includes gssapi.h on Debian's builds
 	[ -f /usr/include/gssapi/gssapi.h ] || need+=(libkrb5-dev)
+	# the pooler worker talks to PgBouncer through libpq, as dblink does
+	[ -f "$("$PG_CONFIG" --includedir)/libpq-fe.h" ] || need+=(libpq-dev)
 	[ -f "/usr/share/postgresql/$major/extension/dblink.control" ] || need+=("postgresql-contrib-$major")
 	# examples/service.py and its test (Debian's python, whatever else is on PATH)
 	/usr/bin/python3 -c 'import psycopg2' 2>/dev/null || need+=(python3-psycopg2)
 	# the load-balancer test (test/t/012_haproxy.pl)
 	[ -x /usr/sbin/haproxy ] || need+=(haproxy)
+	# the pooler test (test/t/023_poolers.pl) and the psycopg 3 example
+	[ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
+	/usr/bin/python3 -c 'import psycopg, psycopg_pool' 2>/dev/null || need+=(python3-psycopg python3-psycopg-pool)
 	# test/t/022_admission.pl asks the per-tenant question with curl
 	command -v curl >/dev/null || need+=(curl)
 	# the metrics test (test/t/010_http.pl) runs Prometheus's own promtool

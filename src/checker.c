@@ -11,7 +11,8 @@
  * the query does (false, NULL, no or several rows, an error, a timeout), the
  * checker records why and carries on.
  *
- * The checker also sends NOTIFY pg_health with a JSON payload for every
+ * The checker also loads the poolers' configuration (health.pooler_config)
+ * for the pooler worker (poolers.c), and sends NOTIFY pg_health with a JSON payload for every
  * event the sampler records (a transition of the overall status or of any
  * check), on a primary.
  *
@@ -58,6 +59,7 @@
 #include "checker.h"
 #include "guard.h"
 #include "json.h"
+#include "poolers.h"
 #include "shmem.h"
 #include "verdict.h"
 #include "workers.h"
@@ -81,24 +83,11 @@ PG_FUNCTION_INFO_V1(pg_health_drop_check_1_0);
 static void
 require_checks_database(void)
 {
-	char	   *here = get_database_name(MyDatabaseId);
-
-	if (ph_database == NULL || ph_database[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("custom checks are off: pg_health.database is empty"),
-				 errhint("Set pg_health.database to the database that keeps the custom checks, and reload.")));
-	if (here == NULL || strcmp(here, ph_database) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("custom checks are registered in database \"%s\", not \"%s\"",
-						ph_database, here ? here : "?"),
-				 errhint("Connect to database \"%s\" (pg_health.database) and call it there.",
-						 ph_database)));
+	ph_require_config_database("custom checks");
 	if (!superuser() && !ph_database_ownercheck(MyDatabaseId, GetUserId()))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to manage custom checks in database \"%s\"", here),
+				 errmsg("permission denied to manage custom checks in database \"%s\"", ph_database),
 				 errhint("Only the database's owner and superusers may register or drop custom checks.")));
 }
 
@@ -844,6 +833,7 @@ pg_health_checker_main(Datum main_arg)
 		}
 
 		load_checks();
+		ph_load_poolers();
 		now = GetCurrentTimestamp();
 		next = TimestampTzPlusMilliseconds(now, 1000);
 		for (int k = 0; k < ndefs; k++)

@@ -16,6 +16,7 @@
 
 #include "checks.h"
 #include "component_checks.h"
+#include "pooler_checks.h"
 #include "guard.h"
 #include "replication_checks.h"
 #include "verdict.h"
@@ -500,7 +501,8 @@ carry_over(PhCheck *cur, const PhCheck *prev_checks, int nprev, TimestampTz now,
  */
 void
 ph_evaluate(PhSnapshot *snap, const PhSnapshot *prev, const PhPoolTable *pools,
-			PhComponentTable *components, const PhCustomState *custom)
+			PhComponentTable *components, const PhCustomState *custom,
+			const PhPoolerTable *poolers)
 {
 	TimestampTz now = snap->sampled_at;
 	static const PhOverrides no_overrides = {-1, -1};
@@ -547,6 +549,10 @@ ph_evaluate(PhSnapshot *snap, const PhSnapshot *prev, const PhPoolTable *pools,
 		check_custom(snap, &custom->checks[k], custom->checker_pid);
 	if (custom->excess > 0)
 		check_custom_excess(snap, custom);
+	for (int k = 0; k < poolers->n; k++)
+		ph_check_pooler(next_check(snap), &poolers->items[k], poolers->poller_pid, now);
+	if (poolers->excess > 0)
+		ph_check_pooler_excess(next_check(snap), poolers);
 	for (int i = 0; i < snap->nchecks; i++)
 		carry_over(&snap->checks[i], prev->checks, prev->nchecks, now, true);
 

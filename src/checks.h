@@ -25,7 +25,8 @@ extern int	ph_hold_samples;
 extern void ph_define_check_settings(void);
 extern void ph_evaluate(PhSnapshot *snap, const PhSnapshot *prev,
 						const PhPoolTable *pools, PhComponentTable *components,
-						const PhCustomState *custom);
+						const PhCustomState *custom,
+						const PhPoolerTable *poolers);
 extern void ph_history_entry(const PhSnapshot *snap, PhHistoryEntry *out);
 extern void ph_reasons(const PhSnapshot *snap, PhRole role, char *buf, size_t len);
 extern bool ph_check_changes(const PhSnapshot *cur, const PhSnapshot *prev,

@@ -14,6 +14,7 @@
 #include "admission.h"
 #include "component_checks.h"
 #include "guard.h"
+#include "pooler_checks.h"
 #include "verdict.h"
 
 static bool ph_check_required_components(char **newval, void **extra, GucSource source);
@@ -151,8 +152,87 @@ ph_component_results(PhComponentTable *t, const PhComponent *comps, int ncomps,
 			r->effective = PH_COMP_LOST;
 		else
 			r->effective = r->c.state;
-		r->pool_connections = r->c.in_use && r->c.pool_application_name[0] ? 0 : -1;
+		r->pool_at_pooler = r->c.in_use && r->c.pooler[0] != '\0';
+		r->pool_unknown = false;
+		r->pool_connections = r->c.in_use && r->c.pool_application_name[0] && !r->pool_at_pooler ?
+			0 : -1;
 	}
+}
+
+/*
+ * The sampler, for the components that count their pool at a pooler: the
+ * client connections of that pool (its database and user, by default the
+ * component's for_database and for_user), as the pooler last answered.
+ */
+void
+ph_count_component_pooler_pools(PhComponentTable *t, const PhPoolerTable *poolers,
+								TimestampTz now)
+{
+	for (int k = 0; k < t->n; k++)
+	{
+		PhComponentResult *r = &t->items[k];
+		const PhComponent *c = &r->c;
+
+		if (!r->pool_at_pooler)
+			continue;
+		r->pool_connections =
+			ph_pooler_pool_clients(poolers, c->pooler,
+								   c->pooler_database[0] ? c->pooler_database : c->for_database,
+								   c->pooler_user[0] ? c->pooler_user : c->for_user, now);
+		r->pool_unknown = r->pool_connections < 0;
+	}
+}
+
+/* Where a component's pool is counted, for its check's detail. */
+static void
+describe_pool(StringInfo d, const PhComponentResult *r)
+{
+	const PhComponent *c = &r->c;
+
+	if (!r->pool_at_pooler)
+	{
+		appendStringInfo(d, "pool (application_name \"%s\")", c->pool_application_name);
+		return;
+	}
+	appendStringInfo(d, "pool at pooler \"%s\" (database %s, user %s)", c->pooler,
+					 c->pooler_database[0] ? c->pooler_database :
+					 c->for_database[0] ? c->for_database : "any",
+					 c->pooler_user[0] ? c->pooler_user :
+					 c->for_user[0] ? c->for_user : "any");
+}
+
+/*
+ * Its own pool, as the application reported it (health.report_pool): clients
+ * waiting for a connection warn, and a wait longer than its pool_max_wait is
+ * critical.  A report older than the component's TTL is not judged.
+ */
+static void
+check_app_pool(PhCheck *ch, StringInfo d, const PhComponentResult *r, TimestampTz now)
+{
+	const PhComponent *c = &r->c;
+
+	if (!c->in_use || c->app_pool_at == 0)
+		return;
+	if (r->ttl_s > 0 && now - c->app_pool_at > (int64) r->ttl_s * USECS_PER_SEC)
+	{
+		appendStringInfo(d, "; its own pool was last reported %.0f s ago", ph_age_seconds(c->app_pool_at, now));
+		return;
+	}
+	appendStringInfo(d, "; its own pool: %d in use, %d idle, %d waiting, max %d",
+					 c->app_in_use, c->app_idle, c->app_waiting, c->app_max_size);
+	if (c->app_max_wait_us >= 0)
+		appendStringInfo(d, ", the longest wait %.1f s", c->app_max_wait_us / 1e6);
+	if (c->app_waiting == 0)
+		return;
+	if (c->pool_max_wait_ms > 0 && c->app_max_wait_us > (int64) c->pool_max_wait_ms * 1000)
+	{
+		ch->status = PH_CHECK_CRITICAL;
+		appendStringInfo(d, ", longer than its pool_max_wait (%.1f s): its pool is too small "
+						 "for its load, or its connections are held too long",
+						 c->pool_max_wait_ms / 1000.0);
+	}
+	else if (ch->status == PH_CHECK_OK)
+		ch->status = PH_CHECK_WARNING;
 }
 
 /* The sampler, for every pool: add its sessions to the components it serves. */
@@ -220,13 +300,31 @@ ph_check_component(PhCheck *c, PhComponentResult *r, TimestampTz now)
 	if (pool_short)
 	{
 		c->status = PH_CHECK_CRITICAL;
-		appendStringInfo(&d, "; its pool (application_name \"%s\") holds %d of the %d connections it needs",
-						 comp->pool_application_name, r->pool_connections, comp->pool_min);
+		appendStringInfoString(&d, "; its ");
+		describe_pool(&d, r);
+		appendStringInfo(&d, " holds %d of the %d connections it needs",
+						 r->pool_connections, comp->pool_min);
 	}
-	else if (r->pool_connections >= 0)
+	else if (r->pool_unknown)
+	{
+		if (comp->pool_min > 0 && c->status == PH_CHECK_OK)
+			c->status = PH_CHECK_WARNING;
+		appendStringInfoString(&d, "; its ");
+		describe_pool(&d, r);
+		appendStringInfo(&d, " is not known: the pooler has not answered within pg_health.pooler_grace");
+	}
+	else if (r->pool_connections >= 0 && !r->pool_at_pooler)
 		appendStringInfo(&d, "; pool \"%s\": %d connection(s)%s", comp->pool_application_name,
 						 r->pool_connections,
 						 comp->pool_min > 0 ? psprintf(", minimum %d", comp->pool_min) : "");
+	else if (r->pool_connections >= 0)
+	{
+		appendStringInfoString(&d, "; ");
+		describe_pool(&d, r);
+		appendStringInfo(&d, ": %d client connection(s)%s", r->pool_connections,
+						 comp->pool_min > 0 ? psprintf(", minimum %d", comp->pool_min) : "");
+	}
+	check_app_pool(c, &d, r, now);
 	if (r->admit == PH_ADMIT_NO)
 	{
 		/* a lasting "no" (its role cannot log in, ...): it cannot work */

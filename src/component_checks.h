@@ -17,6 +17,8 @@ extern void ph_component_results(PhComponentTable *t, const PhComponent *comps, 
 								 TimestampTz now);
 extern void ph_count_component_pools(PhComponentTable *t, const char *application_name,
 									 int sessions);
+extern void ph_count_component_pooler_pools(PhComponentTable *t, const PhPoolerTable *poolers,
+											TimestampTz now);
 extern bool ph_components_started(const PhComponentTable *t);
 extern void ph_check_component(PhCheck *c, PhComponentResult *r, TimestampTz now);
 

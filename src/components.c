@@ -48,6 +48,7 @@ PG_FUNCTION_INFO_V1(pg_health_heartbeat_1_0);
 PG_FUNCTION_INFO_V1(pg_health_configure_component_1_0);
 PG_FUNCTION_INFO_V1(pg_health_configure_component_1_1);
 PG_FUNCTION_INFO_V1(pg_health_drop_component_1_0);
+PG_FUNCTION_INFO_V1(pg_health_report_pool_1_1);
 
 static PhComponentState
 state_arg(FunctionCallInfo fcinfo, int argno)
@@ -80,6 +81,10 @@ typedef struct ComponentConfig
 	int			pool_min;
 	char		for_user[NAMEDATALEN];	/* "": not said */
 	char		for_database[NAMEDATALEN];
+	char		pooler[NAMEDATALEN];	/* "": its pool is not counted at a pooler */
+	char		pooler_database[NAMEDATALEN];
+	char		pooler_user[NAMEDATALEN];
+	int			pool_max_wait_ms;	/* 0: none */
 } ComponentConfig;
 
 /* Has health.component_config 1.1's for_user and for_database columns? */
@@ -140,15 +145,18 @@ load_config(const char *name, ComponentConfig *cfg)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	args[0] = CStringGetTextDatum(name);
-	/* 1.0's table has no for_user, for_database */
+	/* 1.0's table has none of 1.1's columns (for_user ... pool_max_wait) */
 	if (SPI_execute_with_args(config_has_tenant() ?
 							  "SELECT reporter::pg_catalog.text, ttl, "
 							  "pool_application_name, pool_min_connections, "
-							  "for_user::pg_catalog.text, for_database::pg_catalog.text "
+							  "for_user::pg_catalog.text, for_database::pg_catalog.text, "
+							  "pooler, pooler_database, pooler_user, pool_max_wait "
 							  "FROM health.component_config WHERE name OPERATOR(pg_catalog.=) $1" :
 							  "SELECT reporter::pg_catalog.text, ttl, "
 							  "pool_application_name, pool_min_connections, "
-							  "NULL::pg_catalog.text, NULL::pg_catalog.text "
+							  "NULL::pg_catalog.text, NULL::pg_catalog.text, "
+							  "NULL::pg_catalog.text, NULL::pg_catalog.text, NULL::pg_catalog.text, "
+							  "NULL::pg_catalog.interval "
 							  "FROM health.component_config WHERE name OPERATOR(pg_catalog.=) $1",
 							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read health.component_config");
@@ -180,6 +188,20 @@ load_config(const char *name, ComponentConfig *cfg)
 		d = SPI_getbinval(row, desc, 6, &isnull);
 		if (!isnull)
 			strlcpy(cfg->for_database, TextDatumGetCString(d), NAMEDATALEN);
+		/* the table's CHECKs bound these; a restored row is cut, and cleaned */
+		d = SPI_getbinval(row, desc, 7, &isnull);
+		if (!isnull)
+			ph_clean_server_text(cfg->pooler, NAMEDATALEN, TextDatumGetCString(d));
+		d = SPI_getbinval(row, desc, 8, &isnull);
+		if (!isnull)
+			ph_clean_server_text(cfg->pooler_database, NAMEDATALEN, TextDatumGetCString(d));
+		d = SPI_getbinval(row, desc, 9, &isnull);
+		if (!isnull)
+			ph_clean_server_text(cfg->pooler_user, NAMEDATALEN, TextDatumGetCString(d));
+		d = SPI_getbinval(row, desc, 10, &isnull);
+		if (!isnull)
+			cfg->pool_max_wait_ms = ph_clamp_ms(ph_interval_ms(DatumGetIntervalP(d)), 0,
+												PH_COMPONENT_MAX_TTL_MS);
 	}
 	SPI_finish();
 	ph_restore_user(&save);
@@ -231,6 +253,10 @@ apply_config(PhComponent *c, const ComponentConfig *cfg)
 	c->pool_min = cfg->pool_min;
 	strlcpy(c->for_user, cfg->for_user, NAMEDATALEN);
 	strlcpy(c->for_database, cfg->for_database, NAMEDATALEN);
+	strlcpy(c->pooler, cfg->pooler, NAMEDATALEN);
+	strlcpy(c->pooler_database, cfg->pooler_database, NAMEDATALEN);
+	strlcpy(c->pooler_user, cfg->pooler_user, NAMEDATALEN);
+	c->pool_max_wait_ms = cfg->pool_max_wait_ms;
 }
 
 Datum
@@ -324,6 +350,56 @@ pg_health_heartbeat_1_0(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/* A name of at most 63 bytes, not empty (argument argno; NULL is fine). */
+static void
+check_short_name(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	char	   *s;
+
+	if (PG_ARGISNULL(argno))
+		return;
+	s = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	if (s[0] == '\0' || strlen(s) >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(s[0] == '\0' ? ERRCODE_INVALID_PARAMETER_VALUE : ERRCODE_NAME_TOO_LONG),
+				 errmsg("%s must be 1 to %d bytes long", what, NAMEDATALEN - 1),
+				 errhint("Give it as the pooler's SHOW POOLS shows it, or NULL.")));
+}
+
+/*
+ * 1.1's pooler, pooler_database, pooler_user and pool_max_wait: a pool is
+ * counted either by application_name or at a pooler, never both.
+ */
+static void
+check_pooler_args(FunctionCallInfo fcinfo)
+{
+	if (!PG_ARGISNULL(7))
+	{
+		const char *why;
+		char	   *pooler = text_to_cstring(PG_GETARG_TEXT_PP(7));
+
+		if (!ph_valid_name(pooler, &why))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("pooler name \"%s\" %s", pooler, why),
+					 errhint("Give the name the pooler was configured with (health.configure_pooler).")));
+		if (!PG_ARGISNULL(3))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a component's pool is counted by application_name or at a pooler, not both"),
+					 errhint("Pass pool_application_name => NULL with pooler => '%s'.", pooler)));
+	}
+	else if (!PG_ARGISNULL(8) || !PG_ARGISNULL(9))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("pooler_database and pooler_user need a pooler"),
+				 errhint("Name the pooler whose pool they are: pooler => 'name'.")));
+	check_short_name(fcinfo, 8, "pooler_database");
+	check_short_name(fcinfo, 9, "pooler_user");
+	if (!PG_ARGISNULL(10))
+		(void) ph_interval_arg_ms(fcinfo, 10, "pool_max_wait", 0, PH_COMPONENT_MAX_TTL_MS);
+}
+
 /*
  * Configure a component: who may report for it, its TTL, its pool.  Runs as
  * the caller, so only roles allowed to write health.component_config
@@ -333,10 +409,11 @@ Datum
 pg_health_configure_component_1_0(PG_FUNCTION_ARGS)
 {
 	char	   *name;
-	Oid			argtypes[7] = {TEXTOID, NAMEOID, INTERVALOID, TEXTOID, INT4OID, NAMEOID, NAMEOID};
-	Datum		args[7];
-	char		nulls[7];
-	int			nargs = PG_NARGS() >= 7 ? 7 : 5;	/* 1.1 added for_user, for_database */
+	Oid			argtypes[11] = {TEXTOID, NAMEOID, INTERVALOID, TEXTOID, INT4OID, NAMEOID, NAMEOID,
+	TEXTOID, TEXTOID, TEXTOID, INTERVALOID};
+	Datum		args[11];
+	char		nulls[11];
+	int			nargs = PG_NARGS() >= 11 ? 11 : 5;	/* 1.1 added for_user ... pool_max_wait */
 	ComponentConfig cfg;
 	PhComponent *c;
 	int			nestlevel;
@@ -374,22 +451,27 @@ pg_health_configure_component_1_0(PG_FUNCTION_ARGS)
 		nulls[4] = ' ';
 		args[4] = Int32GetDatum(0);
 	}
-	for (int i = 5; i < nargs; i++)
+	for (int i = 5; i < Min(nargs, 7); i++)
 		check_tenant_name(fcinfo, i, i == 5 ? "for_user" : "for_database");
+	if (nargs == 11)
+		check_pooler_args(fcinfo);
 
 	/* as the caller (its privileges on the table decide), under the safe path */
 	nestlevel = ph_pin_search_path(NULL);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args(nargs == 7 ?
+	if (SPI_execute_with_args(nargs == 11 ?
 							  "INSERT INTO health.component_config "
 							  "(name, reporter, ttl, pool_application_name, pool_min_connections, "
-							  "for_user, for_database) "
-							  "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO UPDATE SET "
+							  "for_user, for_database, pooler, pooler_database, pooler_user, pool_max_wait) "
+							  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+							  "ON CONFLICT (name) DO UPDATE SET "
 							  "reporter = EXCLUDED.reporter, ttl = EXCLUDED.ttl, "
 							  "pool_application_name = EXCLUDED.pool_application_name, "
 							  "pool_min_connections = EXCLUDED.pool_min_connections, "
-							  "for_user = EXCLUDED.for_user, for_database = EXCLUDED.for_database" :
+							  "for_user = EXCLUDED.for_user, for_database = EXCLUDED.for_database, "
+							  "pooler = EXCLUDED.pooler, pooler_database = EXCLUDED.pooler_database, "
+							  "pooler_user = EXCLUDED.pooler_user, pool_max_wait = EXCLUDED.pool_max_wait" :
 							  "INSERT INTO health.component_config "
 							  "(name, reporter, ttl, pool_application_name, pool_min_connections) "
 							  "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO UPDATE SET "
@@ -414,6 +496,84 @@ Datum
 pg_health_configure_component_1_1(PG_FUNCTION_ARGS)
 {
 	return pg_health_configure_component_1_0(fcinfo);
+}
+
+/* A count argument of report_pool: not NULL, not negative. */
+static int
+count_arg(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	int			v;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", what),
+				 errhint("Report the pool's figures as the pool library gives them (0 when there are none).")));
+	v = PG_GETARG_INT32(argno);
+	if (v < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be negative", what),
+				 errhint("Report the pool's figures as the pool library gives them.")));
+	return v;
+}
+
+/*
+ * health.report_pool(component, in_use, idle, waiting, max_size, max_wait):
+ * an application's own connection pool, authorized like
+ * set_component_state.  It counts as a heartbeat.  The component must have
+ * reported a state first.
+ */
+Datum
+pg_health_report_pool_1_1(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	int			in_use,
+				idle,
+				waiting,
+				max_size;
+	int64		max_wait_us = -1;
+	ComponentConfig cfg;
+	PhComponent *c;
+	TimestampTz now = GetCurrentTimestamp();
+
+	ph_require_preloaded();
+	name = ph_name_arg(fcinfo, 0, "component name");
+	in_use = count_arg(fcinfo, 1, "in_use");
+	idle = count_arg(fcinfo, 2, "idle");
+	waiting = count_arg(fcinfo, 3, "waiting");
+	max_size = count_arg(fcinfo, 4, "max_size");
+	if (max_size < 1 || (int64) in_use + idle > max_size)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("pool of component \"%s\": %d in use and %d idle do not fit a max_size of %d",
+						name, in_use, idle, max_size),
+				 errhint("max_size is the most connections the pool may hold; in_use and idle are those it holds now.")));
+	if (!PG_ARGISNULL(5))
+		max_wait_us = (int64) ph_interval_arg_ms(fcinfo, 5, "max_wait", 0, PH_COMPONENT_MAX_TTL_MS) * 1000;
+	load_config(name, &cfg);
+	authorize(name, &cfg);
+
+	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
+	c = find_component(name);
+	if (c != NULL)
+	{
+		c->app_pool_at = now;
+		c->app_in_use = in_use;
+		c->app_idle = idle;
+		c->app_waiting = waiting;
+		c->app_max_size = max_size;
+		c->app_max_wait_us = max_wait_us;
+		c->last_heartbeat = now;
+		apply_config(c, &cfg);
+	}
+	LWLockRelease(ph_shared->lock);
+	if (c == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("component \"%s\" has not reported a state since the server started", name),
+				 errhint("Report one first with health.set_component_state('%s', 'starting').", name)));
+	PG_RETURN_VOID();
 }
 
 /* Forget a component: its configuration and its runtime state. */

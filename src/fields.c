@@ -303,6 +303,44 @@ comp_admission(const void *base, PhValue *v)
 	v->s = r->admit >= 0 ? ph_admit_name((PhAdmit) r->admit) : NULL;
 }
 
+static void
+comp_pooler(const void *base, PhValue *v)
+{
+	const PhComponentResult *r = base;
+
+	v->s = r->pool_at_pooler ? r->c.pooler : NULL;
+}
+
+static void
+comp_pool_max_wait(const void *base, PhValue *v)
+{
+	const PhComponentResult *r = base;
+
+	v->i = r->c.in_use && r->c.pool_max_wait_ms > 0 ? (int64) r->c.pool_max_wait_ms * 1000 : -1;
+}
+
+/* its own pool's figures: NULL until it reported one */
+#define APP_POOL_GETTER(fn, member) \
+static void \
+fn(const void *base, PhValue *v) \
+{ \
+	const PhComponentResult *r = base; \
+	v->i = r->c.in_use && r->c.app_pool_at != 0 ? r->c.member : -1; \
+}
+APP_POOL_GETTER(comp_pool_in_use, app_in_use)
+APP_POOL_GETTER(comp_pool_idle, app_idle)
+APP_POOL_GETTER(comp_pool_waiting, app_waiting)
+APP_POOL_GETTER(comp_pool_max_size, app_max_size)
+APP_POOL_GETTER(comp_pool_longest_wait, app_max_wait_us)
+
+static void
+comp_pool_reported_at(const void *base, PhValue *v)
+{
+	const PhComponentResult *r = base;
+
+	v->t = r->c.in_use ? r->c.app_pool_at : 0;
+}
+
 const PhField ph_component_fields[] = {
 	{F("name", PH_FIELD_TEXT, COMP(c.name), PH_IN_BOTH)},
 	{F("required", PH_FIELD_BOOL, COMP(required), PH_IN_BOTH)},
@@ -323,7 +361,146 @@ const PhField ph_component_fields[] = {
 	{F("for_user", PH_FIELD_TEXT, 0, PH_IN_BOTH | PH_SINCE_1_1), .get = comp_for_user},
 	{F("for_database", PH_FIELD_TEXT, 0, PH_IN_BOTH | PH_SINCE_1_1), .get = comp_for_database},
 	{F("admission", PH_FIELD_TEXT, 0, PH_IN_BOTH | PH_SINCE_1_1), .get = comp_admission},
+	{F("pooler", PH_FIELD_TEXT, 0, PH_IN_BOTH | PH_SINCE_1_1), .get = comp_pooler},
+	{F("pool_max_wait", PH_FIELD_INTERVAL, 0, PH_IN_BOTH | PH_SINCE_1_1), .get = comp_pool_max_wait},
+	{F("pool_in_use", PH_FIELD_OPT_INT, 0, PH_IN_BOTH | PH_SINCE_1_1), .get = comp_pool_in_use},
+	{F("pool_idle", PH_FIELD_OPT_INT, 0, PH_IN_BOTH | PH_SINCE_1_1), .get = comp_pool_idle},
+	{F("pool_waiting", PH_FIELD_OPT_INT, 0, PH_IN_BOTH | PH_SINCE_1_1), .get = comp_pool_waiting},
+	{F("pool_max_size", PH_FIELD_OPT_INT, 0, PH_IN_BOTH | PH_SINCE_1_1), .get = comp_pool_max_size},
+	{F("pool_longest_wait", PH_FIELD_INTERVAL, 0, PH_IN_BOTH | PH_SINCE_1_1), .get = comp_pool_longest_wait},
+	{F("pool_reported_at", PH_FIELD_TIME, 0, PH_IN_BOTH | PH_SINCE_1_1), .get = comp_pool_reported_at},
 };
+
+/* ------------------------------------------------------------------------
+ * Poolers (a PhPooler) and their pools (a PhPoolerPool)
+ * ------------------------------------------------------------------------
+ */
+#define PLR(member) offsetof(PhPooler, member)
+#define PLP(member) offsetof(PhPoolerPool, member)
+
+static void
+pooler_state(const void *base, PhValue *v)
+{
+	const PhPooler *p = base;
+
+	v->s = p->polled_at == 0 ? "not polled" : p->answered_at == 0 ? "never answered" :
+		p->failing_since != 0 ? "failing" : "answering";
+}
+
+static void
+pooler_host(const void *base, PhValue *v)
+{
+	const PhPooler *p = base;
+
+	v->s = p->host[0] ? p->host : NULL;
+}
+
+static void
+pooler_text_or_null(const char *s, PhValue *v)
+{
+	v->s = s[0] ? s : NULL;
+}
+
+static void
+pooler_version(const void *base, PhValue *v)
+{
+	pooler_text_or_null(((const PhPooler *) base)->version, v);
+}
+
+static void
+pooler_error(const void *base, PhValue *v)
+{
+	pooler_text_or_null(((const PhPooler *) base)->error, v);
+}
+
+static void
+pooler_pool_mode(const void *base, PhValue *v)
+{
+	pooler_text_or_null(((const PhPooler *) base)->pool_mode, v);
+}
+
+static void
+pooler_port(const void *base, PhValue *v)
+{
+	const PhPooler *p = base;
+
+	v->i = p->port > 0 ? p->port : -1;
+}
+
+static void
+pooler_longest_wait(const void *base, PhValue *v)
+{
+	const PhPooler *p = base;
+
+	v->i = p->answered_at != 0 ? p->max_wait_us : -1;
+}
+
+static void
+pooler_poll_duration(const void *base, PhValue *v)
+{
+	const PhPooler *p = base;
+
+	v->i = p->polled_at != 0 ? p->poll_duration_us : -1;
+}
+
+/* figures of the last answer: NULL before the first */
+#define ANSWER_GETTER(fn, member) \
+static void \
+fn(const void *base, PhValue *v) \
+{ \
+	const PhPooler *p = base; \
+	v->i = p->answered_at != 0 ? p->member : -1; \
+}
+ANSWER_GETTER(pooler_clients, client_connections)
+ANSWER_GETTER(pooler_waiting, clients_waiting)
+ANSWER_GETTER(pooler_npools, npools)
+
+const PhField ph_pooler_fields[] = {
+	{F("name", PH_FIELD_TEXT, PLR(name), PH_IN_BOTH)},
+	{F("host", PH_FIELD_TEXT, 0, PH_IN_BOTH), .get = pooler_host},
+	{F("port", PH_FIELD_OPT_INT, 0, PH_IN_BOTH), .get = pooler_port},
+	{F("state", PH_FIELD_TEXT, 0, PH_IN_BOTH), .get = pooler_state},
+	{F("version", PH_FIELD_TEXT, 0, PH_IN_BOTH), .get = pooler_version},
+	{F("error", PH_FIELD_TEXT, 0, PH_IN_BOTH), .get = pooler_error},
+	{F("answered_at", PH_FIELD_TIME, PLR(answered_at), PH_IN_BOTH)},
+	{F("failing_since", PH_FIELD_TIME, PLR(failing_since), PH_IN_BOTH)},
+	{F("client_connections", PH_FIELD_OPT_INT, 0, PH_IN_BOTH), .get = pooler_clients},
+	{F("max_client_conn", PH_FIELD_OPT_INT, PLR(max_client_conn), PH_IN_BOTH)},
+	{F("clients_waiting", PH_FIELD_OPT_INT, 0, PH_IN_BOTH), .get = pooler_waiting},
+	{F("longest_wait", PH_FIELD_INTERVAL, 0, PH_IN_BOTH), .get = pooler_longest_wait},
+	{F("pools", PH_FIELD_OPT_INT, 0, PH_IN_SQL), .get = pooler_npools},
+	{F("pool_mode", PH_FIELD_TEXT, 0, PH_IN_BOTH), .get = pooler_pool_mode},
+	{F("default_pool_size", PH_FIELD_OPT_INT, PLR(default_pool_size), PH_IN_BOTH)},
+	{F("configured_at", PH_FIELD_TIME, PLR(configured_at), PH_IN_BOTH)},
+	{F("polled_at", PH_FIELD_TIME, PLR(polled_at), PH_IN_BOTH)},
+	{F("poll_duration", PH_FIELD_INTERVAL, 0, PH_IN_BOTH), .get = pooler_poll_duration},
+	{F("polls", PH_FIELD_BIGINT, PLR(polls), PH_IN_BOTH)},
+	{F("failures", PH_FIELD_BIGINT, PLR(failures), PH_IN_BOTH)},
+};
+const int	ph_n_pooler_fields = lengthof(ph_pooler_fields);
+
+static void
+pool_mode_or_null(const void *base, PhValue *v)
+{
+	pooler_text_or_null(((const PhPoolerPool *) base)->pool_mode, v);
+}
+
+const PhField ph_pooler_pool_fields[] = {
+	{F("database", PH_FIELD_TEXT, PLP(database), PH_IN_BOTH)},
+	{F("user_name", PH_FIELD_TEXT, PLP(user), PH_IN_BOTH)},
+	{F("folded_pools", PH_FIELD_INT, PLP(folded), PH_IN_BOTH)},
+	{F("cl_active", PH_FIELD_INT, PLP(cl_active), PH_IN_BOTH)},
+	{F("cl_waiting", PH_FIELD_INT, PLP(cl_waiting), PH_IN_BOTH)},
+	{F("sv_active", PH_FIELD_INT, PLP(sv_active), PH_IN_BOTH)},
+	{F("sv_idle", PH_FIELD_INT, PLP(sv_idle), PH_IN_BOTH)},
+	{F("sv_used", PH_FIELD_INT, PLP(sv_used), PH_IN_BOTH)},
+	{F("sv_tested", PH_FIELD_INT, PLP(sv_tested), PH_IN_BOTH)},
+	{F("sv_login", PH_FIELD_INT, PLP(sv_login), PH_IN_BOTH)},
+	{F("maxwait", PH_FIELD_INTERVAL, PLP(maxwait_us), PH_IN_BOTH)},
+	{F("pool_size", PH_FIELD_OPT_INT, PLP(pool_size), PH_IN_BOTH)},
+	{F("pool_mode", PH_FIELD_TEXT, 0, PH_IN_BOTH), .get = pool_mode_or_null},
+};
+const int	ph_n_pooler_pool_fields = lengthof(ph_pooler_pool_fields);
 const int	ph_n_component_fields = lengthof(ph_component_fields);
 
 /* ------------------------------------------------------------------------

@@ -74,6 +74,12 @@ extern const int ph_n_session_fields;
 extern const PhField ph_component_fields[];
 extern const int ph_n_component_fields;
 
+/* a PhPooler: health.poolers' columns, the report's poolers; a PhPoolerPool: health.pooler_pools */
+extern const PhField ph_pooler_fields[];
+extern const int ph_n_pooler_fields;
+extern const PhField ph_pooler_pool_fields[];
+extern const int ph_n_pooler_pool_fields;
+
 /* a PhReplication: the report's "replication" and the replication metrics */
 extern const PhField ph_replication_fields[];
 extern const int ph_n_replication_fields;

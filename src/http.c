@@ -627,7 +627,7 @@ health_body(StringInfo body, const PhHttpRequest *req, PhRole role, const PhOver
 
 	ph_read_view(&view, role, o, true);
 	asked = admission_of(&view, req, &adm);
-	jb = ph_report_jsonb(view.snap, view.components, view.worker_pid, role, view.now, asked);
+	jb = ph_report_jsonb(view.snap, view.components, view.poolers, view.worker_pid, role, view.now, asked);
 	(void) JsonbToCString(body, &jb->root, VARSIZE(jb));
 	appendStringInfoChar(body, '\n');
 	*status = view.verdict.ready && (asked == NULL || asked->admit == PH_ADMIT_YES) ? 200 : 503;

@@ -86,6 +86,115 @@ pool_sample(StringInfo b, const char *name, const char *db, const char *role, co
 	value(b, v);
 }
 
+/* pg_health_<name>{k1="v1",...} v, for labels in pairs (NULL-terminated) */
+static void
+labeled(StringInfo b, const char *name, const char *const *labels, double v)
+{
+	appendStringInfo(b, "pg_health_%s{", name);
+	for (int i = 0; labels[i] != NULL; i += 2)
+	{
+		appendStringInfo(b, "%s%s=", i > 0 ? "," : "", labels[i]);
+		label_value(b, labels[i + 1]);
+	}
+	appendStringInfoChar(b, '}');
+	value(b, v);
+}
+
+/*
+ * The poolers: per pooler, and per pool (database, user) at most
+ * PH_MAX_POOLER_POOLS each (the rest folded as "other").
+ */
+static void
+pooler_metrics(StringInfo b, const PhPoolerTable *t)
+{
+	static const char *const cl_states[] = {"active", "waiting"};
+	static const char *const sv_states[] = {"active", "idle", "used", "tested", "login"};
+
+	family(b, "pooler_up", "gauge", "1 when the pooler's last poll succeeded.");
+	for (int k = 0; k < t->n; k++)
+		sample1(b, "pooler_up", "pooler", t->items[k].name,
+				t->items[k].answered_at != 0 && t->items[k].failing_since == 0);
+	family(b, "pooler_poll_duration_seconds", "gauge", "What the pooler's last poll took.");
+	for (int k = 0; k < t->n; k++)
+		if (t->items[k].polled_at != 0)
+			sample1(b, "pooler_poll_duration_seconds", "pooler", t->items[k].name,
+					t->items[k].poll_duration_us / 1e6);
+	family(b, "pooler_poll_failures_total", "counter", "Polls of the pooler that failed.");
+	for (int k = 0; k < t->n; k++)
+		sample1(b, "pooler_poll_failures_total", "pooler", t->items[k].name, t->items[k].failures);
+	family(b, "pooler_client_connections", "gauge", "Client connections at the pooler (used_clients).");
+	for (int k = 0; k < t->n; k++)
+		if (t->items[k].answered_at != 0)
+			sample1(b, "pooler_client_connections", "pooler", t->items[k].name,
+					t->items[k].client_connections);
+	family(b, "pooler_max_client_connections", "gauge", "The pooler's max_client_conn.");
+	for (int k = 0; k < t->n; k++)
+		if (t->items[k].max_client_conn >= 0)
+			sample1(b, "pooler_max_client_connections", "pooler", t->items[k].name,
+					t->items[k].max_client_conn);
+	family(b, "pooler_clients", "gauge", "Clients of a pool at the pooler, by state.");
+	for (int k = 0; k < t->n; k++)
+		for (int j = 0; j < t->items[k].npools; j++)
+		{
+			const PhPoolerPool *p = &t->items[k].pools[j];
+			const int	v[] = {p->cl_active, p->cl_waiting};
+
+			for (int s = 0; s < (int) lengthof(cl_states); s++)
+				labeled(b, "pooler_clients", (const char *const[]) {
+					"pooler", t->items[k].name, "database", p->database, "user", p->user,
+						"state", cl_states[s], NULL}, v[s]);
+		}
+	family(b, "pooler_servers", "gauge", "Server connections of a pool at the pooler, by state.");
+	for (int k = 0; k < t->n; k++)
+		for (int j = 0; j < t->items[k].npools; j++)
+		{
+			const PhPoolerPool *p = &t->items[k].pools[j];
+			const int	v[] = {p->sv_active, p->sv_idle, p->sv_used, p->sv_tested, p->sv_login};
+
+			for (int s = 0; s < (int) lengthof(sv_states); s++)
+				labeled(b, "pooler_servers", (const char *const[]) {
+					"pooler", t->items[k].name, "database", p->database, "user", p->user,
+						"state", sv_states[s], NULL}, v[s]);
+		}
+	family(b, "pooler_max_wait_seconds", "gauge", "How long the oldest client of a pool at the pooler has waited.");
+	for (int k = 0; k < t->n; k++)
+		for (int j = 0; j < t->items[k].npools; j++)
+		{
+			const PhPoolerPool *p = &t->items[k].pools[j];
+
+			labeled(b, "pooler_max_wait_seconds", (const char *const[]) {
+				"pooler", t->items[k].name, "database", p->database, "user", p->user, NULL},
+					p->maxwait_us / 1e6);
+		}
+}
+
+/* The applications' own pools (health.report_pool). */
+static void
+component_pool_metrics(StringInfo b, const PhComponentTable *t)
+{
+	family(b, "component_pool_connections", "gauge", "Connections of a component's own pool, by state (health.report_pool); waiting counts clients waiting for one.");
+	for (int k = 0; k < t->n; k++)
+	{
+		const PhComponent *c = &t->items[k].c;
+
+		if (!c->in_use || c->app_pool_at == 0)
+			continue;
+		labeled(b, "component_pool_connections", (const char *const[]) {"component", c->name, "state", "in_use", NULL}, c->app_in_use);
+		labeled(b, "component_pool_connections", (const char *const[]) {"component", c->name, "state", "idle", NULL}, c->app_idle);
+		labeled(b, "component_pool_connections", (const char *const[]) {"component", c->name, "state", "waiting", NULL}, c->app_waiting);
+	}
+	family(b, "component_pool_max_size", "gauge", "The most connections a component's own pool may hold.");
+	for (int k = 0; k < t->n; k++)
+		if (t->items[k].c.in_use && t->items[k].c.app_pool_at != 0)
+			sample1(b, "component_pool_max_size", "component", t->items[k].c.name,
+					t->items[k].c.app_max_size);
+	family(b, "component_pool_longest_wait_seconds", "gauge", "How long the longest waiting client of a component's own pool has waited.");
+	for (int k = 0; k < t->n; k++)
+		if (t->items[k].c.in_use && t->items[k].c.app_pool_at != 0 && t->items[k].c.app_max_wait_us >= 0)
+			sample1(b, "component_pool_longest_wait_seconds", "component", t->items[k].c.name,
+					t->items[k].c.app_max_wait_us / 1e6);
+}
+
 /* pg_health_standby_*{application_name=...,pid=...}: a primary's standbys */
 static void
 standby_sample(StringInfo b, const char *name, const PhStandby *s, double v)
@@ -170,6 +279,7 @@ ph_metrics_text(StringInfo b)
 	PhComponentTable *comps = ph_reader_buffer(PH_BUF_COMPONENTS);
 	PhCheck    *checks = ph_reader_buffer(PH_BUF_CHECKS);
 	PhStandbyTable *standbys = ph_reader_buffer(PH_BUF_STANDBYS);
+	PhPoolerTable *poolers = ph_reader_buffer(PH_BUF_POOLERS);
 	TimestampTz now = GetCurrentTimestamp();
 	pid_t		worker_pid;
 	PhVerdict	v;
@@ -177,7 +287,7 @@ ph_metrics_text(StringInfo b)
 	static const PhState states[] = {PH_STATE_READY, PH_STATE_DEGRADED, PH_STATE_NOT_READY,
 	PH_STATE_STARTING, PH_STATE_UNKNOWN};
 
-	ph_read_pools(pools, snap, comps, &worker_pid);
+	ph_read_pools(pools, snap, comps, poolers, &worker_pid);
 	ph_verdict_from_snapshot(snap, worker_pid, PH_ROLE_ANY, now, &v);
 	nchecks = ph_collect_checks(snap, worker_pid, PH_ROLE_ANY, now, checks);
 
@@ -256,4 +366,9 @@ ph_metrics_text(StringInfo b)
 	family(b, "component_status", "gauge", "Each application component's check: 0 ok, 1 warning, 2 critical, 3 unknown.");
 	for (int k = 0; snap->generation > 0 && k < comps->n; k++)
 		sample1(b, "component_status", "component", comps->items[k].c.name, comps->items[k].status);
+	if (snap->generation > 0)
+	{
+		component_pool_metrics(b, comps);
+		pooler_metrics(b, poolers);
+	}
 }

@@ -18,6 +18,8 @@
 #include "hooks.h"
 #include "http.h"
 #include "names.h"
+#include "pooler_checks.h"
+#include "poller.h"
 #include "replication_checks.h"
 #include "sampler.h"
 #include "shmem.h"
@@ -65,6 +67,8 @@ _PG_init(void)
 	ph_define_component_settings();
 	ph_define_replication_settings();
 	ph_define_http_settings();
+	ph_define_poller_settings();
+	ph_define_pooler_check_settings();
 	MarkGUCPrefixReserved("pg_health");
 
 	prev_shmem_request_hook = shmem_request_hook;
@@ -76,4 +80,5 @@ _PG_init(void)
 	ph_register_sampler();
 	ph_register_http_worker();
 	ph_register_names_worker();
+	ph_register_poller();
 }

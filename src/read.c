@@ -37,6 +37,7 @@ ph_reader_buffer(PhBuffer which)
 		[PH_BUF_POOLS] = sizeof(PhPoolTable),
 		[PH_BUF_CHECKS] = sizeof(PhCheck) * (PH_MAX_CHECKS + 2),
 		[PH_BUF_STANDBYS] = sizeof(PhStandbyTable),
+		[PH_BUF_POOLERS] = sizeof(PhPoolerTable),
 	};
 
 	if (bufs[which] == NULL)
@@ -45,8 +46,8 @@ ph_reader_buffer(PhBuffer which)
 }
 
 /*
- * The latest sample for one caller: copied out (with the component table
- * when asked), the caller's lag limits applied to a copy of it (o may be
+ * The latest sample for one caller: copied out (with the component and
+ * pooler tables when asked), the caller's lag limits applied to a copy of it (o may be
  * NULL), and the verdict for role judged now.  A reader that polls for the
  * lock (ph_reader_lock_timeout: the HTTP worker) gets its last copy when the
  * lock stays held; the buffers are never changed in place, so that copy is
@@ -57,10 +58,13 @@ ph_read_view(PhView *view, PhRole role, const PhOverrides *o, bool with_componen
 {
 	view->snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
 	view->components = NULL;
+	view->poolers = NULL;
 	if (with_components)
 	{
 		view->components = ph_reader_buffer(PH_BUF_COMPONENTS);
-		ph_read_snapshot_components(view->snap, view->components, &view->worker_pid);
+		view->poolers = ph_reader_buffer(PH_BUF_POOLERS);
+		ph_read_snapshot_components(view->snap, view->components, view->poolers,
+									&view->worker_pid);
 	}
 	else
 		ph_read_snapshot(view->snap, &view->worker_pid);

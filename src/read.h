@@ -16,6 +16,7 @@ typedef enum PhBuffer
 	PH_BUF_POOLS,
 	PH_BUF_CHECKS,
 	PH_BUF_STANDBYS,
+	PH_BUF_POOLERS,
 	PH_BUF_COUNT
 } PhBuffer;
 
@@ -26,6 +27,7 @@ typedef struct PhView
 {
 	PhSnapshot *snap;			/* this process's copy (not to be changed) */
 	PhComponentTable *components;	/* NULL unless asked for */
+	PhPoolerTable *poolers;		/* with the components */
 	pid_t		worker_pid;		/* the sampler's; 0 when none runs */
 	TimestampTz now;			/* when it was read: freshness is judged then */
 	PhVerdict	verdict;		/* for the role asked */

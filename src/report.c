@@ -40,6 +40,24 @@ json_verdict(PhJson *j, const PhSnapshot *snap, PhRole role, const PhVerdict *v)
 	ph_json_opt_int(j, "sample_age_ms", v->age_ms);
 }
 
+/* One pooler and its pools, as health.poolers and health.pooler_pools show them. */
+static void
+report_pooler(PhJson *j, const PhPooler *p, TimestampTz at)
+{
+	ph_json_open(j, false);
+	ph_json_fields(j, ph_pooler_fields, ph_n_pooler_fields, p, at, false);
+	ph_json_key(j, "pools");
+	ph_json_open(j, true);
+	for (int k = 0; k < p->npools; k++)
+	{
+		ph_json_open(j, false);
+		ph_json_fields(j, ph_pooler_pool_fields, ph_n_pooler_pool_fields, &p->pools[k], at, false);
+		ph_json_close(j);
+	}
+	ph_json_close(j);
+	ph_json_close(j);
+}
+
 /* One application component, as health.components shows it (fields.c). */
 static void
 report_component(PhJson *j, const PhComponentResult *r, TimestampTz at)
@@ -134,7 +152,7 @@ json_admission(PhJson *j, const PhAdmission *adm, bool server_ready)
  */
 Jsonb *
 ph_report_jsonb(const PhSnapshot *snap, const PhComponentTable *components,
-				pid_t worker_pid, PhRole role, TimestampTz now, const PhAdmission *adm)
+				const PhPoolerTable *poolers, pid_t worker_pid, PhRole role, TimestampTz now, const PhAdmission *adm)
 {
 	PhVerdict	v;
 	PhCheck    *checks = ph_reader_buffer(PH_BUF_CHECKS);
@@ -182,6 +200,11 @@ ph_report_jsonb(const PhSnapshot *snap, const PhComponentTable *components,
 	ph_json_open(j, true);
 	for (int k = 0; snap->generation > 0 && k < components->n; k++)
 		report_component(j, &components->items[k], snap->sampled_at);
+	ph_json_close(j);
+	ph_json_key(j, "poolers");
+	ph_json_open(j, true);
+	for (int k = 0; snap->generation > 0 && k < poolers->n; k++)
+		report_pooler(j, &poolers->items[k], snap->sampled_at);
 	ph_json_close(j);
 	if (adm != NULL)
 	{

@@ -11,6 +11,7 @@
 
 struct PhAdmission;
 extern Jsonb *ph_report_jsonb(const PhSnapshot *snap, const PhComponentTable *components,
+							  const PhPoolerTable *poolers,
 							  pid_t worker_pid, PhRole role, TimestampTz now,
 							  const struct PhAdmission *adm);
 extern void ph_probe_json(StringInfo buf, const PhSnapshot *snap, pid_t worker_pid, PhRole role,

@@ -6,8 +6,8 @@
  * Every pg_health.sample_interval, or sooner when health.refresh() asks, it
  * has its collectors read connection slots, backend status and wait events
  * (sessions.c), recovery and replication state (replication.c), the hooks'
- * counters (hooks.c), the component states (components.c) and the custom
- * checks' results (checker.c), evaluates the checks (checks.c) and publishes
+ * counters (hooks.c), the component states (components.c), the custom
+ * checks' results (checker.c) and the poolers' last polls (poolers.c), evaluates the checks (checks.c) and publishes
  * one snapshot (shmem.c).  Status transitions become events and one LOG line
  * each.
  *
@@ -46,6 +46,7 @@
 #include "components.h"
 #include "guard.h"
 #include "names.h"
+#include "poolers.h"
 #include "replication.h"
 #include "sampler.h"
 #include "sessions.h"
@@ -82,6 +83,7 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 	static PhStandbyTable standbys;
 	static PhComponent reported[PH_MAX_COMPONENTS_LIMIT];
 	static PhCustomState custom;
+	static PhPoolerTable poolers;
 	static PhEvent event;
 	int			nreported;
 	PhHistoryEntry hist;
@@ -125,8 +127,11 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 	unnamed = ph_apply_names(&pools);
 	ph_collect_refusals(&cur.conn, prev, start);
 	ph_component_admissions(&comps, &cur, start);
+	ph_read_pooler_polls(&poolers);
+	poolers.generation = cur.generation;
+	ph_count_component_pooler_pools(&comps, &poolers, start);
 	ph_read_custom_checks(&custom);
-	ph_evaluate(&cur, prev, &pools, &comps, &custom);
+	ph_evaluate(&cur, prev, &pools, &comps, &custom, &poolers);
 
 	/*
 	 * Readers see "unknown" from the moment a worker's pid is cleared, so the
@@ -153,7 +158,7 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 	}
 	ph_clean_text(event.changes, sizeof(event.changes), event.changes, sizeof(event.changes));
 
-	ph_publish(&cur, &pools, &comps, &standbys, &hist, transition ? &event : NULL);
+	ph_publish(&cur, &pools, &comps, &standbys, &poolers, &hist, transition ? &event : NULL);
 	if (unnamed)
 		ph_wake_names_worker();
 	if (transition)

@@ -314,6 +314,19 @@ copy_component_table(PhComponentTable *dst, const PhComponentTable *src)
 	memcpy(dst->items, src->items, sizeof(PhComponentResult) * src->n);
 }
 
+/* The used part of a pooler table: each pooler up to its last pool. */
+void
+ph_copy_pooler_table(PhPoolerTable *dst, const PhPoolerTable *src)
+{
+	dst->generation = src->generation;
+	dst->n = src->n;
+	dst->excess = src->excess;
+	dst->poller_pid = src->poller_pid;
+	for (int i = 0; i < src->n; i++)
+		memcpy(&dst->items[i], &src->items[i],
+			   offsetof(PhPooler, pools) + sizeof(PhPoolerPool) * src->items[i].npools);
+}
+
 static void
 copy_standby_table(PhStandbyTable *dst, const PhStandbyTable *src)
 {
@@ -326,13 +339,14 @@ copy_standby_table(PhStandbyTable *dst, const PhStandbyTable *src)
 void
 ph_publish(const PhSnapshot *snap, const PhPoolTable *pools,
 		   const PhComponentTable *components, const PhStandbyTable *standbys,
-		   const PhHistoryEntry *hist, const PhEvent *event)
+		   const PhPoolerTable *poolers, const PhHistoryEntry *hist, const PhEvent *event)
 {
 	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
 	memcpy(&ph_shared->snap, snap, PH_SNAPSHOT_USED(snap));
 	copy_pool_table(ph_pool_table(), pools);
 	copy_component_table(&ph_shared->component_table, components);
 	copy_standby_table(&ph_shared->standby_table, standbys);
+	ph_copy_pooler_table(&ph_shared->pooler_table, poolers);
 	update_verdict_block();
 	if (hist && ph_shared->history_size > 0)
 	{
@@ -365,13 +379,14 @@ ph_read_snapshot(PhSnapshot *out, pid_t *worker_pid)
 }
 
 /*
- * The snapshot and its pool table, copied under one lock.  False when the
+ * The snapshot and its pool table (and its poolers when poolers is not
+ * NULL), copied under one lock.  False when the
  * lock could not be had (only with ph_reader_lock_timeout): nothing copied,
  * *worker_pid the last one read.
  */
 bool
 ph_read_pools(PhPoolTable *out, PhSnapshot *snap, PhComponentTable *components,
-			  pid_t *worker_pid)
+			  PhPoolerTable *poolers, pid_t *worker_pid)
 {
 	if (!ph_lock_for_reading())
 	{
@@ -382,13 +397,19 @@ ph_read_pools(PhPoolTable *out, PhSnapshot *snap, PhComponentTable *components,
 	*worker_pid = last_worker_pid = ph_shared->worker_pid;
 	copy_pool_table(out, ph_pool_table());
 	copy_component_table(components, &ph_shared->component_table);
+	if (poolers != NULL)
+		ph_copy_pooler_table(poolers, &ph_shared->pooler_table);
 	LWLockRelease(ph_shared->lock);
 	return true;
 }
 
-/* The snapshot and the components as it judged them, under one lock (false: as above). */
+/*
+ * The snapshot and the components as it judged them, and its poolers when
+ * poolers is not NULL, under one lock (false: as above).
+ */
 bool
-ph_read_snapshot_components(PhSnapshot *snap, PhComponentTable *out, pid_t *worker_pid)
+ph_read_snapshot_components(PhSnapshot *snap, PhComponentTable *out, PhPoolerTable *poolers,
+							pid_t *worker_pid)
 {
 	if (!ph_lock_for_reading())
 	{
@@ -398,6 +419,8 @@ ph_read_snapshot_components(PhSnapshot *snap, PhComponentTable *out, pid_t *work
 	memcpy(snap, &ph_shared->snap, PH_SNAPSHOT_USED(&ph_shared->snap));
 	*worker_pid = last_worker_pid = ph_shared->worker_pid;
 	copy_component_table(out, &ph_shared->component_table);
+	if (poolers != NULL)
+		ph_copy_pooler_table(poolers, &ph_shared->pooler_table);
 	LWLockRelease(ph_shared->lock);
 	return true;
 }

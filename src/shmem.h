@@ -23,7 +23,9 @@ extern void ph_require_preloaded(void);
 
 extern void ph_publish(const PhSnapshot *snap, const PhPoolTable *pools,
 					   const PhComponentTable *components, const PhStandbyTable *standbys,
-					   const PhHistoryEntry *history, const PhEvent *event);
+					   const PhPoolerTable *poolers, const PhHistoryEntry *history,
+					   const PhEvent *event);
+extern void ph_copy_pooler_table(PhPoolerTable *dst, const PhPoolerTable *src);
 extern pid_t ph_set_worker(pid_t expected, pid_t pid, Latch *latch);
 extern pid_t ph_set_http_worker(pid_t expected, pid_t pid);
 
@@ -34,12 +36,12 @@ extern const PhPoolTable *ph_shared_pool_table(void);
 extern void ph_wake_names_worker(void);
 extern bool ph_read_snapshot(PhSnapshot *out, pid_t *worker_pid);
 extern bool ph_read_snapshot_components(PhSnapshot *snap, PhComponentTable *out,
-										pid_t *worker_pid);
+										PhPoolerTable *poolers, pid_t *worker_pid);
 extern void ph_read_verdict_input(PhRole role, PhVerdictInput *out);
 extern int	ph_read_history(PhHistoryEntry **out);
 extern int	ph_read_events(PhEvent **out, uint64 *total);
 extern bool ph_read_pools(PhPoolTable *out, PhSnapshot *snap, PhComponentTable *components,
-						  pid_t *worker_pid);
+						  PhPoolerTable *poolers, pid_t *worker_pid);
 extern bool ph_read_standbys(PhStandbyTable *out, PhSnapshot *snap, pid_t *worker_pid);
 extern void ph_read_limit_oids(PhLimit *roles, int *nroles,
 							   PhLimit *databases, int *ndatabases);

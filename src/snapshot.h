@@ -26,7 +26,8 @@
 #define PH_BUILTIN_CHECKS	16
 #define PH_MAX_COMPONENTS_LIMIT 64	/* upper bound of pg_health.max_components */
 /* the built-in checks, then one per component (reported or required) */
-#define PH_MAX_CHECKS		(PH_BUILTIN_CHECKS + 2 * PH_MAX_COMPONENTS_LIMIT + PH_MAX_CUSTOM_CHECKS)
+#define PH_MAX_CHECKS		(PH_BUILTIN_CHECKS + 2 * PH_MAX_COMPONENTS_LIMIT + PH_MAX_CUSTOM_CHECKS + \
+							 PH_MAX_POOLERS)
 #define PH_COMPONENT_DETAIL_LEN 200
 #define PH_MAX_CUSTOM_CHECKS 32
 #define PH_CHANGES_LEN		1024
@@ -36,6 +37,10 @@
 #define PH_MAX_POOLS		256 /* pools kept per sample; the rest are folded */
 #define PH_MAX_NAMES		512 /* roles, and databases, tracked per sample */
 #define PH_MAX_STANDBYS		32	/* standbys kept per sample on a primary */
+#define PH_MAX_POOLERS		8	/* PgBouncers polled (health.configure_pooler) */
+#define PH_MAX_POOLER_POOLS 32	/* pools kept per pooler; the rest are folded */
+#define PH_CONNINFO_LEN		1024	/* a pooler's conninfo, with its terminator */
+#define PH_POOLER_ERROR_LEN 256
 
 /* Status of one check. */
 typedef enum PhCheckStatus
@@ -463,6 +468,18 @@ typedef struct PhComponent
 	int			pool_min;
 	char		for_user[NAMEDATALEN];	/* the role it connects as; "": not said */
 	char		for_database[NAMEDATALEN];	/* ... and its database */
+	/* its pool counted at a pooler instead of by application_name */
+	char		pooler[NAMEDATALEN];	/* "": not at a pooler */
+	char		pooler_database[NAMEDATALEN];	/* "": for_database */
+	char		pooler_user[NAMEDATALEN];	/* "": for_user; both "": any */
+	int			pool_max_wait_ms;	/* its own pool's wait that is critical; 0: none */
+	/* its own pool (health.report_pool) */
+	TimestampTz app_pool_at;	/* 0: never reported */
+	int			app_in_use;
+	int			app_idle;
+	int			app_waiting;
+	int			app_max_size;
+	int64		app_max_wait_us;	/* -1: not said */
 } PhComponent;
 
 /* A component as a sample judged it: health.components and the report. */
@@ -472,7 +489,9 @@ typedef struct PhComponentResult
 	bool		required;
 	uint8		effective;		/* PhComponentState, TTL applied */
 	int			ttl_s;			/* effective TTL; 0: none */
-	int			pool_connections;	/* -1: no pool declared */
+	int			pool_connections;	/* -1: no pool declared, or not known (pooler) */
+	bool		pool_at_pooler; /* counted at its pooler (c.pooler) */
+	bool		pool_unknown;	/* ... which has not answered within its grace */
 	uint8		status;			/* PhCheckStatus of its check */
 	int8		admit;			/* PhAdmit for for_user, for_database; -1: not asked */
 	bool		admit_lasting;	/* a "no" that lasts until the configuration changes */
@@ -515,6 +534,71 @@ typedef struct PhComponentTable
 	int			n;
 	PhComponentResult items[2 * PH_MAX_COMPONENTS_LIMIT];
 } PhComponentTable;
+
+/*
+ * A connection pooler (PgBouncer) in front of this server, as the pooler
+ * worker (poller.c) read its admin console: one pool per (database, user).
+ */
+typedef struct PhPoolerPool
+{
+	char		database[NAMEDATALEN];
+	char		user[NAMEDATALEN];
+	int			folded;			/* >0: this row sums that many pools that did
+								 * not fit */
+	int			cl_active;		/* clients linked to a server, or idle */
+	int			cl_waiting;		/* clients waiting for a server */
+	int			sv_active;
+	int			sv_idle;
+	int			sv_used;
+	int			sv_tested;
+	int			sv_login;
+	int64		maxwait_us;		/* how long the oldest waiting client waits */
+	int			pool_size;		/* -1: not known */
+	char		pool_mode[16];
+} PhPoolerPool;
+
+typedef struct PhPooler
+{
+	char		name[NAMEDATALEN];
+	char		host[64];		/* from its conninfo, for people ("": default) */
+	int			port;			/* 0: default */
+	TimestampTz configured_at;	/* its conninfo as now, since */
+	TimestampTz polled_at;		/* the last poll ended; 0: not yet */
+	TimestampTz answered_at;	/* the last poll that succeeded; 0: never */
+	TimestampTz failing_since;	/* polls fail since; 0: the last succeeded */
+	int64		poll_duration_us;	/* of the last poll */
+	uint64		polls;
+	uint64		failures;
+	char		error[PH_POOLER_ERROR_LEN]; /* of the last poll; "": none */
+	char		version[32];	/* "PgBouncer 1.18.0" */
+	int			client_connections; /* used_clients (SHOW LISTS) */
+	int			max_client_conn;	/* -1: not known */
+	int			default_pool_size;	/* -1: not known */
+	char		pool_mode[16];	/* the default */
+	/* of the last successful poll: kept while polls fail */
+	int			clients_waiting;
+	int64		max_wait_us;
+	int			worst_pool;		/* the pool with the longest wait; -1: none */
+	int			npools;
+	PhPoolerPool pools[PH_MAX_POOLER_POOLS];	/* the worst first */
+} PhPooler;
+
+typedef struct PhPoolerTable
+{
+	uint64		generation;
+	int			n;
+	int			excess;			/* configured beyond PH_MAX_POOLERS: not polled */
+	pid_t		poller_pid;		/* the pooler worker's; 0: none runs */
+	PhPooler	items[PH_MAX_POOLERS];
+} PhPoolerTable;
+
+/* What health.pooler_config says of one pooler (the checker loads it). */
+typedef struct PhPoolerConfig
+{
+	char		name[NAMEDATALEN];
+	char		conninfo[PH_CONNINFO_LEN];	/* read by the pooler worker only */
+	TimestampTz configured_at;
+} PhPoolerConfig;
 
 typedef struct PhHistoryEntry
 {
@@ -626,6 +710,15 @@ typedef struct PhShared
 	PhCustomCheck custom[PH_MAX_CUSTOM_CHECKS];
 	int			custom_excess;	/* rows beyond PH_MAX_CUSTOM_CHECKS: not run */
 	char		custom_first_skipped[NAMEDATALEN];
+	/* poolers: the checker loads the list, the pooler worker polls them */
+	int			npooler_config;
+	int			pooler_excess;	/* rows beyond PH_MAX_POOLERS */
+	uint64		pooler_config_version;	/* bumped at every change of the list */
+	PhPoolerConfig pooler_config[PH_MAX_POOLERS];
+	pid_t		poller_pid;		/* the pooler worker's; 0 when none runs */
+	Latch	   *poller_latch;
+	PhPoolerTable pooler_polls; /* the pooler worker's last polls */
+	PhPoolerTable pooler_table; /* of the latest snapshot */
 	int			history_size;
 	uint64		history_count;	/* entries ever appended */
 	int			events_size;

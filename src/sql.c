@@ -270,7 +270,7 @@ pg_health_report_1_0(PG_FUNCTION_ARGS)
 	ph_read_view(&view, role, &o, true);
 	if (user != NULL || database != NULL)
 		ph_read_admission(&view, user, database, false, PH_ADMISSION_WAIT_MS, &adm);
-	PG_RETURN_JSONB_P(ph_report_jsonb(view.snap, view.components, view.worker_pid, role, view.now,
+	PG_RETURN_JSONB_P(ph_report_jsonb(view.snap, view.components, view.poolers, view.worker_pid, role, view.now,
 									  user != NULL || database != NULL ? &adm : NULL));
 }
 

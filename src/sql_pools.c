@@ -124,7 +124,7 @@ pg_health_pools_1_0(PG_FUNCTION_ARGS)
 	t = ph_reader_buffer(PH_BUF_POOLS);
 	snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
 	comps = ph_reader_buffer(PH_BUF_COMPONENTS);
-	ph_read_pools(t, snap, comps, &worker_pid);
+	ph_read_pools(t, snap, comps, NULL, &worker_pid);
 	if (snap->generation == 0 || t->generation != snap->generation)
 		return (Datum) 0;
 

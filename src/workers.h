@@ -20,5 +20,6 @@ extern char *ph_database;
 extern void ph_define_worker_settings(void);
 extern void ph_describe_worker(BackgroundWorker *w, const char *what, int flags,
 							   BgWorkerStartTime start, int restart_seconds);
+extern void ph_require_config_database(const char *what);
 
 #endif							/* PH_WORKERS_H */

@@ -58,7 +58,7 @@ my $checker = q1('postgres', q{SELECT pid FROM pg_stat_activity WHERE backend_ty
 is(sqlstate_of('postgres', undef, q{SELECT health.register_check('x', 'SELECT true')}), '55000',
 	'registering from another database than pg_health.database: 55000');
 like((($node->psql('postgres', q{SELECT health.register_check('x', 'SELECT true')}))[2]),
-	qr/custom checks are registered in database "appdb", not "postgres"/, '... saying which database');
+	qr/custom checks are configured in database "appdb", not "postgres"/, '... saying which database');
 is(sqlstate_of('appdb', 'someone', q{SELECT health.register_check('x', 'SELECT true')}), '42501',
 	'a role that does not own the database: 42501');
 is(sqlstate_of('appdb', 'app_owner', q{SELECT health.register_check('x', 'SELECT 1')}), '42804',
