@@ -113,8 +113,13 @@ typedef struct DbSize
 	int			pool_size;
 } DbSize;
 
-/* At most this many rows of SHOW POOLS and SHOW DATABASES are looked at. */
-#define PH_POOLER_MAX_ROWS 10000
+/*
+ * At most this many rows of SHOW POOLS and SHOW DATABASES are kept in a
+ * poll; more pools are summed into one row, more databases left without a
+ * pool_size.  Results are read one row at a time (single-row mode), so a
+ * pooler that answers without end costs its own poll's deadline, not memory.
+ */
+#define PH_POOLER_MAX_ROWS 2000
 
 typedef struct Target
 {
@@ -132,8 +137,11 @@ typedef struct Target
 	PhPooler	fresh;
 	PhPoolerPool *rows;			/* SHOW POOLS, in the round's memory */
 	int			nrows;
-	DbSize	   *sizes;
+	int			rows_cap;
+	PhPoolerPool overflow;		/* rows beyond PH_POOLER_MAX_ROWS, summed */
+	DbSize	   *sizes;			/* SHOW DATABASES */
 	int			nsizes;
+	int			sizes_cap;
 } Target;
 
 static Target targets[PH_MAX_POOLERS];
@@ -146,7 +154,7 @@ static uint64 config_version = PG_UINT64_MAX;
  * ------------------------------------------------------------------------
  */
 
-/* A non-negative integer column (NULL, missing or garbage: 0). */
+/* A non-negative integer column (NULL, missing, negative or not a number: 0). */
 static int64
 int_value(const PGresult *res, int row, int col)
 {
@@ -159,7 +167,7 @@ int_value(const PGresult *res, int row, int col)
 	s = PQgetvalue(res, row, col);
 	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || v < 0)
+	if (errno != 0 || end == s || *end != '\0' || v < 0)
 		return 0;
 	return (int64) Min(v, (long long) PG_INT64_MAX / 2);
 }
@@ -177,6 +185,21 @@ text_column(char *dst, size_t size, const PGresult *res, int row, int col)
 	const char *s = col >= 0 && !PQgetisnull(res, row, col) ? PQgetvalue(res, row, col) : "";
 
 	ph_clean_text(dst, size, s, strlen(s));
+}
+
+/* Add a pool to the row that sums those that did not fit. */
+static void
+fold_pool(PhPoolerPool *o, const PhPoolerPool *p)
+{
+	o->folded += Max(p->folded, 1);
+	o->cl_active = (int) Min((int64) o->cl_active + p->cl_active, (int64) INT_MAX);
+	o->cl_waiting = (int) Min((int64) o->cl_waiting + p->cl_waiting, (int64) INT_MAX);
+	o->sv_active = (int) Min((int64) o->sv_active + p->sv_active, (int64) INT_MAX);
+	o->sv_idle = (int) Min((int64) o->sv_idle + p->sv_idle, (int64) INT_MAX);
+	o->sv_used = (int) Min((int64) o->sv_used + p->sv_used, (int64) INT_MAX);
+	o->sv_tested = (int) Min((int64) o->sv_tested + p->sv_tested, (int64) INT_MAX);
+	o->sv_login = (int) Min((int64) o->sv_login + p->sv_login, (int64) INT_MAX);
+	o->maxwait_us = Max(o->maxwait_us, p->maxwait_us);
 }
 
 static void
@@ -220,19 +243,34 @@ read_lists(Target *t, const PGresult *res)
 			t->fresh.client_connections = int_column(res, r, items);
 }
 
+/* Room for one more row in a growing array (NULL: the cap is reached). */
+static void *
+next_row(void **rows, int *n, int *cap, Size size)
+{
+	if (*n >= PH_POOLER_MAX_ROWS)
+		return NULL;
+	if (*n >= *cap)
+	{
+		int			grown = Min(Max(*cap * 2, 64), PH_POOLER_MAX_ROWS);
+
+		*rows = *rows == NULL ? palloc(size * grown) : repalloc(*rows, size * grown);
+		*cap = grown;
+	}
+	return (char *) *rows + size * (*n)++;
+}
+
 static void
 read_databases(Target *t, const PGresult *res)
 {
 	int			name = PQfnumber(res, "name");
 	int			size = PQfnumber(res, "pool_size");
-	int			n = Min(PQntuples(res), PH_POOLER_MAX_ROWS);
 
-	t->sizes = palloc(sizeof(DbSize) * Max(n, 1));
-	t->nsizes = 0;
-	for (int r = 0; name >= 0 && r < n; r++)
+	for (int r = 0; name >= 0 && r < PQntuples(res); r++)
 	{
-		DbSize	   *d = &t->sizes[t->nsizes++];
+		DbSize	   *d = next_row((void **) &t->sizes, &t->nsizes, &t->sizes_cap, sizeof(DbSize));
 
+		if (d == NULL)
+			return;				/* the rest keep pool_size unknown */
 		text_column(d->name, sizeof(d->name), res, r, name);
 		d->pool_size = size >= 0 ? int_column(res, r, size) : -1;
 	}
@@ -253,7 +291,6 @@ read_pools(Target *t, const PGresult *res)
 	int			maxwait = PQfnumber(res, "maxwait");
 	int			maxwait_us = PQfnumber(res, "maxwait_us");
 	int			mode = PQfnumber(res, "pool_mode");
-	int			n = Min(PQntuples(res), PH_POOLER_MAX_ROWS);
 
 	if (db < 0 || user < 0 || cl_waiting < 0 || maxwait < 0)
 	{
@@ -261,29 +298,33 @@ read_pools(Target *t, const PGresult *res)
 				"cl_waiting or maxwait column", sizeof(t->error));
 		return;
 	}
-	t->rows = palloc0(sizeof(PhPoolerPool) * Max(n, 1));
-	t->nrows = 0;
-	for (int r = 0; r < n; r++)
+	for (int r = 0; r < PQntuples(res); r++)
 	{
-		PhPoolerPool *p = &t->rows[t->nrows];
+		PhPoolerPool one;
+		PhPoolerPool *p;
 
-		text_column(p->database, sizeof(p->database), res, r, db);
+		memset(&one, 0, sizeof(one));
+		text_column(one.database, sizeof(one.database), res, r, db);
 		/* the admin console itself, where this worker is a client */
-		if (strcmp(p->database, "pgbouncer") == 0)
+		if (strcmp(one.database, "pgbouncer") == 0)
 			continue;
-		text_column(p->user, sizeof(p->user), res, r, user);
-		p->cl_active = int_column(res, r, cl_active);
-		p->cl_waiting = int_column(res, r, cl_waiting);
-		p->sv_active = int_column(res, r, sv_active);
-		p->sv_idle = int_column(res, r, sv_idle);
-		p->sv_used = int_column(res, r, sv_used);
-		p->sv_tested = int_column(res, r, sv_tested);
-		p->sv_login = int_column(res, r, sv_login);
-		p->maxwait_us = Min(int_value(res, r, maxwait), (int64) 86400 * 365) * USECS_PER_SEC +
+		text_column(one.user, sizeof(one.user), res, r, user);
+		one.cl_active = int_column(res, r, cl_active);
+		one.cl_waiting = int_column(res, r, cl_waiting);
+		one.sv_active = int_column(res, r, sv_active);
+		one.sv_idle = int_column(res, r, sv_idle);
+		one.sv_used = int_column(res, r, sv_used);
+		one.sv_tested = int_column(res, r, sv_tested);
+		one.sv_login = int_column(res, r, sv_login);
+		one.maxwait_us = Min(int_value(res, r, maxwait), (int64) 86400 * 365) * USECS_PER_SEC +
 			Min(int_value(res, r, maxwait_us), (int64) USECS_PER_SEC - 1);
-		text_column(p->pool_mode, sizeof(p->pool_mode), res, r, mode);
-		p->pool_size = -1;
-		t->nrows++;
+		text_column(one.pool_mode, sizeof(one.pool_mode), res, r, mode);
+		one.pool_size = -1;
+		p = next_row((void **) &t->rows, &t->nrows, &t->rows_cap, sizeof(PhPoolerPool));
+		if (p != NULL)
+			*p = one;
+		else
+			fold_pool(&t->overflow, &one);
 	}
 }
 
@@ -320,11 +361,12 @@ finish_poll(Target *t)
 	{
 		PhPoolerPool *p = &t->rows[k];
 
-		f->clients_waiting += p->cl_waiting;
-		if (p->cl_waiting > 0 && (f->worst_pool < 0 || p->maxwait_us > f->max_wait_us))
+		f->clients_waiting = (int) Min((int64) f->clients_waiting + p->cl_waiting, (int64) INT_MAX);
+		if (k < PH_MAX_POOLER_POOLS - 1 && p->cl_waiting > 0 &&
+			(f->worst_pool < 0 || p->maxwait_us > f->max_wait_us))
 		{
 			f->max_wait_us = p->maxwait_us;
-			f->worst_pool = Min(k, PH_MAX_POOLER_POOLS - 1);
+			f->worst_pool = k;
 		}
 		for (int d = 0; d < t->nsizes; d++)
 			if (strcmp(t->sizes[d].name, p->database) == 0)
@@ -332,31 +374,28 @@ finish_poll(Target *t)
 		if (p->pool_mode[0] == '\0')
 			strlcpy(p->pool_mode, f->pool_mode, sizeof(p->pool_mode));
 	}
-	keep = t->nrows <= PH_MAX_POOLER_POOLS ? t->nrows : PH_MAX_POOLER_POOLS - 1;
+	keep = t->nrows <= PH_MAX_POOLER_POOLS && t->overflow.folded == 0 ?
+		t->nrows : PH_MAX_POOLER_POOLS - 1;
 	memcpy(f->pools, t->rows, sizeof(PhPoolerPool) * keep);
 	f->npools = keep;
-	if (t->nrows > keep)
+	if (t->nrows > keep || t->overflow.folded > 0)
 	{
 		PhPoolerPool *o = &f->pools[f->npools++];
 
-		memset(o, 0, sizeof(*o));
+		*o = t->overflow;
 		strlcpy(o->database, "other", sizeof(o->database));
 		strlcpy(o->user, "other", sizeof(o->user));
 		o->pool_size = -1;
 		for (int k = keep; k < t->nrows; k++)
+			fold_pool(o, &t->rows[k]);
+		/* the longest wait may be among them */
+		if (o->cl_waiting > 0 && (f->worst_pool < 0 || o->maxwait_us > f->max_wait_us))
 		{
-			const PhPoolerPool *p = &t->rows[k];
-
-			o->folded++;
-			o->cl_active += p->cl_active;
-			o->cl_waiting += p->cl_waiting;
-			o->sv_active += p->sv_active;
-			o->sv_idle += p->sv_idle;
-			o->sv_used += p->sv_used;
-			o->sv_tested += p->sv_tested;
-			o->sv_login += p->sv_login;
-			o->maxwait_us = Max(o->maxwait_us, p->maxwait_us);
+			f->max_wait_us = o->maxwait_us;
+			f->worst_pool = f->npools - 1;
 		}
+		f->clients_waiting = (int) Min((int64) f->clients_waiting + t->overflow.cl_waiting,
+									   (int64) INT_MAX);
 	}
 }
 
@@ -437,6 +476,11 @@ fail(Target *t, const char *prefix, const char *msg, TimestampTz now)
 }
 
 static void
+ignore_notice(void *arg, const char *message)
+{
+}
+
+static void
 start_poll(Target *t, TimestampTz now)
 {
 	PhPooler   *f = &t->fresh;
@@ -447,8 +491,11 @@ start_poll(Target *t, TimestampTz now)
 	t->query = Q_VERSION;
 	t->rows = NULL;
 	t->nrows = 0;
+	t->rows_cap = 0;
+	memset(&t->overflow, 0, sizeof(t->overflow));
 	t->sizes = NULL;
 	t->nsizes = 0;
+	t->sizes_cap = 0;
 	memset(f, 0, offsetof(PhPooler, pools));
 	f->max_client_conn = -1;
 	f->default_pool_size = -1;
@@ -476,6 +523,8 @@ start_poll(Target *t, TimestampTz now)
 		fail(t, "could not connect: ", PQerrorMessage(t->conn), now);
 		return;
 	}
+	/* what a pooler says in NOTICEs goes nowhere: libpq would print it on stderr */
+	PQsetNoticeProcessor(t->conn, ignore_notice, NULL);
 	t->step = STEP_CONNECTING;
 	t->want_write = true;
 }
@@ -508,7 +557,7 @@ read_results(Target *t, TimestampTz now)
 				t->step = STEP_SEND;
 			return;
 		}
-		if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		if (PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_SINGLE_TUPLE)
 		{
 			if (t->error[0] == '\0')
 			{
@@ -581,6 +630,8 @@ advance(Target *t, short revents, TimestampTz now)
 			fail(t, "could not send: ", PQerrorMessage(t->conn), now);
 			return;
 		}
+		/* one row at a time: a pooler answering without end costs no memory */
+		(void) PQsetSingleRowMode(t->conn);
 		t->step = STEP_FLUSH;
 	}
 	if (t->step == STEP_FLUSH)
@@ -734,6 +785,8 @@ take_config(void)
 			ph_pooler_target(config[i].conninfo, t->out.host, sizeof(t->out.host), &t->out.port);
 		}
 		t->out.configured_at = config[i].configured_at;
+		if (!kept)
+			t->out.watched_since = GetCurrentTimestamp();
 	}
 	for (int k = 0; k < nold; k++)
 		if (old[k].name[0] != '\0' && old[k].conn != NULL)

@@ -67,14 +67,17 @@ pool_name(StringInfo s, const PhPoolerPool *pool)
 /*
  * One check per pooler, "pooler:<name>"; its value is the longest wait in
  * seconds.  Polls that fail, or no poll at all (the pooler worker gone or
- * stuck), turn it critical once the last answer is older than the grace.
+ * stuck), turn it critical once the last answer is older than the grace;
+ * one never answered counts from when it was first polled (or listed), so
+ * that a restart of the server or of the worker is no silence.
  */
 void
 ph_check_pooler(PhCheck *c, const PhPooler *p, pid_t poller_pid, TimestampTz now)
 {
 	char		name[PH_NAME_LEN];
 	StringInfoData d;
-	TimestampTz silent_since = p->answered_at != 0 ? p->answered_at : p->configured_at;
+	/* since its last answer, or since it was first polled (a restart is no silence) */
+	TimestampTz silent_since = Max(p->answered_at, p->watched_since);
 	double		silent = ph_age_seconds(silent_since, now);
 	bool		beyond_grace = now - silent_since > (int64) ph_pooler_grace_ms * 1000;
 	double		wait_s = p->max_wait_us / 1e6;
@@ -95,7 +98,7 @@ ph_check_pooler(PhCheck *c, const PhPooler *p, pid_t poller_pid, TimestampTz now
 
 		c->status = beyond_grace ? PH_CHECK_CRITICAL : PH_CHECK_WARNING;
 		if (p->answered_at == 0)
-			appendStringInfo(&d, "pooler \"%s\" has not answered since it was configured %.0f s ago: %s",
+			appendStringInfo(&d, "pooler \"%s\" has not answered since it was first polled %.0f s ago: %s",
 							 p->name, silent, why);
 		else
 			appendStringInfo(&d, "pooler \"%s\" unreachable: no answer for %.0f s: %s",

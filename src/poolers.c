@@ -207,6 +207,7 @@ ph_load_poolers(void)
 	int			n = 0;
 	int			excess = 0;
 	Latch	   *latch = NULL;
+	TimestampTz now = GetCurrentTimestamp();
 
 	memset(fresh, 0, sizeof(fresh));
 	SetCurrentStatementStartTimestamp();
@@ -253,6 +254,15 @@ ph_load_poolers(void)
 	MemoryContextSwitchTo(cxt);
 
 	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
+	/* a pooler listed already keeps the time it was first listed */
+	for (int i = 0; i < n; i++)
+	{
+		fresh[i].loaded_at = now;
+		for (int k = 0; k < ph_shared->npooler_config; k++)
+			if (strcmp(ph_shared->pooler_config[k].name, fresh[i].name) == 0 &&
+				strcmp(ph_shared->pooler_config[k].conninfo, fresh[i].conninfo) == 0)
+				fresh[i].loaded_at = ph_shared->pooler_config[k].loaded_at;
+	}
 	if (n != ph_shared->npooler_config || excess != ph_shared->pooler_excess ||
 		memcmp(fresh, ph_shared->pooler_config, sizeof(PhPoolerConfig) * n) != 0)
 	{
@@ -294,6 +304,7 @@ ph_read_pooler_polls(PhPoolerTable *out)
 			memset(p, 0, offsetof(PhPooler, pools));
 			strlcpy(p->name, c->name, NAMEDATALEN);
 			p->configured_at = c->configured_at;
+			p->watched_since = c->loaded_at;
 			p->max_client_conn = -1;
 			p->default_pool_size = -1;
 			p->worst_pool = -1;

@@ -563,6 +563,8 @@ typedef struct PhPooler
 	char		host[64];		/* from its conninfo, for people ("": default) */
 	int			port;			/* 0: default */
 	TimestampTz configured_at;	/* its conninfo as now, since */
+	TimestampTz watched_since;	/* polled by this pooler worker (or listed,
+								 * when none has taken it up) since */
 	TimestampTz polled_at;		/* the last poll ended; 0: not yet */
 	TimestampTz answered_at;	/* the last poll that succeeded; 0: never */
 	TimestampTz failing_since;	/* polls fail since; 0: the last succeeded */
@@ -598,6 +600,7 @@ typedef struct PhPoolerConfig
 	char		name[NAMEDATALEN];
 	char		conninfo[PH_CONNINFO_LEN];	/* read by the pooler worker only */
 	TimestampTz configured_at;
+	TimestampTz loaded_at;		/* this name and conninfo in shared memory since */
 } PhPoolerConfig;
 
 typedef struct PhHistoryEntry
