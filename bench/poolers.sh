@@ -18,26 +18,29 @@
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
 source "$(dirname "$0")/../scripts/server.sh"
+source "$(dirname "$0")/common.sh"
 
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-4}
 
 ph_ensure_packages
 ph_ensure_user
-ph_build_install
-ph_server_start "pg_health.sample_interval = 100ms" "pg_health.history_size = 2000"
-ph_psql -q -c 'CREATE EXTENSION pg_health' >/dev/null
-bindir=$("$PG_CONFIG" --bindir)
 pdir=$(mktemp -d /tmp/pg_health_poolers.XXXXXX)
 chmod 755 "$pdir"
+# this tree, built into a private installation (never the machine's)
+ph_bench_builds "$pdir"
+ph_bench_server_start new "pg_health.sample_interval = 100ms" "pg_health.history_size = 2000"
+PG_CONFIG=${PH_BENCH_PG_CONFIG[new]}
+ph_psql -q -c 'CREATE EXTENSION pg_health' >/dev/null
+bindir=$("$PG_CONFIG" --bindir)
 [ "$(id -u)" = 0 ] && chown "$PH_USER" "$pdir"
 client_pids=()
 cleanup() {
 	for p in "${client_pids[@]}"; do kill -- -"$p" 2>/dev/null || true; done
 	for f in "$pdir"/pgb*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
 	sleep 0.5
-	rm -rf "$pdir"
 	ph_server_stop
+	rm -rf "$pdir"
 }
 trap cleanup EXIT
 
@@ -97,7 +100,11 @@ configure() {
 	fi
 }
 generation() { ph_psql -Atq -c 'SELECT generation FROM health.status'; }
-poller_pid() { ph_psql -Atq -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_health poller'" ; }
+# the pooler worker of this server: a child of its postmaster (it has no pg_stat_activity row)
+poller_pid() {
+	ps -o pid=,args= --ppid "$(head -1 "$PH_SERVER_DIR/data/postmaster.pid")" |
+		awk 'index($0, "pg_health poller") { print $1; exit }'
+}
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 polls_total() { ph_psql -Atq -c 'SELECT coalesce(sum(polls), 0) FROM health.poolers'; }
 
@@ -105,7 +112,7 @@ declare -A sum_avg sum_n max_seen
 sum_avg=([none]=0 [four]=0); sum_n=([none]=0 [four]=0); max_seen=([none]=0 [four]=0)
 poll_wall=() ; cpu=0 ; polls=0
 pid=$(poller_pid)
-[ -n "$pid" ] || pid=$(pgrep -f 'pg_health poller' | head -1)
+[ -n "$pid" ] || ph_die "no pooler worker found"
 for r in $(seq 1 "$ROUNDS"); do
 	for mode in none four; do
 		configure "$mode"
@@ -136,4 +143,4 @@ printf '\nsampler time per sample: no pooler %d us avg (max %d), four poolers %d
 	"$a_none" "${max_seen[none]}" "$a_four" "${max_seen[four]}" \
 	"$(awk -v a="$a_four" -v b="$a_none" 'BEGIN { printf "%.2f", a / b }')"
 printf 'a poll of one pooler (5 SHOW statements on a kept connection): %s us wall, %s us CPU of the pooler worker (%d polls)\n' \
-	"$wall" "$(awk -v c="$cpu" -v hz="$hz" -v p="$polls" 'BEGIN { printf "%.0f", p > 0 ? c / hz * 1e6 / p : 0 }')" "$polls"
+	"$wall" "$(awk -v c="$cpu" -v hz="$hz" -v p="$polls" 'BEGIN { printf "%.0f", (p > 0 ? c / hz * 1e6 / p : 0) }')" "$polls"

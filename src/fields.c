@@ -479,6 +479,23 @@ const PhField ph_pooler_fields[] = {
 };
 const int	ph_n_pooler_fields = lengthof(ph_pooler_fields);
 
+/* the row that sums the pools that did not fit has no names */
+static void
+pool_database(const void *base, PhValue *v)
+{
+	const PhPoolerPool *p = base;
+
+	v->s = p->folded > 0 ? NULL : p->database;
+}
+
+static void
+pool_user(const void *base, PhValue *v)
+{
+	const PhPoolerPool *p = base;
+
+	v->s = p->folded > 0 ? NULL : p->user;
+}
+
 static void
 pool_mode_or_null(const void *base, PhValue *v)
 {
@@ -486,8 +503,8 @@ pool_mode_or_null(const void *base, PhValue *v)
 }
 
 const PhField ph_pooler_pool_fields[] = {
-	{F("database", PH_FIELD_TEXT, PLP(database), PH_IN_BOTH)},
-	{F("user_name", PH_FIELD_TEXT, PLP(user), PH_IN_BOTH)},
+	{F("database", PH_FIELD_TEXT, 0, PH_IN_BOTH), .get = pool_database},
+	{F("user_name", PH_FIELD_TEXT, 0, PH_IN_BOTH), .get = pool_user},
 	{F("folded_pools", PH_FIELD_INT, PLP(folded), PH_IN_BOTH)},
 	{F("cl_active", PH_FIELD_INT, PLP(cl_active), PH_IN_BOTH)},
 	{F("cl_waiting", PH_FIELD_INT, PLP(cl_waiting), PH_IN_BOTH)},

@@ -135,6 +135,8 @@ typedef struct Target
 	PhPooler	out;			/* what is published */
 	/* this poll's figures, moved to out when it succeeds */
 	PhPooler	fresh;
+	bool		reused;			/* this poll runs on a kept connection */
+	bool		answered_any;	/* a result came in this poll */
 	PhPoolerPool *rows;			/* SHOW POOLS, in the round's memory */
 	int			nrows;
 	int			rows_cap;
@@ -357,12 +359,14 @@ finish_poll(Target *t)
 
 	if (t->nrows > 1)
 		qsort(t->rows, t->nrows, sizeof(PhPoolerPool), cmp_pool);
+	keep = t->nrows <= PH_MAX_POOLER_POOLS && t->overflow.folded == 0 ?
+		t->nrows : PH_MAX_POOLER_POOLS - 1;
 	for (int k = 0; k < t->nrows; k++)
 	{
 		PhPoolerPool *p = &t->rows[k];
 
 		f->clients_waiting = (int) Min((int64) f->clients_waiting + p->cl_waiting, (int64) INT_MAX);
-		if (k < PH_MAX_POOLER_POOLS - 1 && p->cl_waiting > 0 &&
+		if (k < keep && p->cl_waiting > 0 &&
 			(f->worst_pool < 0 || p->maxwait_us > f->max_wait_us))
 		{
 			f->max_wait_us = p->maxwait_us;
@@ -374,17 +378,16 @@ finish_poll(Target *t)
 		if (p->pool_mode[0] == '\0')
 			strlcpy(p->pool_mode, f->pool_mode, sizeof(p->pool_mode));
 	}
-	keep = t->nrows <= PH_MAX_POOLER_POOLS && t->overflow.folded == 0 ?
-		t->nrows : PH_MAX_POOLER_POOLS - 1;
 	memcpy(f->pools, t->rows, sizeof(PhPoolerPool) * keep);
 	f->npools = keep;
 	if (t->nrows > keep || t->overflow.folded > 0)
 	{
 		PhPoolerPool *o = &f->pools[f->npools++];
 
+		/* no names: a real pool may be called anything */
 		*o = t->overflow;
-		strlcpy(o->database, "other", sizeof(o->database));
-		strlcpy(o->user, "other", sizeof(o->user));
+		o->database[0] = '\0';
+		o->user[0] = '\0';
 		o->pool_size = -1;
 		for (int k = keep; k < t->nrows; k++)
 			fold_pool(o, &t->rows[k]);
@@ -480,6 +483,34 @@ ignore_notice(void *arg, const char *message)
 {
 }
 
+/*
+ * Start connecting.  GSS encryption is off unless the conninfo asks for it
+ * (setting it up may ask a Kerberos server, and wait).
+ */
+static void
+connect_start(Target *t, TimestampTz now)
+{
+	const char *const keywords[] = {"gssencmode", "dbname", "fallback_application_name", NULL};
+	const char *const values[] = {"disable", t->conninfo, "pg_health pooler worker", NULL};
+
+	drop_connection(t);
+	t->conn = PQconnectStartParams(keywords, values, 1);
+	if (t->conn == NULL)
+	{
+		fail(t, "could not connect: ", "out of memory", now);
+		return;
+	}
+	if (PQstatus(t->conn) == CONNECTION_BAD)
+	{
+		fail(t, "could not connect: ", PQerrorMessage(t->conn), now);
+		return;
+	}
+	/* what a pooler says in NOTICEs goes nowhere: libpq would print it on stderr */
+	PQsetNoticeProcessor(t->conn, ignore_notice, NULL);
+	t->step = STEP_CONNECTING;
+	t->want_write = true;
+}
+
 static void
 start_poll(Target *t, TimestampTz now)
 {
@@ -501,32 +532,46 @@ start_poll(Target *t, TimestampTz now)
 	f->default_pool_size = -1;
 	f->worst_pool = -1;
 
+	t->answered_any = false;
 	if (t->conn != NULL && PQstatus(t->conn) == CONNECTION_OK)
 	{
+		t->reused = true;
 		t->step = STEP_SEND;
 		return;
 	}
-	drop_connection(t);
-	{
-		const char *const keywords[] = {"dbname", "fallback_application_name", NULL};
-		const char *const values[] = {t->conninfo, "pg_health pooler worker", NULL};
+	t->reused = false;
+	connect_start(t, now);
+}
 
-		t->conn = PQconnectStartParams(keywords, values, 1);
-	}
-	if (t->conn == NULL)
+/*
+ * A kept connection that fails before the first answer of a poll was most
+ * likely closed by the pooler meanwhile (a restart): connect again, within
+ * the same deadline, instead of counting a failure.
+ */
+static bool
+retry_fresh(Target *t, TimestampTz now)
+{
+	if (!t->reused || t->query != Q_VERSION || t->answered_any)
+		return false;
+	drop_connection(t);
+	t->reused = false;
+	connect_start(t, now);
+	return true;
+}
+
+/* Read and drop what libpq queued besides results: a pooler never sends them. */
+static bool
+unexpected_notifications(Target *t)
+{
+	PGnotify   *n;
+	bool		any = false;
+
+	while ((n = PQnotifies(t->conn)) != NULL)
 	{
-		fail(t, "could not connect: ", "out of memory", now);
-		return;
+		PQfreemem(n);
+		any = true;
 	}
-	if (PQstatus(t->conn) == CONNECTION_BAD)
-	{
-		fail(t, "could not connect: ", PQerrorMessage(t->conn), now);
-		return;
-	}
-	/* what a pooler says in NOTICEs goes nowhere: libpq would print it on stderr */
-	PQsetNoticeProcessor(t->conn, ignore_notice, NULL);
-	t->step = STEP_CONNECTING;
-	t->want_write = true;
+	return any;
 }
 
 /* Consume a statement's results; move on to the next statement, or end. */
@@ -535,12 +580,20 @@ read_results(Target *t, TimestampTz now)
 {
 	if (!PQconsumeInput(t->conn))
 	{
-		fail(t, "connection lost: ", PQerrorMessage(t->conn), now);
+		if (!retry_fresh(t, now))
+			fail(t, "connection lost: ", PQerrorMessage(t->conn), now);
 		return;
 	}
-	while (t->step == STEP_READ && !PQisBusy(t->conn))
+	if (unexpected_notifications(t))
+	{
+		fail(t, "not a PgBouncer admin console: ", "it sent a notification (NOTIFY)", now);
+		return;
+	}
+	/* a bounded number of results per wake-up: the deadline is looked at between */
+	for (int n = 0; n < 10000 && t->step == STEP_READ && !PQisBusy(t->conn); n++)
 	{
 		PGresult   *res = PQgetResult(t->conn);
+		ExecStatusType st;
 
 		if (res == NULL)
 		{
@@ -557,7 +610,18 @@ read_results(Target *t, TimestampTz now)
 				t->step = STEP_SEND;
 			return;
 		}
-		if (PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_SINGLE_TUPLE)
+		st = PQresultStatus(res);
+		if (st == PGRES_FATAL_ERROR && PQstatus(t->conn) == CONNECTION_BAD)
+		{
+			/* the connection broke, not the statement */
+			if (retry_fresh(t, now))
+			{
+				PQclear(res);
+				return;
+			}
+		}
+		t->answered_any = true;
+		if (st == PGRES_TUPLES_OK || st == PGRES_SINGLE_TUPLE)
 		{
 			if (t->error[0] == '\0')
 			{
@@ -583,14 +647,27 @@ read_results(Target *t, TimestampTz now)
 				}
 			}
 		}
-		else if (PQresultStatus(res) != PGRES_COMMAND_OK && t->error[0] == '\0')
+		else if (st == PGRES_FATAL_ERROR || st == PGRES_NONFATAL_ERROR || st == PGRES_BAD_RESPONSE)
 		{
-			char		prefix[64];
+			if (t->error[0] == '\0')
+			{
+				char		prefix[64];
 
-			snprintf(prefix, sizeof(prefix), "%s%s: ",
-					 t->query == Q_VERSION ? "not a PgBouncer admin console: " : "",
-					 query_text[t->query]);
-			set_error(t, prefix, PQresultErrorMessage(res));
+				snprintf(prefix, sizeof(prefix), "%s%s: ",
+						 t->query == Q_VERSION ? "not a PgBouncer admin console: " : "",
+						 query_text[t->query]);
+				set_error(t, prefix, PQresultErrorMessage(res));
+			}
+		}
+		else if (st != PGRES_COMMAND_OK && st != PGRES_EMPTY_QUERY)
+		{
+			/* COPY, pipeline states: no admin console answers SHOW with them */
+			char		msg[128];
+
+			snprintf(msg, sizeof(msg), "%s answered with %s", query_text[t->query], PQresStatus(st));
+			PQclear(res);
+			fail(t, "not a PgBouncer admin console: ", msg, now);
+			return;
 		}
 		PQclear(res);
 	}
@@ -627,7 +704,8 @@ advance(Target *t, short revents, TimestampTz now)
 	{
 		if (!PQsendQuery(t->conn, query_text[t->query]))
 		{
-			fail(t, "could not send: ", PQerrorMessage(t->conn), now);
+			if (!retry_fresh(t, now))
+				fail(t, "could not send: ", PQerrorMessage(t->conn), now);
 			return;
 		}
 		/* one row at a time: a pooler answering without end costs no memory */
@@ -640,7 +718,8 @@ advance(Target *t, short revents, TimestampTz now)
 
 		if (r < 0)
 		{
-			fail(t, "could not send: ", PQerrorMessage(t->conn), now);
+			if (!retry_fresh(t, now))
+				fail(t, "could not send: ", PQerrorMessage(t->conn), now);
 			return;
 		}
 		if (r > 0)
@@ -785,14 +864,17 @@ take_config(void)
 			ph_pooler_target(config[i].conninfo, t->out.host, sizeof(t->out.host), &t->out.port);
 		}
 		t->out.configured_at = config[i].configured_at;
+		t->out.loaded_at = config[i].loaded_at;
 		if (!kept)
 			t->out.watched_since = GetCurrentTimestamp();
 	}
 	for (int k = 0; k < nold; k++)
 		if (old[k].name[0] != '\0' && old[k].conn != NULL)
 			PQfinish(old[k].conn);
-	/* the conninfo stays in this worker's memory only: wipe the copy */
+	/* conninfos live in targets[] only: wipe every other copy */
 	explicit_bzero(config, sizeof(config));
+	explicit_bzero(old, sizeof(old));
+	explicit_bzero(&targets[ntargets], sizeof(Target) * (PH_MAX_POOLERS - ntargets));
 }
 
 static void

@@ -162,7 +162,8 @@ ph_check_pooler_excess(PhCheck *c, const PhPoolerTable *t)
 /*
  * The client connections of one pool at a pooler (a NULL or empty database
  * or user: any), for a component that counts its pool there; -1 when the
- * pooler is not configured or has not answered within its grace.
+ * pooler is not configured, has not answered within its grace, or has more
+ * pools than are kept and the one asked for may be among those folded.
  */
 int
 ph_pooler_pool_clients(const PhPoolerTable *t, const char *pooler, const char *database,
@@ -172,22 +173,34 @@ ph_pooler_pool_clients(const PhPoolerTable *t, const char *pooler, const char *d
 	{
 		const PhPooler *p = &t->items[i];
 		int			clients = 0;
+		bool		exact = database && database[0] && user && user[0];
+		bool		found = false;
+		bool		folded = false;
 
 		if (strcmp(p->name, pooler) != 0)
 			continue;
 		if (p->answered_at == 0 ||
 			now - p->answered_at > (int64) ph_pooler_grace_ms * 1000)
 			return -1;
+
 		for (int k = 0; k < p->npools; k++)
 		{
 			const PhPoolerPool *pool = &p->pools[k];
 
-			if (pool->folded > 0 ||
-				(database && database[0] && strcmp(pool->database, database) != 0) ||
+			if (pool->folded > 0)
+			{
+				folded = true;
+				continue;
+			}
+			if ((database && database[0] && strcmp(pool->database, database) != 0) ||
 				(user && user[0] && strcmp(pool->user, user) != 0))
 				continue;
+			found = true;
 			clients += pool->cl_active + pool->cl_waiting;
 		}
+		/* its pool may be among those folded away: not known, rather than 0 */
+		if (folded && !(exact && found))
+			return -1;
 		return clients;
 	}
 	return -1;

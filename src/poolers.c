@@ -13,6 +13,8 @@
  */
 #include "postgres.h"
 
+#include <arpa/inet.h>
+
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
@@ -46,8 +48,34 @@ require_superuser(const char *name)
 }
 
 /*
- * A conninfo pg_health can use: libpq parses it, it is not too long, and it
- * names PgBouncer's admin console (dbname=pgbouncer).
+ * The pooler worker never waits for a name to be resolved (libpq does that
+ * synchronously, and a slow resolver would hold up every pooler's poll and
+ * the worker's shutdown): every host must be an address or a Unix-socket
+ * directory, unless hostaddr gives the addresses.
+ */
+static void
+check_host_addresses(const char *name, char *hosts)
+{
+	char	   *save = NULL;
+
+	for (char *h = strtok_r(hosts, ",", &save); h != NULL; h = strtok_r(NULL, ",", &save))
+	{
+		unsigned char buf[sizeof(struct in6_addr)];
+
+		if (h[0] == '/' || h[0] == '@' || inet_pton(AF_INET, h, buf) == 1 ||
+			inet_pton(AF_INET6, h, buf) == 1)
+			continue;
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("conninfo of pooler \"%s\" names host \"%s\", which the pooler worker would have to look up", name, h),
+				 errdetail("libpq resolves host names synchronously: a slow resolver would hold up every pooler's poll."),
+				 errhint("Give the address: host=10.0.0.5, or hostaddr=10.0.0.5 (with host=%s kept for TLS); or a Unix-socket directory.", h)));
+	}
+}
+
+/*
+ * A conninfo pg_health can use: libpq parses it, it is not too long, it
+ * names PgBouncer's admin console (dbname=pgbouncer), and addresses only.
  */
 static void
 check_conninfo(const char *name, const char *conninfo)
@@ -55,6 +83,8 @@ check_conninfo(const char *name, const char *conninfo)
 	char	   *err = NULL;
 	PQconninfoOption *opts;
 	const char *dbname = NULL;
+	char	   *host = NULL;
+	bool		hostaddr = false;
 
 	if (strlen(conninfo) >= PH_CONNINFO_LEN)
 		ereport(ERROR,
@@ -67,20 +97,37 @@ check_conninfo(const char *name, const char *conninfo)
 	{
 		char		msg[256];
 
-		/* libpq's message ends with a newline */
-		strlcpy(msg, err ? err : "out of memory", sizeof(msg));
+		/*
+		 * libpq's message may quote a piece of the conninfo, a password
+		 * included: only the one that names an unknown keyword is shown
+		 */
+		strlcpy(msg, err && strncmp(err, "invalid connection option", 25) == 0 ? err :
+				"libpq cannot parse it", sizeof(msg));
 		msg[strcspn(msg, "\n")] = '\0';
 		if (err)
+		{
+			explicit_bzero(err, strlen(err));
 			PQfreemem(err);
+		}
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid conninfo for pooler \"%s\": %s", name, msg),
-				 errhint("Give it as libpq takes it, for example 'host=10.0.0.5 port=6432 dbname=pgbouncer user=pg_health'.")));
+				 errhint("Give it as libpq takes it, for example 'hostaddr=10.0.0.5 port=6432 dbname=pgbouncer user=pg_health'.")));
 	}
 	for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
-		if (strcmp(o->keyword, "dbname") == 0 && o->val != NULL)
+	{
+		if (o->val == NULL || o->val[0] == '\0')
+			continue;
+		if (strcmp(o->keyword, "dbname") == 0)
 			dbname = pstrdup(o->val);
+		else if (strcmp(o->keyword, "host") == 0)
+			host = pstrdup(o->val);
+		else if (strcmp(o->keyword, "hostaddr") == 0)
+			hostaddr = true;
+	}
 	PQconninfoFree(opts);
+	if (host != NULL && !hostaddr)
+		check_host_addresses(name, host);
 	if (dbname == NULL || strcmp(dbname, "pgbouncer") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -290,33 +337,14 @@ ph_read_pooler_polls(PhPoolerTable *out)
 	ph_copy_pooler_table(out, &ph_shared->pooler_polls);
 	out->poller_pid = ph_shared->poller_pid;
 	out->excess = ph_shared->pooler_excess;
-	for (int i = 0; i < ph_shared->npooler_config; i++)
-	{
-		const PhPoolerConfig *c = &ph_shared->pooler_config[i];
-		bool		polled = false;
-
-		for (int k = 0; k < out->n && !polled; k++)
-			polled = strcmp(out->items[k].name, c->name) == 0;
-		if (!polled && out->n < PH_MAX_POOLERS)
-		{
-			PhPooler   *p = &out->items[out->n++];
-
-			memset(p, 0, offsetof(PhPooler, pools));
-			strlcpy(p->name, c->name, NAMEDATALEN);
-			p->configured_at = c->configured_at;
-			p->watched_since = c->loaded_at;
-			p->max_client_conn = -1;
-			p->default_pool_size = -1;
-			p->worst_pool = -1;
-		}
-	}
-	/* a pooler dropped from the list is gone, whatever the worker last said */
+	/* a pooler dropped from the list (or listed anew) is gone, whatever the worker last said */
 	for (int k = 0; k < out->n;)
 	{
 		bool		listed = false;
 
 		for (int i = 0; i < ph_shared->npooler_config && !listed; i++)
-			listed = strcmp(out->items[k].name, ph_shared->pooler_config[i].name) == 0;
+			listed = strcmp(out->items[k].name, ph_shared->pooler_config[i].name) == 0 &&
+				out->items[k].loaded_at == ph_shared->pooler_config[i].loaded_at;
 		if (listed)
 			k++;
 		else
@@ -325,6 +353,29 @@ ph_read_pooler_polls(PhPoolerTable *out)
 			if (k < out->n)
 				memcpy(&out->items[k], &out->items[out->n],
 					   offsetof(PhPooler, pools) + sizeof(PhPoolerPool) * out->items[out->n].npools);
+		}
+	}
+	for (int i = 0; i < ph_shared->npooler_config; i++)
+	{
+		const PhPoolerConfig *c = &ph_shared->pooler_config[i];
+		bool		polled = false;
+
+		/* a result of an earlier conninfo of the same name is not this pooler's */
+		for (int k = 0; k < out->n && !polled; k++)
+			polled = strcmp(out->items[k].name, c->name) == 0 &&
+				out->items[k].loaded_at == c->loaded_at;
+		if (!polled && out->n < PH_MAX_POOLERS)
+		{
+			PhPooler   *p = &out->items[out->n++];
+
+			memset(p, 0, offsetof(PhPooler, pools));
+			strlcpy(p->name, c->name, NAMEDATALEN);
+			p->configured_at = c->configured_at;
+			p->watched_since = c->loaded_at;
+			p->loaded_at = c->loaded_at;
+			p->max_client_conn = -1;
+			p->default_pool_size = -1;
+			p->worst_pool = -1;
 		}
 	}
 	LWLockRelease(ph_shared->lock);

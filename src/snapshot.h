@@ -565,6 +565,8 @@ typedef struct PhPooler
 	TimestampTz configured_at;	/* its conninfo as now, since */
 	TimestampTz watched_since;	/* polled by this pooler worker (or listed,
 								 * when none has taken it up) since */
+	TimestampTz loaded_at;		/* the configuration it was polled with
+								 * (PhPoolerConfig.loaded_at) */
 	TimestampTz polled_at;		/* the last poll ended; 0: not yet */
 	TimestampTz answered_at;	/* the last poll that succeeded; 0: never */
 	TimestampTz failing_since;	/* polls fail since; 0: the last succeeded */

@@ -9,6 +9,10 @@ pooler worker's SHOW statements in one of these ways:
   flood    SHOW POOLS answers rows without end
   drip     every answer one byte at a time, 50 ms apart
   garbage  bytes that are no protocol at all, right after the login
+  copy     SHOW VERSION answered with a COPY (CopyOutResponse)
+  notify   2,000 notifications (NOTIFY) before every answer
+  closer   answers like PgBouncer (few pools), then closes the connection
+           after each SHOW POOLS, as a pooler that restarts between polls
 
     fake_pooler.py PORT MODE
 """
@@ -134,11 +138,29 @@ class Handler(socketserver.BaseRequestHandler):
                 if kind != b"Q":
                     continue
                 query = body.rstrip(b"\0").decode("ascii", "replace")
+                if MODE == "copy":
+                    self.request.sendall(msg(b"H", struct.pack("!bh", 0, 0)) +
+                                         msg(b"d", b"copy data\n") * 10)
+                    continue
+                if MODE == "notify":
+                    self.request.sendall(
+                        msg(b"A", struct.pack("!i", 7) + b"chan\0" + b"p" * 500 + b"\0") * 2000)
                 if MODE == "flood" and query.strip().upper() == "SHOW POOLS":
                     self.request.sendall(row_description(POOL_COLUMNS))
                     row = data_row(["db", "u", 1, 1, 1, 1, 1, 1, 1, 1, 1, "transaction"]) * 1000
                     while True:
                         self.request.sendall(row)
+                if MODE == "closer":
+                    q = query.strip().upper()
+                    reply = table(POOL_COLUMNS, [["app", "app", "1", "0", "1", "0", "0", "0", "0",
+                                                  "0", "0", "transaction"]]) \
+                        if q == "SHOW POOLS" else \
+                        table(["version"], [["PgBouncer 1.99"]]) if q == "SHOW VERSION" else \
+                        table(["list", "items"], [["used_clients", "1"]])
+                    self.send(reply + msg(b"Z", b"I"))
+                    if q == "SHOW POOLS":
+                        return
+                    continue
                 self.send(answer(query) + msg(b"Z", b"I"))
         except (EOFError, ConnectionError, BrokenPipeError, OSError):
             return

@@ -144,6 +144,10 @@ my %bad = (
 	q{SELECT health.configure_pooler('X Y', 'dbname=pgbouncer')}
 	  => [ qr/invalid pooler name "X Y"/, '22023' ],
 	q{SELECT health.configure_pooler('x', NULL)} => [ qr/conninfo must not be NULL/, '22004' ],
+	q{SELECT health.configure_pooler('x', 'host=pgb.example.com dbname=pgbouncer')}
+	  => [ qr/names host "pgb.example.com", which the pooler worker would have to look up/, '22023' ],
+	q{SELECT health.configure_pooler('x', 'host=127.0.0.1 password=correct horse dbname=pgbouncer')}
+	  => [ qr/invalid conninfo for pooler "x": libpq cannot parse it/, '22023' ],
 	q{SELECT health.configure_pooler('x', repeat('a', 2000))}
 	  => [ qr/more than the 1023 allowed/, '22023' ],
 );
@@ -153,6 +157,13 @@ for my $sql (sort keys %bad)
 	like($err, $bad{$sql}[0], "bad input refused: $sql");
 	like($err, qr/ERROR:  $bad{$sql}[1]/, "... with SQLSTATE $bad{$sql}[1]");
 }
+($ret, $out, $err) = $node->psql('postgres',
+	q{SELECT health.configure_pooler('x', 'host=127.0.0.1 password=correct horse dbname=pgbouncer')});
+unlike($err, qr/horse/, "libpq's parse error is not shown: it may quote the password");
+$node->safe_psql('postgres',
+	q{SELECT health.configure_pooler('named', 'host=pgb.example.com hostaddr=127.0.0.1 port=1 dbname=pgbouncer')});
+is($node->safe_psql('postgres', q{SELECT health.drop_pooler('named')}), 't',
+	'a host name with hostaddr is taken (no lookup)');
 ($ret, $out, $err) = $node->psql('postgres',
 	"SET ROLE app; SELECT health.configure_pooler('x', 'dbname=pgbouncer')");
 like($err, qr/permission denied for function configure_pooler/, 'a non-superuser cannot configure a pooler');

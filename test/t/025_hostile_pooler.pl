@@ -1,5 +1,5 @@
 # A pooler is outside input: test/helpers/fake_pooler.py logs in like
-# PgBouncer and then answers hostilely.  Whatever it answers, the pooler
+# PgBouncer and then answers hostilely (test/helpers/fake_pooler.py lists how).  Whatever it answers, the pooler
 # worker neither crashes nor grows, the sampler and SQL never wait for it,
 # nothing it says reaches the log, and what is shown is bounded, valid UTF-8.
 use strict;
@@ -41,7 +41,7 @@ sub wait_for
 }
 
 my %fakes;
-for my $mode (qw(hostile flood drip garbage))
+for my $mode (qw(hostile flood drip garbage copy notify closer))
 {
 	my $port = PostgreSQL::Test::Cluster::get_free_port();
 	$fakes{$mode} = IPC::Run::start([ '/usr/bin/python3', $fake, $port, $mode ], '>', '/dev/null', '2>', '/dev/null');
@@ -76,6 +76,31 @@ ok(wait_for(q{SELECT status FROM health.checks WHERE name = 'pooler:garbage'}, '
 	'garbage instead of the protocol: critical');
 like($node->safe_psql('postgres', q{SELECT error FROM health.poolers WHERE name = 'garbage'}),
 	qr/could not connect: /, '... with libpq\'s reason');
+
+ok(wait_for(q{SELECT status FROM health.checks WHERE name = 'pooler:copy'}, 'critical'),
+	'a COPY instead of rows: critical');
+like($node->safe_psql('postgres', q{SELECT error FROM health.poolers WHERE name = 'copy'}),
+	qr/not a PgBouncer admin console: SHOW VERSION answered with PGRES_COPY_OUT/, '... saying so');
+ok(wait_for(q{SELECT status FROM health.checks WHERE name = 'pooler:notify'}, 'critical'),
+	'notifications from a pooler: critical');
+like($node->safe_psql('postgres', q{SELECT error FROM health.poolers WHERE name = 'notify'}),
+	qr/not a PgBouncer admin console: it sent a notification/, '... saying so (and they are freed, not kept)');
+
+# a component whose pool may be among the 4,969 folded away: not known, not 0
+$node->safe_psql('postgres', q{
+	SELECT health.configure_component('c', pooler => 'hostile', pooler_database => 'db3',
+	  pooler_user => 'nosuch', pool_min_connections => 1);
+	SELECT health.set_component_state('c', 'ready');
+});
+ok(wait_for(q{SELECT pool_connections IS NULL FROM health.components WHERE name = 'c'}, 't'),
+	'a component pool that may have been folded away is unknown, not 0');
+like($node->safe_psql('postgres', q{SELECT detail FROM health.checks WHERE name = 'component:c'}),
+	qr/its pool at pooler "hostile" \(database db3, user nosuch\) is not known/, '... and says so');
+
+# a pooler that closes the kept connection after every poll: connected again, no failure
+ok(wait_for(q{SELECT polls >= 5 FROM health.poolers WHERE name = 'closer'}, 't'), 'the closer is polled');
+is($node->safe_psql('postgres', q{SELECT state || ' ' || failures FROM health.poolers WHERE name = 'closer'}),
+	'answering 0', '... and a connection the pooler closed meanwhile is made again, not a failure');
 
 # let the flood run through a few more polls, then look at the worker
 my $gen0 = $node->safe_psql('postgres', 'SELECT generation FROM health.status');
