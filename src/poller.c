@@ -13,8 +13,9 @@
  * polled at once, non-blocking, and each poll has a deadline
  * (pg_health.pooler_timeout) for the connection and all its statements
  * together, so a pooler that hangs (SIGSTOP, a full network buffer) costs
- * its own poll and nothing else.  Connections are kept between polls and
- * made again after a failure.
+ * its own poll and nothing else.  Each poll has a connection of its own:
+ * one kept between polls would hold up PgBouncer's shutdown (from 1.23 on,
+ * SIGTERM waits for every client to disconnect).
  *
  * Each poll is SHOW VERSION (is it PgBouncer?), SHOW CONFIG
  * (max_client_conn, default_pool_size, pool_mode), SHOW LISTS (client
@@ -135,8 +136,6 @@ typedef struct Target
 	PhPooler	out;			/* what is published */
 	/* this poll's figures, moved to out when it succeeds */
 	PhPooler	fresh;
-	bool		reused;			/* this poll runs on a kept connection */
-	bool		answered_any;	/* a result came in this poll */
 	PhPoolerPool *rows;			/* SHOW POOLS, in the round's memory */
 	int			nrows;
 	int			rows_cap;
@@ -437,6 +436,11 @@ end_poll(Target *t, TimestampTz now)
 {
 	PhPooler   *o = &t->out;
 
+	/*
+	 * A connection per poll: one kept open would hold up PgBouncer's own
+	 * shutdown (from 1.23 on, SIGTERM waits for every client to leave)
+	 */
+	drop_connection(t);
 	o->polled_at = now;
 	o->poll_duration_us = now - t->started;
 	o->polls++;
@@ -462,7 +466,6 @@ end_poll(Target *t, TimestampTz now)
 	else
 	{
 		/* the last answer's pools stay, with its time: readers see how old */
-		drop_connection(t);
 		o->failures++;
 		if (o->failing_since == 0)
 			o->failing_since = now;
@@ -532,31 +535,7 @@ start_poll(Target *t, TimestampTz now)
 	f->default_pool_size = -1;
 	f->worst_pool = -1;
 
-	t->answered_any = false;
-	if (t->conn != NULL && PQstatus(t->conn) == CONNECTION_OK)
-	{
-		t->reused = true;
-		t->step = STEP_SEND;
-		return;
-	}
-	t->reused = false;
 	connect_start(t, now);
-}
-
-/*
- * A kept connection that fails before the first answer of a poll was most
- * likely closed by the pooler meanwhile (a restart): connect again, within
- * the same deadline, instead of counting a failure.
- */
-static bool
-retry_fresh(Target *t, TimestampTz now)
-{
-	if (!t->reused || t->query != Q_VERSION || t->answered_any)
-		return false;
-	drop_connection(t);
-	t->reused = false;
-	connect_start(t, now);
-	return true;
 }
 
 /* Read and drop what libpq queued besides results: a pooler never sends them. */
@@ -580,8 +559,7 @@ read_results(Target *t, TimestampTz now)
 {
 	if (!PQconsumeInput(t->conn))
 	{
-		if (!retry_fresh(t, now))
-			fail(t, "connection lost: ", PQerrorMessage(t->conn), now);
+		fail(t, "connection lost: ", PQerrorMessage(t->conn), now);
 		return;
 	}
 	if (unexpected_notifications(t))
@@ -611,16 +589,6 @@ read_results(Target *t, TimestampTz now)
 			return;
 		}
 		st = PQresultStatus(res);
-		if (st == PGRES_FATAL_ERROR && PQstatus(t->conn) == CONNECTION_BAD)
-		{
-			/* the connection broke, not the statement */
-			if (retry_fresh(t, now))
-			{
-				PQclear(res);
-				return;
-			}
-		}
-		t->answered_any = true;
 		if (st == PGRES_TUPLES_OK || st == PGRES_SINGLE_TUPLE)
 		{
 			if (t->error[0] == '\0')
@@ -704,8 +672,7 @@ advance(Target *t, short revents, TimestampTz now)
 	{
 		if (!PQsendQuery(t->conn, query_text[t->query]))
 		{
-			if (!retry_fresh(t, now))
-				fail(t, "could not send: ", PQerrorMessage(t->conn), now);
+			fail(t, "could not send: ", PQerrorMessage(t->conn), now);
 			return;
 		}
 		/* one row at a time: a pooler answering without end costs no memory */
@@ -718,8 +685,7 @@ advance(Target *t, short revents, TimestampTz now)
 
 		if (r < 0)
 		{
-			if (!retry_fresh(t, now))
-				fail(t, "could not send: ", PQerrorMessage(t->conn), now);
+			fail(t, "could not send: ", PQerrorMessage(t->conn), now);
 			return;
 		}
 		if (r > 0)

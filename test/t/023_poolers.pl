@@ -79,6 +79,8 @@ print $ul qq{"$su" ""\n"app" ""\n};
 close $ul;
 
 my $bouncer;
+# whatever happens to the test, its PgBouncer does not outlive it
+END { kill 'KILL', bouncer_pid() if defined $bouncer && bouncer_pid(); }
 sub start_bouncer
 {
 	unlink "$dir/pgbouncer.pid";
@@ -309,8 +311,11 @@ ok(defined wait_for($check->('pgb'), 'ok', 10), 'thawed: ok again');
 # ------------------------------------------------------------------------
 # PgBouncer stopped: unreachable after the grace
 # ------------------------------------------------------------------------
+my $t_term = time;
 kill 'TERM', $pid;
 $bouncer->finish;
+cmp_ok(time - $t_term, '<', 5,
+	sprintf("PgBouncer's own shutdown is not held up by pg_health (%.1f s; from 1.23 SIGTERM waits for its clients)", time - $t_term));
 ok(defined wait_for(q{SELECT state FROM health.poolers WHERE name = 'pgb'}, 'failing'), 'stopped: polls fail');
 is($node->safe_psql('postgres', $check->('pgb')), 'warning', '... a warning within the grace');
 ok(defined wait_for($check->('pgb'), 'critical', 10), '... critical after it');
