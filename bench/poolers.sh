@@ -142,5 +142,5 @@ hz=$(getconf CLK_TCK)
 printf '\nsampler time per sample: no pooler %d us avg (max %d), four poolers %d us avg (max %d): ratio %s\n' \
 	"$a_none" "${max_seen[none]}" "$a_four" "${max_seen[four]}" \
 	"$(awk -v a="$a_four" -v b="$a_none" 'BEGIN { printf "%.2f", a / b }')"
-printf 'a poll of one pooler (5 SHOW statements on a kept connection): %s us wall, %s us CPU of the pooler worker (%d polls)\n' \
+printf 'a poll of one pooler (connect, 5 SHOW statements, disconnect): %s us wall, %s us CPU of the pooler worker (%d polls)\n' \
 	"$wall" "$(awk -v c="$cpu" -v hz="$hz" -v p="$polls" 'BEGIN { printf "%.0f", (p > 0 ? c / hz * 1e6 / p : 0) }')" "$polls"
