@@ -348,6 +348,27 @@ open_listeners(void)
 	if (!SplitGUCList(raw, ',', &addrs))
 		addrs = NIL;
 
+	/*
+	 * "localhost" is the loopback addresses, IPv4 and IPv6, whatever the
+	 * resolver says of the name (many containers' /etc/hosts give only
+	 * 127.0.0.1); ::1 is skipped quietly where the host has no IPv6
+	 */
+	{
+		List	   *expanded = NIL;
+
+		foreach(lc, addrs)
+		{
+			if (pg_strcasecmp((char *) lfirst(lc), "localhost") == 0)
+			{
+				expanded = lappend(expanded, "127.0.0.1");
+				expanded = lappend(expanded, "::1");
+			}
+			else
+				expanded = lappend(expanded, lfirst(lc));
+		}
+		addrs = expanded;
+	}
+
 	foreach(lc, addrs)
 	{
 		const char *host = lfirst(lc);
@@ -361,6 +382,8 @@ open_listeners(void)
 		hints.ai_socktype = SOCK_STREAM;
 		hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 		rc = getaddrinfo(strcmp(host, "*") == 0 ? NULL : host, port, &hints, &res);
+		if (rc != 0 && strcmp(host, "::1") == 0)
+			continue;			/* no IPv6 here: localhost is 127.0.0.1 alone */
 		if (rc != 0)
 		{
 			appendStringInfo(&failures, "%s\"%s\": %s", failures.len ? "; " : "", host,
@@ -384,6 +407,12 @@ open_listeners(void)
 			{
 				int			err = errno;
 				char		name[NI_MAXHOST];
+
+				if (strcmp(host, "::1") == 0 && (err == EADDRNOTAVAIL || err == EAFNOSUPPORT))
+				{
+					closesocket(fd);	/* IPv6 loopback disabled: not a failure */
+					continue;
+				}
 
 				if (getnameinfo(ai->ai_addr, ai->ai_addrlen, name, sizeof(name), NULL, 0,
 								NI_NUMERICHOST) != 0)

@@ -156,5 +156,20 @@ my $out = `$^X $root/scripts/check-links 2>&1`;
 is($?, 0, 'scripts/check-links: every relative link in README.md and docs/ resolves')
   or diag($out);
 
+# The package's metadata: PGXN's META.json parses, names the PostgreSQL
+# licence that LICENSE holds, and carries the control file's version.
+{
+	require JSON::PP;
+	my $meta = eval { JSON::PP::decode_json(slurp_file("$root/META.json")) };
+	ok($meta, 'META.json is JSON') or diag($@);
+	my ($default) = slurp_file("$root/pg_health.control") =~ /^default_version\s*=\s*'([^']+)'/m;
+	is($meta->{version}, "$default.0", "META.json's version is the control file's ($default)");
+	is($meta->{provides}{pg_health}{version}, "$default.0", '... and so is the extension it provides');
+	is($meta->{license}, 'postgresql', 'META.json: the PostgreSQL licence');
+	like(slurp_file("$root/LICENSE"), qr/Permission to use, copy, modify, and distribute this software/,
+		'LICENSE holds it');
+	ok(-f "$root/$meta->{provides}{pg_health}{file}", 'the file META.json names exists');
+}
+
 $node->stop;
 done_testing();

@@ -1,0 +1,129 @@
+# The endpoint with the real programs users point at it:
+#  - exactly what the kubelet sends (GET with Host, User-Agent: kube-probe/1.30,
+#    Accept: */*, Connection: close) to every path of the probe configuration
+#    the README documents: 200, and the connection closed;
+#  - the default pg_health.http_listen_addresses = 'localhost' answers on
+#    127.0.0.1 and on ::1, whatever /etc/hosts says of the name;
+#  - a real Prometheus server (Debian's), with the scrape configuration of
+#    docs/http.md (its interval shortened), scrapes the endpoint: the target
+#    is up and pg_health's series are stored.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use IPC::Run;
+use IO::Socket::IP;
+use JSON::PP;
+use HTTP::Tiny;
+use Time::HiRes qw(time usleep);
+use File::Basename qw(dirname);
+use PgHealthTest;
+
+my $root = dirname(__FILE__) . '/../..';
+my ($prometheus) = grep { -x $_ } ('/usr/bin/prometheus');
+die 'prometheus is not installed (scripts/lib.sh installs it: apt-get install prometheus)'
+  unless $prometheus;
+
+my $port = PostgreSQL::Test::Cluster::get_free_port();
+my $node = PostgreSQL::Test::Cluster->new('ecosystem');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'pg_health'
+pg_health.sample_interval = 100ms
+pg_health.http_port = $port
+});
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION pg_health');
+$node->poll_query_until('postgres', 'SELECT health.ready()') or die 'not ready';
+
+# One request as the kubelet sends it, to $addr; returns (status line, all
+# the bytes, whether the server closed the connection after the answer).
+sub kubelet
+{
+	my ($addr, $path) = @_;
+	my $s = IO::Socket::IP->new(PeerHost => $addr, PeerPort => $port, Timeout => 5)
+	  or return ('', '', 0);
+	my $host = $addr =~ /:/ ? "[$addr]:$port" : "$addr:$port";
+	print $s "GET $path HTTP/1.1\r\nHost: $host\r\nUser-Agent: kube-probe/1.30\r\n"
+	  . "Accept: */*\r\nConnection: close\r\n\r\n";
+	my $all = '';
+	my $t0 = time;
+	$s->blocking(0);
+	my $closed = 0;
+	while (time - $t0 < 5)
+	{
+		my $n = sysread($s, my $buf, 65536);
+		if (defined $n && $n == 0) { $closed = 1; last; }
+		$all .= $buf if $n;
+		usleep(10_000) unless $n;
+	}
+	my ($status) = $all =~ /^(HTTP\/1\.1 \d+[^\r]*)\r\n/;
+	return ($status // '', $all, $closed);
+}
+
+# The probe configuration the README documents: its httpGet paths
+my $readme = slurp_file("$root/README.md");
+my @paths = $readme =~ /httpGet: \{ path: (\/\w+), port: 8008 \}/g;
+is(join(' ', @paths), '/startup /live /ready', "the README's probes: startup, liveness, readiness");
+for my $path (@paths)
+{
+	my ($status, $all, $closed) = kubelet('127.0.0.1', $path);
+	is($status, 'HTTP/1.1 200 OK', "kubelet's request to $path: 200");
+	like($all, qr/\r\nConnection: close\r\n/i, '... answered with Connection: close');
+	ok($closed, '... and the connection closed after the answer');
+}
+
+# localhost is both loopback addresses
+my ($status) = kubelet('::1', '/live');
+is($status, 'HTTP/1.1 200 OK', "the default listen address 'localhost' answers on ::1");
+($status) = kubelet('127.0.0.1', '/live');
+is($status, 'HTTP/1.1 200 OK', '... and on 127.0.0.1');
+unlike(slurp_file($node->logfile), qr/pg_health: could not listen/, '... with no failure logged');
+
+# A real Prometheus with docs/http.md's scrape configuration
+my $http_md = slurp_file("$root/docs/http.md");
+my ($scrape) = $http_md =~ /## Prometheus\n\n```yaml\n(.*?)```/s;
+ok($scrape, "docs/http.md has a scrape configuration");
+$scrape =~ s/scrape_interval: 15s/scrape_interval: 1s/;
+$scrape =~ s/targets: \[[^\]]*\]/targets: ['127.0.0.1:$port']/;
+my $dir = PostgreSQL::Test::Utils::tempdir();
+open my $fh, '>', "$dir/prometheus.yml" or die $!;
+print $fh $scrape;
+close $fh;
+my $pport = PostgreSQL::Test::Cluster::get_free_port();
+my $prom = IPC::Run::start(
+	[ $prometheus, "--config.file=$dir/prometheus.yml", "--storage.tsdb.path=$dir/data",
+	  "--web.listen-address=127.0.0.1:$pport" ],
+	'>', "$dir/prometheus.out", '2>', "$dir/prometheus.err");
+
+my $ua = HTTP::Tiny->new(timeout => 5);
+my $api = sub {
+	my ($path) = @_;
+	my $r = $ua->get("http://127.0.0.1:$pport$path");
+	return $r->{status} == 200 ? eval { decode_json($r->{content}) } : undef;
+};
+my ($target, $ready);
+my $t0 = time;
+while (time - $t0 < 60)
+{
+	my $t = $api->('/api/v1/targets');
+	($target) = grep { $_->{labels}{job} eq 'pg_health' } @{ $t->{data}{activeTargets} // [] } if $t;
+	my $q = $api->('/api/v1/query?query=pg_health_samples_total');
+	my $n = $q ? scalar @{ $q->{data}{result} // [] } : 0;
+	last if $target && $target->{health} eq 'up' && $n > 0
+	  && ($ready = $api->('/api/v1/query?query=count_over_time(pg_health_ready%7Brole%3D%22any%22%7D%5B1m%5D)'))
+	  && @{ $ready->{data}{result} } && $ready->{data}{result}[0]{value}[1] >= 2;
+	usleep(250_000);
+}
+is($target && $target->{health}, 'up', 'Prometheus scrapes the endpoint: the target is up')
+  or diag(slurp_file("$dir/prometheus.err"));
+cmp_ok($ready ? $ready->{data}{result}[0]{value}[1] : 0, '>=', 2,
+	'... two scrapes of pg_health_ready stored');
+my $q = $api->('/api/v1/query?query=pg_health_ready%7Brole%3D%22any%22%7D');
+is($q && $q->{data}{result}[0]{value}[1], '1', '... and the stored verdict is ready');
+is($target && $target->{lastError}, '', '... with no scrape error');
+
+$prom->kill_kill;
+$node->stop;
+done_testing();
