@@ -22,7 +22,9 @@ TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
 NO_INSTALLCHECK_EXISTING = 1
 
-PG_CPPFLAGS = -I$(srcdir)/src -I$(libpq_srcdir)
+# the library's version (pg_health_build_info), from the control file
+EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(srcdir)/pg_health.control)
+PG_CPPFLAGS = -I$(srcdir)/src -I$(libpq_srcdir) -DPH_LIBRARY_VERSION='"$(EXTVERSION)"'
 # the pooler worker talks to PgBouncer through libpq, as dblink does
 SHLIB_LINK_INTERNAL = $(libpq)
 EXTRA_CLEAN = tmp_check tmp_regress tmp_check_iso output_iso results regression.diffs regression.out log

@@ -9,6 +9,8 @@
  */
 #include "postgres.h"
 
+#include "utils/guc.h"
+
 #include <math.h>
 
 #include "utils/float.h"
@@ -86,7 +88,49 @@ pool_sample(StringInfo b, const char *name, const char *db, const char *role, co
 	value(b, v);
 }
 
-/* pg_health_<name>{k1="v1",...} v, for labels in pairs (NULL-terminated) */
+/*
+ * The families of the checks' figures, one per unit (Prometheus's base
+ * units), and the unit of each check's figure (docs/checks.md gives them).
+ */
+enum
+{
+	UNIT_COUNT, UNIT_SECONDS, UNIT_BYTES, UNIT_RATIO
+};
+static const struct
+{
+	const char *family;
+	const char *help;
+}			check_units[] = {
+	[UNIT_COUNT] = {"check_value", "Each check's figure that is a count or a flag (sessions, refusals, standbys, 1/0)."},
+	[UNIT_SECONDS] = {"check_value_seconds", "Each check's figure that is a time: an age, a silence, a wait."},
+	[UNIT_BYTES] = {"check_value_bytes", "Each check's figure that is an amount of WAL: replay lag, retained by a slot."},
+	[UNIT_RATIO] = {"check_value_ratio", "Each check's figure that is a share: of the usable slots, of a CONNECTION LIMIT."},
+};
+
+static int
+check_unit(const char *name, bool in_recovery, double *scale)
+{
+	*scale = 1;
+	if (strcmp(name, "sampler") == 0)
+	{
+		*scale = 0.001;			/* milliseconds */
+		return UNIT_SECONDS;
+	}
+	if (strcmp(name, "connections") == 0 || strcmp(name, "connection_limits") == 0)
+	{
+		*scale = 0.01;			/* percent */
+		return UNIT_RATIO;
+	}
+	if (strcmp(name, "idle_in_transaction") == 0 || strcmp(name, "long_transaction") == 0 ||
+		strncmp(name, "component:", 10) == 0 || strncmp(name, "pooler:", 7) == 0)
+		return UNIT_SECONDS;
+	if (strcmp(name, "replication_slots") == 0 ||
+		(strcmp(name, "replication") == 0 && in_recovery))
+		return UNIT_BYTES;
+	return UNIT_COUNT;			/* a primary's replication: its standbys streaming */
+}
+
+/* pg_health_<name>{k1="v1",...} v, for labels in pairs (NULL-terminated) *//* pg_health_<name>{k1="v1",...} v, for labels in pairs (NULL-terminated) */
 static void
 labeled(StringInfo b, const char *name, const char *const *labels, double v)
 {
@@ -291,6 +335,10 @@ ph_metrics_text(StringInfo b)
 	ph_verdict_from_snapshot(snap, worker_pid, PH_ROLE_ANY, now, &v);
 	nchecks = ph_collect_checks(snap, worker_pid, PH_ROLE_ANY, now, checks);
 
+	family(b, "build_info", "gauge", "Always 1: the versions of pg_health's library and of the PostgreSQL it runs in.");
+	labeled(b, "build_info", (const char *const[]) {
+		"version", PH_LIBRARY_VERSION,
+			"pg_version", GetConfigOption("server_version", false, false), NULL}, 1);
 	family(b, "live", "gauge", "1 when the pg_health worker is sampling (its last sample is fresh).");
 	sample(b, "live", v.live);
 	family(b, "started", "gauge", "1 once initialization is complete (health.started()).");
@@ -312,10 +360,19 @@ ph_metrics_text(StringInfo b)
 	family(b, "check_status", "gauge", "Each check's status: 0 ok, 1 warning, 2 critical, 3 unknown.");
 	for (int i = 0; i < nchecks; i++)
 		sample1(b, "check_status", "check", checks[i].name, checks[i].status);
-	family(b, "check_value", "gauge", "Each check's figure (see health.checks for its unit).");
-	for (int i = 0; i < nchecks; i++)
-		if (!isnan(checks[i].value))
-			sample1(b, "check_value", "check", checks[i].name, checks[i].value);
+	/* each check's figure in a family named for its unit, in base units */
+	for (int u = 0; u < (int) lengthof(check_units); u++)
+	{
+		family(b, check_units[u].family, "gauge", check_units[u].help);
+		for (int i = 0; i < nchecks; i++)
+		{
+			double		scale;
+
+			if (!isnan(checks[i].value) &&
+				check_unit(checks[i].name, snap->generation > 0 && snap->in_recovery, &scale) == u)
+				sample1(b, check_units[u].family, "check", checks[i].name, checks[i].value * scale);
+		}
+	}
 
 	family(b, "sample_age_seconds", "gauge", "Age of the last sample.");
 	sample(b, "sample_age_seconds", v.age_ms >= 0 ? v.age_ms / 1000.0 : get_float8_nan());

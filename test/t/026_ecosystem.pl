@@ -74,6 +74,19 @@ for my $path (@paths)
 	ok($closed, '... and the connection closed after the answer');
 }
 
+# the metrics users expect: the build, each check's figure under its unit
+my (undef, undef, $metrics) = http_get($port, '/metrics');
+my ($control_version) = slurp_file("$root/pg_health.control") =~ /^default_version\s*=\s*'([^']+)'/m;
+my $pg_version = $node->safe_psql('postgres', 'SHOW server_version');
+like($metrics, qr/^pg_health_build_info\{version="\Q$control_version\E",pg_version="\Q$pg_version\E"\} 1$/m,
+	'pg_health_build_info names the library and the running server');
+like($metrics, qr/^pg_health_check_value_seconds\{check="sampler"\} 0\.\d+$/m,
+	"the sampler check's age in seconds");
+like($metrics, qr/^pg_health_check_value_ratio\{check="connections"\} 0(\.\d+)?$/m,
+	"the connections check's share as a ratio");
+unlike($metrics, qr/^pg_health_check_value\{check="(sampler|connections)"\}/m,
+	'... and no longer in the unitless family');
+
 # localhost is both loopback addresses
 my ($status) = kubelet('::1', '/live');
 is($status, 'HTTP/1.1 200 OK', "the default listen address 'localhost' answers on ::1");
