@@ -25,8 +25,10 @@ NO_INSTALLCHECK_EXISTING = 1
 # the library's version (pg_health_build_info), from the control file
 EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(srcdir)/pg_health.control)
 PG_CPPFLAGS = -I$(srcdir)/src -I$(libpq_srcdir) -DPH_LIBRARY_VERSION='"$(EXTVERSION)"'
-# the pooler worker talks to PgBouncer through libpq, as dblink does
+# the pooler worker talks to PgBouncer through libpq, as dblink does; the
+# HTTP worker gzips /metrics and /health for clients that accept it
 SHLIB_LINK_INTERNAL = $(libpq)
+SHLIB_LINK = -lz
 EXTRA_CLEAN = tmp_check tmp_regress tmp_check_iso output_iso results regression.diffs regression.out log
 
 PG_CONFIG ?= pg_config

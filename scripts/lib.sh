@@ -36,6 +36,8 @@ ph_ensure_packages() {
 	[ -f /usr/include/gssapi/gssapi.h ] || need+=(libkrb5-dev)
 	# the pooler worker talks to PgBouncer through libpq, as dblink does
 	[ -f "$("$PG_CONFIG" --includedir)/libpq-fe.h" ] || need+=(libpq-dev)
+	# and answers /metrics gzipped through zlib
+	[ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)
 	[ -f "/usr/share/postgresql/$major/extension/dblink.control" ] || need+=("postgresql-contrib-$major")
 	# examples/service.py and its test (Debian's python, whatever else is on PATH)
 	/usr/bin/python3 -c 'import psycopg2' 2>/dev/null || need+=(python3-psycopg2)

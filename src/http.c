@@ -49,6 +49,8 @@
  */
 #include "postgres.h"
 
+#include <zlib.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -535,22 +537,92 @@ reason_phrase(int status)
 	}
 }
 
-static void
-respond(StringInfo out, int status, const char *content_type, const char *body, size_t len,
-		bool head)
+/*
+ * body[0..len) gzip-encoded into out (RFC 1952); false when zlib fails, and
+ * the answer then goes out as it is.  zlib allocates through palloc, in the
+ * answer's context, which is reset once the answer is sent.
+ */
+static voidpf
+zalloc_palloc(voidpf opaque, uInt items, uInt size)
 {
+	return palloc_extended((Size) items * size, MCXT_ALLOC_NO_OOM);
+}
+
+static void
+zfree_palloc(voidpf opaque, voidpf address)
+{
+	pfree(address);
+}
+
+static bool
+gzip_body(StringInfo out, const char *body, size_t len)
+{
+	z_stream	z;
+	uLong		bound;
+	int			rc;
+
+	memset(&z, 0, sizeof(z));
+	z.zalloc = zalloc_palloc;
+	z.zfree = zfree_palloc;
+	/* 15 + 16: a gzip header and trailer; level 6, zlib's default */
+	if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return false;
+	bound = deflateBound(&z, (uLong) len);
+	enlargeStringInfo(out, (int) bound);
+	z.next_in = (Bytef *) body;
+	z.avail_in = (uInt) len;
+	z.next_out = (Bytef *) out->data + out->len;
+	z.avail_out = (uInt) bound;
+	rc = deflate(&z, Z_FINISH);
+	if (rc == Z_STREAM_END)
+		out->len += (int) z.total_out;
+	(void) deflateEnd(&z);
+	return rc == Z_STREAM_END;
+}
+
+/*
+ * The answer: headers, and the body unless HEAD.  With gzip (the client
+ * accepts it), a body of a kilobyte or more goes out gzip-encoded.
+ */
+static void
+respond_encoded(StringInfo out, int status, const char *content_type, const char *body,
+				size_t len, bool head, bool gzip)
+{
+	StringInfoData z;
+	bool		zipped = false;
+
+	if (gzip && len >= 1024)
+	{
+		initStringInfo(&z);
+		zipped = gzip_body(&z, body, len);
+		if (zipped)
+		{
+			body = z.data;
+			len = (size_t) z.len;
+		}
+	}
 	appendStringInfo(out,
 					 "HTTP/1.1 %d %s\r\n"
 					 "Content-Type: %s\r\n"
 					 "Content-Length: %zu\r\n"
+					 "%s"
 					 "Cache-Control: no-store\r\n"
 					 "Connection: close\r\n"
 					 "%s"
 					 "\r\n",
 					 status, reason_phrase(status), content_type, len,
+					 zipped ? "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n" :
+					 gzip ? "Vary: Accept-Encoding\r\n" : "",
 					 status == 405 ? "Allow: GET, HEAD\r\n" : "");
 	if (!head)
 		appendBinaryStringInfo(out, body, (int) len);
+}
+
+static void
+respond(StringInfo out, int status, const char *content_type, const char *body, size_t len,
+		bool head)
+{
+	respond_encoded(out, status, content_type, body, len, head, false);
 }
 
 static void
@@ -710,8 +782,8 @@ build_response(StringInfo out, PhHttpParse parsed, const PhHttpRequest *req)
 	if (req->path == PH_PATH_METRICS)
 	{
 		ph_metrics_text(&body);
-		respond(out, 200, "text/plain; version=0.0.4; charset=utf-8", body.data, body.len,
-				req->head);
+		respond_encoded(out, 200, "text/plain; version=0.0.4; charset=utf-8", body.data, body.len,
+						req->head, req->gzip);
 	}
 	else
 	{
@@ -719,7 +791,8 @@ build_response(StringInfo out, PhHttpParse parsed, const PhHttpRequest *req)
 			health_body(&body, req, role, &o, &status);
 		else
 			verdict_body(&body, req, role, &o, &status);
-		respond(out, status, "application/json", body.data, body.len, req->head);
+		respond_encoded(out, status, "application/json", body.data, body.len, req->head,
+						req->gzip);
 	}
 }
 

@@ -201,6 +201,73 @@ announces_body(const char *line, size_t colon, size_t n)
 	return !(vlen == 1 && v[0] == '0');
 }
 
+/*
+ * What Accept-Encoding headers said of gzip (RFC 9110, 12.5.3): bit 0 gzip
+ * accepted, bit 1 gzip refused (q=0), bit 2 "*" accepted, bit 3 "*"
+ * refused.  Several Accept-Encoding lines add up.
+ */
+#define GZIP_YES	1
+#define GZIP_NO		2
+#define STAR_YES	4
+#define STAR_NO		8
+
+static void
+note_accept_encoding(const char *line, size_t colon, size_t n, int *said)
+{
+	const char *v = line + colon + 1;
+	const char *end = line + n;
+
+	if (colon != 15 || strncasecmp(line, "accept-encoding", 15) != 0)
+		return;
+	while (v < end)
+	{
+		const char *item = v;
+		const char *comma = memchr(v, ',', (size_t) (end - v));
+		const char *item_end = comma ? comma : end;
+		const char *semi;
+		size_t		len;
+		int			zero = 0;
+
+		v = comma ? comma + 1 : end;
+		while (item < item_end && (*item == ' ' || *item == '\t'))
+			item++;
+		semi = memchr(item, ';', (size_t) (item_end - item));
+		len = (size_t) ((semi ? semi : item_end) - item);
+		while (len > 0 && (item[len - 1] == ' ' || item[len - 1] == '\t'))
+			len--;
+		if (semi != NULL)
+		{
+			/* ";q=0", ";q=0.", ";q=0.000" is a refusal */
+			const char *q = semi + 1;
+
+			while (q < item_end && (*q == ' ' || *q == '\t'))
+				q++;
+			if (item_end - q >= 3 && (q[0] == 'q' || q[0] == 'Q') && q[1] == '=' && q[2] == '0')
+			{
+				zero = 1;
+				for (const char *d = q + 3; d < item_end; d++)
+					if (*d != '.' && *d != '0' && *d != ' ' && *d != '\t')
+						zero = 0;
+			}
+		}
+		if (len == 4 && strncasecmp(item, "gzip", 4) == 0)
+			*said |= zero ? GZIP_NO : GZIP_YES;
+		else if (len == 1 && item[0] == '*')
+			*said |= zero ? STAR_NO : STAR_YES;
+	}
+}
+
+/* gzip named and not refused, or not named and "*" taken */
+static int
+gzip_accepted(int said)
+{
+	if (said & GZIP_NO)
+		return 0;
+	if (said & GZIP_YES)
+		return 1;
+	return (said & STAR_YES) && !(said & STAR_NO);
+}
+
 /* Where the headers end: the offset just past the blank line, or 0. */
 static size_t
 end_of_headers(const char *buf, size_t len)
@@ -313,6 +380,7 @@ ph_http_parse(const char *buf, size_t len, PhHttpRequest *req)
 				target_len,
 				qmark;
 	const char *target;
+	int			gzip_said = 0;
 
 	memset(req, 0, sizeof(*req));
 	req->lag_bytes = -1;
@@ -386,8 +454,10 @@ ph_http_parse(const char *buf, size_t len, PhHttpRequest *req)
 			return PH_HTTP_BAD_REQUEST;
 		if (announces_body(p, colon, n))
 			req->body = 1;
+		note_accept_encoding(p, colon, n, &gzip_said);
 		p = nl + 1;
 	}
+	req->gzip = gzip_accepted(gzip_said);
 
 	if (method_len == 3 && memcmp(buf, "GET", 3) == 0)
 		req->head = 0;

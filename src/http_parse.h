@@ -88,6 +88,7 @@ typedef struct PhHttpRequest
 	int			bad_is_database;	/* for PH_ARG_NAME_*: database=, not user= */
 	size_t		length;			/* bytes of request line and headers */
 	int			body;			/* Content-Length (not 0) or Transfer-Encoding */
+	int			gzip;			/* Accept-Encoding takes gzip */
 } PhHttpRequest;
 
 /*

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http_parse.h"
 
@@ -37,6 +38,18 @@ sound_name(const char *name)
 		i += n + 1;
 	}
 	return 1;
+}
+
+/* Does buf[0..len) hold the header name Accept-Encoding (any case)? */
+static int
+has_accept_encoding(const char *buf, size_t len)
+{
+	static const char name[] = "\naccept-encoding:";
+
+	for (size_t i = 0; i + sizeof(name) - 1 <= len; i++)
+		if (strncasecmp(buf + i, name, sizeof(name) - 1) == 0)
+			return 1;
+	return 0;
 }
 
 int
@@ -71,6 +84,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(req.bad_arg < PH_ARG_NONE || req.bad_arg > PH_ARG_LAST ||
 		 req.path <= PH_PATH_NONE || req.path > PH_PATH_METRICS))
 		abort();				/* a bad query names a known parameter of a known path */
+	if (r == PH_HTTP_OK && req.gzip != 0 &&
+		(req.gzip != 1 || !has_accept_encoding(buf, req.length)))
+		abort();				/* gzip only for a request that says Accept-Encoding */
 	if (r == PH_HTTP_INCOMPLETE && size > PH_HTTP_MAX_REQUEST)
 		abort();				/* the parser must give up past the limit */
 	free(buf);

@@ -4,9 +4,10 @@
 #    the README documents: 200, and the connection closed;
 #  - the default pg_health.http_listen_addresses = 'localhost' answers on
 #    127.0.0.1 and on ::1, whatever /etc/hosts says of the name;
+#  - /metrics and /health gzip-encoded for a client that accepts it;
 #  - a real Prometheus server (Debian's), with the scrape configuration of
-#    docs/http.md (its interval shortened), scrapes the endpoint: the target
-#    is up and pg_health's series are stored.
+#    docs/http.md (its interval shortened), scrapes the endpoint (asking for
+#    gzip, as it does): the target is up and pg_health's series are stored.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -86,6 +87,31 @@ like($metrics, qr/^pg_health_check_value_ratio\{check="connections"\} 0(\.\d+)?$
 	"the connections check's share as a ratio");
 unlike($metrics, qr/^pg_health_check_value\{check="(sampler|connections)"\}/m,
 	'... and no longer in the unitless family');
+
+# gzip for clients that accept it (Prometheus does)
+{
+	require IO::Uncompress::Gunzip;
+	my ($code, $head, $zbody) = http_raw($port,
+		"GET /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip, deflate\r\n\r\n");
+	is($code, 200, '/metrics with Accept-Encoding: gzip');
+	like($head, qr/\r\nContent-Encoding: gzip\r\n/, '... answers gzip-encoded');
+	like($head, qr/\r\nVary: Accept-Encoding\r\n/, '... saying it varies with Accept-Encoding');
+	my ($length) = $head =~ /\r\nContent-Length: (\d+)\r\n/;
+	is($length, length($zbody), '... with the encoded length');
+	my $plain;
+	IO::Uncompress::Gunzip::gunzip(\$zbody => \$plain) or diag($IO::Uncompress::Gunzip::GunzipError);
+	like($plain // '', qr/^# HELP pg_health_build_info .*\n# TYPE pg_health_build_info gauge\n/s,
+		'... and decodes to the metrics');
+	note(sprintf('/metrics: %d bytes, %d gzipped', length($plain // ''), length($zbody)));
+	cmp_ok(length($zbody), '<', length($plain // '') / 3, '... at less than a third of the size');
+	($code, $head) = http_raw($port,
+		"GET /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip;q=0, identity\r\n\r\n");
+	unlike($head, qr/Content-Encoding/, 'gzip;q=0 refuses it: plain');
+	($code, $head) = http_raw($port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+	unlike($head, qr/Content-Encoding/, 'no Accept-Encoding: plain');
+	my $curl = `curl -s --compressed http://127.0.0.1:$port/health`;
+	like($curl, qr/"checks": \[\{"name": "sampler"/, 'curl --compressed reads /health');
+}
 
 # localhost is both loopback addresses
 my ($status) = kubelet('::1', '/live');
