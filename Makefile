@@ -35,6 +35,11 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# a build outside the source tree (VPATH, as pg_buildext does) needs src/ for the objects
+ifdef VPATH
+$(shell mkdir -p src)
+endif
+
 # after the include: Makefile.global resets PROVE_FLAGS
 override PROVE_FLAGS += -I $(srcdir)/test/perl
 
