@@ -18,6 +18,7 @@
 
 #include "fields.h"
 #include "metrics.h"
+#include "replication_checks.h"
 #include "read.h"
 #include "shmem.h"
 #include "verdict.h"
@@ -255,6 +256,18 @@ standby_metrics(StringInfo b, const PhSnapshot *snap, const PhStandbyTable *t)
 {
 	if (snap->in_recovery)
 		return;
+	family(b, "standby_info", "gauge", "Always 1: each standby connected to this primary, with its address and state (at most 32).");
+	for (int i = 0; i < t->n; i++)
+	{
+		const PhStandby *s = &t->items[i];
+		char		pid[16];
+
+		snprintf(pid, sizeof(pid), "%d", s->pid);
+		labeled(b, "standby_info", (const char *const[]) {
+			"application_name", s->application_name, "pid", pid, "client_addr", s->client_addr,
+				"state", ph_walsender_state_name(s->state),
+				"sync_state", ph_sync_state_name((PhSyncState) s->sync_state), NULL}, 1);
+	}
 	family(b, "standby_replay_lag_bytes", "gauge", "WAL this primary wrote that the standby has not replayed yet.");
 	for (int i = 0; i < t->n; i++)
 	{
@@ -263,7 +276,16 @@ standby_metrics(StringInfo b, const PhSnapshot *snap, const PhStandbyTable *t)
 		if (s->replay_lag_bytes >= 0)
 			standby_sample(b, "standby_replay_lag_bytes", s, (double) s->replay_lag_bytes);
 	}
+	family(b, "standby_replay_lag_seconds", "gauge", "How long ago the WAL the standby last replayed was written (replay_lag; absent while it is idle).");
+	for (int i = 0; i < t->n; i++)
+	{
+		const PhStandby *s = &t->items[i];
+
+		if (s->replay_lag_us >= 0)
+			standby_sample(b, "standby_replay_lag_seconds", s, s->replay_lag_us / 1e6);
+	}
 }
+
 
 static const char *
 oid_or_name(const PhLimit *l, Oid oid, char *buf, size_t len)
@@ -272,6 +294,96 @@ oid_or_name(const PhLimit *l, Oid oid, char *buf, size_t len)
 		return l->name;
 	snprintf(buf, len, "oid %u", oid);
 	return buf;
+}
+
+/*
+ * Client sessions per database and state, summed over the pools: the
+ * PH_METRICS_POOLS databases with the most sessions, the rest as "other".
+ */
+static void
+database_session_metrics(StringInfo b, const PhPoolTable *pools)
+{
+	typedef struct DbSessions
+	{
+		Oid			datid;
+		int			db_index;
+		PhSessionCounts s;
+	} DbSessions;
+	static DbSessions dbs[PH_MAX_POOLS + 1];
+	static const struct
+	{
+		const char *state;
+		size_t		offset;
+	}			states[] = {
+		{"active", offsetof(PhSessionCounts, active)},
+		{"idle", offsetof(PhSessionCounts, idle)},
+		{"idle_in_transaction", offsetof(PhSessionCounts, idle_in_transaction)},
+		{"idle_in_transaction_aborted", offsetof(PhSessionCounts, idle_in_transaction_aborted)},
+		{"fastpath", offsetof(PhSessionCounts, fastpath)},
+		{"disabled", offsetof(PhSessionCounts, disabled)},
+		{"starting", offsetof(PhSessionCounts, starting)},
+	};
+	int			n = 0;
+	bool		other = false;
+	DbSessions	rest;
+
+	memset(&rest, 0, sizeof(rest));
+	for (int k = 0; k < pools->npools; k++)
+	{
+		const PhPool *p = &pools->pools[k];
+		DbSessions *d = NULL;
+
+		if (p->folded > 0)
+		{
+			d = &rest;
+			other = true;
+		}
+		for (int i = 0; d == NULL && i < n; i++)
+			if (dbs[i].datid == p->datid)
+				d = &dbs[i];
+		if (d == NULL)
+		{
+			d = &dbs[n++];
+			memset(d, 0, sizeof(*d));
+			d->datid = p->datid;
+			d->db_index = p->db_index;
+		}
+		d->s.sessions += p->s.sessions;
+		for (int j = 0; j < (int) lengthof(states); j++)
+			*(int *) ((char *) &d->s + states[j].offset) += *(const int *) ((const char *) &p->s + states[j].offset);
+	}
+	/* the largest first; beyond PH_METRICS_POOLS, summed as "other" */
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && dbs[j].s.sessions > dbs[j - 1].s.sessions; j--)
+		{
+			DbSessions	t = dbs[j];
+
+			dbs[j] = dbs[j - 1];
+			dbs[j - 1] = t;
+		}
+	for (int i = PH_METRICS_POOLS; i < n; i++)
+	{
+		other = true;
+		for (int j = 0; j < (int) lengthof(states); j++)
+			*(int *) ((char *) &rest.s + states[j].offset) += *(const int *) ((const char *) &dbs[i].s + states[j].offset);
+	}
+	family(b, "database_sessions", "gauge", "Client sessions per database and state (the databases with the most; the rest as other).");
+	for (int i = 0; i <= Min(n, PH_METRICS_POOLS); i++)
+	{
+		const DbSessions *d = i < Min(n, PH_METRICS_POOLS) ? &dbs[i] : other ? &rest : NULL;
+		char		dbuf[32];
+		const char *name;
+
+		if (d == NULL)
+			break;
+		name = d == &rest ? "other" :
+			oid_or_name(d->db_index >= 0 ? &pools->databases[d->db_index] : NULL, d->datid,
+						dbuf, sizeof(dbuf));
+		for (int j = 0; j < (int) lengthof(states); j++)
+			labeled(b, "database_sessions", (const char *const[]) {
+				"database", name, "state", states[j].state, NULL},
+					*(const int *) ((const char *) &d->s + states[j].offset));
+	}
 }
 
 /* a family named <name>_total counts since shared memory was initialized */
@@ -389,6 +501,7 @@ ph_metrics_text(StringInfo b)
 					  snap->sampled_at, snap->in_recovery);
 		ph_read_standbys(standbys, NULL, NULL);
 		standby_metrics(b, snap, standbys);
+		database_session_metrics(b, pools);
 
 		/* pools: the largest PH_METRICS_POOLS by name, the rest as "other" */
 		family(b, "pool_sessions", "gauge", "Client sessions per database, role and application_name (the largest groups; the rest as other).");

@@ -87,6 +87,8 @@ like($metrics, qr/^pg_health_replication_streaming 1$/m, 'standby /metrics: stre
 like($metrics, qr/^pg_health_standbys\{state="streaming"\} 1$/m, 'primary /metrics: one standby streaming');
 like($metrics, qr/^pg_health_standby_replay_lag_bytes\{application_name="standby",pid="\d+"\} \d+$/m,
 	'primary /metrics: its replay lag');
+like($metrics, qr/^pg_health_standby_info\{application_name="standby",pid="\d+",client_addr="[^"]*",state="streaming",sync_state="async"\} 1$/m,
+	'primary /metrics: the standby, its address and states');
 
 # --- Synchronous standbys ----------------------------------------------------
 $primary->safe_psql('postgres', 'ALTER SYSTEM SET pg_health.min_sync_standbys = 1');

@@ -87,6 +87,17 @@ like($metrics, qr/^pg_health_check_value_ratio\{check="connections"\} 0(\.\d+)?$
 	"the connections check's share as a ratio");
 unlike($metrics, qr/^pg_health_check_value\{check="(sampler|connections)"\}/m,
 	'... and no longer in the unitless family');
+{
+	my $bg = $node->background_psql('postgres');
+	$bg->query_safe('SELECT 1');
+	$node->safe_psql('postgres', 'SELECT health.refresh()');
+	(undef, undef, $metrics) = http_get($port, '/metrics');
+	like($metrics, qr/^pg_health_database_sessions\{database="postgres",state="idle"\} [1-9]\d*$/m,
+		'sessions per database and state');
+	like($metrics, qr/^pg_health_database_sessions\{database="postgres",state="active"\} \d+$/m,
+		'... every state of it');
+	$bg->quit;
+}
 
 # gzip for clients that accept it (Prometheus does)
 {
