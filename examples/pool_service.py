@@ -22,11 +22,10 @@ python3-psycopg, python3-psycopg-pool), and:
         --dsn "host=/tmp dbname=postgres user=shop_svc" --component shop \\
         --port 8081 --max-size 4
 
-The database side (once, as an administrator):
+The database side, once, as a superuser (examples/pool_service.sql;
+test/t/024_pool_example.pl runs that same file):
 
-    CREATE ROLE shop_svc LOGIN;
-    SELECT health.configure_component('shop', reporter => 'shop_svc', pool_max_wait => '2s');
-    GRANT EXECUTE ON FUNCTION health.report TO shop_svc;  -- for /health/ready
+    psql -d postgres -f examples/pool_service.sql
 """
 import argparse
 import json

@@ -18,12 +18,11 @@ Only the standard library and psycopg2 (Debian: python3-psycopg2).
     python3 examples/service.py --dsn "host=/tmp dbname=postgres user=svc" \\
         --component backend --port 8080
 
-The database side (once, as an administrator):
+The database side, once, as a superuser (examples/service.sql: the role
+svc, the component's configuration, the grant for /health/ready, and the
+requirement; test/t/009_example_service.pl runs that same file):
 
-    ALTER SYSTEM SET pg_health.required_components = 'backend';
-    SELECT pg_reload_conf();
-    SELECT health.configure_component('backend', reporter => 'svc', ttl => '10s');
-    GRANT EXECUTE ON FUNCTION health.report TO svc;  -- for /health/ready
+    psql -d postgres -f examples/service.sql
 
 Sending SIGUSR1 stops the heartbeat (to see what a hung service looks like:
 after its TTL the component is "lost" and /health/ready answers 503).

@@ -25,16 +25,17 @@ $node->init;
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'pg_health'
 pg_health.sample_interval = 100ms
-pg_health.required_components = 'example'
 });
 $node->start;
-$node->safe_psql('postgres', q{
-	CREATE EXTENSION pg_health;
-	CREATE ROLE example_svc LOGIN;
-	-- the route returns the report: the one grant the service needs
-	GRANT EXECUTE ON FUNCTION health.report TO example_svc;
-	SELECT health.configure_component('example', reporter => 'example_svc', ttl => '2s');
-});
+# the database side exactly as the docs give it: examples/service.sql (the
+# role, configure_component, the grant, the requirement), with this test's names
+my $setup = dirname(__FILE__) . '/../../examples/service.sql';
+my ($sout, $serr) = ('', '');
+IPC::Run::run([ 'psql', '-X', '-q', '-d', $node->connstr('postgres'), '-v', 'component=example',
+		'-v', 'role=example_svc', '-v', 'ttl=2s', '-f', $setup ], '>', \$sout, '2>', \$serr)
+  or die "examples/service.sql failed: $serr";
+is($node->safe_psql('postgres', q{SELECT current_setting('pg_health.required_components')}),
+	'example', 'examples/service.sql made the component required');
 
 my $port = PostgreSQL::Test::Cluster::get_free_port();
 my ($out, $err) = ('', '');

@@ -25,15 +25,14 @@ $node->init;
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'pg_health'
 pg_health.sample_interval = 100ms
-pg_health.required_components = 'shop'
 });
 $node->start;
-$node->safe_psql('postgres', q{
-	CREATE EXTENSION pg_health;
-	CREATE ROLE shop_svc LOGIN;
-	SELECT health.configure_component('shop', reporter => 'shop_svc', pool_max_wait => '1s');
-	GRANT EXECUTE ON FUNCTION health.report TO shop_svc;
-});
+# the database side exactly as the docs give it: examples/pool_service.sql
+my $setup = dirname(__FILE__) . '/../../examples/pool_service.sql';
+my ($sout, $serr) = ('', '');
+IPC::Run::run([ 'psql', '-X', '-q', '-d', $node->connstr('postgres'), '-v', 'max_wait=1s', '-f', $setup ],
+	'>', \$sout, '2>', \$serr)
+  or die "examples/pool_service.sql failed: $serr";
 
 my $port = PostgreSQL::Test::Cluster::get_free_port();
 my ($out, $err) = ('', '');
