@@ -502,6 +502,12 @@ ph_metrics_text(StringInfo b)
 		ph_read_standbys(standbys, NULL, NULL);
 		standby_metrics(b, snap, standbys);
 		database_session_metrics(b, pools);
+		family(b, "slot_retained_bytes", "gauge", "WAL retained by each of the 5 replication slots that retain the most, active or not.");
+		for (int k = 0; k < snap->repl.ntop_slots; k++)
+			labeled(b, "slot_retained_bytes", (const char *const[]) {
+				"slot", snap->repl.top_slots[k].name,
+					"active", snap->repl.top_slots[k].active ? "true" : "false", NULL},
+					(double) snap->repl.top_slots[k].retained_bytes);
 
 		/* pools: the largest PH_METRICS_POOLS by name, the rest as "other" */
 		family(b, "pool_sessions", "gauge", "Client sessions per database, role and application_name (the largest groups; the rest as other).");

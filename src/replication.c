@@ -305,7 +305,27 @@ collect_standbys(PhReplication *r, PhStandbyTable *t)
 	}
 }
 
-/* Inactive slots and the WAL they hold back, from current_lsn. */
+/* Keep a slot among the PH_TOP_SLOTS that retain the most WAL. */
+static void
+note_top_slot(PhReplication *r, const char *name, int64 retained, bool active)
+{
+	int			k = r->ntop_slots < PH_TOP_SLOTS ? r->ntop_slots++ : PH_TOP_SLOTS;
+
+	if (k == PH_TOP_SLOTS)
+	{
+		if (retained <= r->top_slots[PH_TOP_SLOTS - 1].retained_bytes)
+			return;
+		k = PH_TOP_SLOTS - 1;
+	}
+	/* insertion: the most first */
+	for (; k > 0 && r->top_slots[k - 1].retained_bytes < retained; k--)
+		r->top_slots[k] = r->top_slots[k - 1];
+	strlcpy(r->top_slots[k].name, name, NAMEDATALEN);
+	r->top_slots[k].retained_bytes = retained;
+	r->top_slots[k].active = active;
+}
+
+/* Inactive slots and the WAL they hold back, from current_lsn; the top slots. */
 static void
 collect_slots(PhReplication *r)
 {
@@ -330,6 +350,9 @@ collect_slots(PhReplication *r)
 		SpinLockRelease(&s->mutex);
 
 		r->slots++;
+		if (!invalidated && !XLogRecPtrIsInvalid(restart_lsn))
+			note_top_slot(r, NameStr(name), r->current_lsn > restart_lsn ?
+						  (int64) (r->current_lsn - restart_lsn) : 0, active_pid != 0);
 		if (active_pid != 0)
 			continue;
 		r->inactive_slots++;

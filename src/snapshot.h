@@ -37,6 +37,7 @@
 #define PH_MAX_POOLS		256 /* pools kept per sample; the rest are folded */
 #define PH_MAX_NAMES		512 /* roles, and databases, tracked per sample */
 #define PH_MAX_STANDBYS		32	/* standbys kept per sample on a primary */
+#define PH_TOP_SLOTS		5	/* slots kept per sample, by WAL retained */
 #define PH_MAX_POOLERS		8	/* PgBouncers polled (health.configure_pooler) */
 #define PH_MAX_POOLER_POOLS 32	/* pools kept per pooler; the rest are folded */
 #define PH_CONNINFO_LEN		1024	/* a pooler's conninfo, with its terminator */
@@ -356,6 +357,14 @@ typedef struct PhReplication
 	int			inactive_slots;
 	int64		worst_retained_bytes;	/* by an inactive slot; -1: none */
 	char		worst_slot[NAMEDATALEN];
+	/* the slots that retain the most WAL, active or not, the most first */
+	int			ntop_slots;
+	struct
+	{
+		char		name[NAMEDATALEN];
+		int64		retained_bytes;
+		bool		active;
+	}			top_slots[PH_TOP_SLOTS];
 } PhReplication;
 
 /* A connected physical standby, as a primary sees it (pg_stat_replication). */

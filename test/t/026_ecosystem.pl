@@ -28,7 +28,7 @@ die 'prometheus is not installed (scripts/lib.sh installs it: apt-get install pr
 
 my $port = PostgreSQL::Test::Cluster::get_free_port();
 my $node = PostgreSQL::Test::Cluster->new('ecosystem');
-$node->init;
+$node->init(allows_streaming => 1);	# wal_level replica: slots
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'pg_health'
 pg_health.sample_interval = 100ms
@@ -98,6 +98,15 @@ unlike($metrics, qr/^pg_health_check_value\{check="(sampler|connections)"\}/m,
 		'... every state of it');
 	$bg->quit;
 }
+# the slots that retain the most WAL, bounded
+$node->safe_psql('postgres', q{
+	SELECT pg_create_physical_replication_slot('s' || i, true) FROM generate_series(1, 7) AS i;
+	SELECT pg_switch_wal(); CHECKPOINT; SELECT health.refresh();
+});
+(undef, undef, $metrics) = http_get($port, '/metrics');
+my @slots = $metrics =~ /^pg_health_slot_retained_bytes\{slot="(s\d)",active="false"\} \d+$/mg;
+is(scalar @slots, 5, 'the 5 slots that retain the most WAL, no more (of 7)');
+$node->safe_psql('postgres', q{SELECT pg_drop_replication_slot('s' || i) FROM generate_series(1, 7) AS i});
 
 # gzip for clients that accept it (Prometheus does)
 {
