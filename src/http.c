@@ -336,6 +336,9 @@ already_bound(const struct addrinfo *ai)
  * per run of failures) and retried later, while the others serve; so is a
  * port in use.  Returns true when every address is bound.
  */
+/* the ::1 that "localhost" adds (by address: not one written in the setting) */
+static const char localhost_v6[] = "::1";
+
 static bool
 open_listeners(void)
 {
@@ -363,7 +366,7 @@ open_listeners(void)
 			if (pg_strcasecmp((char *) lfirst(lc), "localhost") == 0)
 			{
 				expanded = lappend(expanded, "127.0.0.1");
-				expanded = lappend(expanded, "::1");
+				expanded = lappend(expanded, (char *) localhost_v6);
 			}
 			else
 				expanded = lappend(expanded, lfirst(lc));
@@ -384,7 +387,7 @@ open_listeners(void)
 		hints.ai_socktype = SOCK_STREAM;
 		hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 		rc = getaddrinfo(strcmp(host, "*") == 0 ? NULL : host, port, &hints, &res);
-		if (rc != 0 && strcmp(host, "::1") == 0)
+		if (rc != 0 && host == localhost_v6)
 			continue;			/* no IPv6 here: localhost is 127.0.0.1 alone */
 		if (rc != 0)
 		{
@@ -401,7 +404,13 @@ open_listeners(void)
 				continue;
 			fd = socket(ai->ai_family, SOCK_STREAM, 0);
 			if (fd == PGINVALID_SOCKET)
+			{
+				/* no IPv6 in this kernel: quiet for localhost's ::1 only */
+				if (host != localhost_v6)
+					appendStringInfo(&failures, "%s\"%s\": %s", failures.len ? "; " : "", host,
+									 strerror(errno));
 				continue;
+			}
 			(void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 			if (ai->ai_family == AF_INET6)
 				(void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
@@ -410,7 +419,7 @@ open_listeners(void)
 				int			err = errno;
 				char		name[NI_MAXHOST];
 
-				if (strcmp(host, "::1") == 0 && (err == EADDRNOTAVAIL || err == EAFNOSUPPORT))
+				if (host == localhost_v6 && (err == EADDRNOTAVAIL || err == EAFNOSUPPORT))
 				{
 					closesocket(fd);	/* IPv6 loopback disabled: not a failure */
 					continue;
@@ -460,7 +469,8 @@ open_listeners(void)
 	pfree(raw);
 	if (nlisteners > 0)
 		bound_port = ph_http_port;
-	return failures.len == 0;
+	/* nothing bound is never done, even when nothing was worth a log line */
+	return failures.len == 0 && nlisteners > 0;
 }
 
 /*
@@ -575,7 +585,10 @@ gzip_body(StringInfo out, const char *body, size_t len)
 	z.avail_out = (uInt) bound;
 	rc = deflate(&z, Z_FINISH);
 	if (rc == Z_STREAM_END)
+	{
 		out->len += (int) z.total_out;
+		out->data[out->len] = '\0';
+	}
 	(void) deflateEnd(&z);
 	return rc == Z_STREAM_END;
 }
@@ -791,8 +804,9 @@ build_response(StringInfo out, PhHttpParse parsed, const PhHttpRequest *req)
 			health_body(&body, req, role, &o, &status);
 		else
 			verdict_body(&body, req, role, &o, &status);
+		/* the probes' short answers go as they are: only the report is worth it */
 		respond_encoded(out, status, "application/json", body.data, body.len, req->head,
-						req->gzip);
+						req->gzip && req->path == PH_PATH_HEALTH);
 	}
 }
 

@@ -250,7 +250,9 @@ note_accept_encoding(const char *line, size_t colon, size_t n, int *said)
 						zero = 0;
 			}
 		}
-		if (len == 4 && strncasecmp(item, "gzip", 4) == 0)
+		/* x-gzip is gzip (RFC 9110, 8.4.1.3) */
+		if ((len == 4 && strncasecmp(item, "gzip", 4) == 0) ||
+			(len == 6 && strncasecmp(item, "x-gzip", 6) == 0))
 			*said |= zero ? GZIP_NO : GZIP_YES;
 		else if (len == 1 && item[0] == '*')
 			*said |= zero ? STAR_NO : STAR_YES;

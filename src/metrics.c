@@ -89,6 +89,10 @@ pool_sample(StringInfo b, const char *name, const char *db, const char *role, co
 	value(b, v);
 }
 
+#ifndef PH_LIBRARY_VERSION
+#define PH_LIBRARY_VERSION "unknown"	/* built without the Makefile */
+#endif
+
 /*
  * The families of the checks' figures, one per unit (Prometheus's base
  * units), and the unit of each check's figure (docs/checks.md gives them).
@@ -147,7 +151,7 @@ labeled(StringInfo b, const char *name, const char *const *labels, double v)
 
 /*
  * The poolers: per pooler, and per pool (database, user) at most
- * PH_MAX_POOLER_POOLS each (the rest folded as "other").
+ * PH_MAX_POOLER_POOLS each (the rest folded into one row without names).
  */
 static void
 pooler_metrics(StringInfo b, const PhPoolerTable *t)
@@ -298,7 +302,7 @@ oid_or_name(const PhLimit *l, Oid oid, char *buf, size_t len)
 
 /*
  * Client sessions per database and state, summed over the pools: the
- * PH_METRICS_POOLS databases with the most sessions, the rest as "other".
+ * PH_METRICS_POOLS databases with the most sessions, the rest under database="".
  */
 static void
 database_session_metrics(StringInfo b, const PhPoolTable *pools)
@@ -352,7 +356,7 @@ database_session_metrics(StringInfo b, const PhPoolTable *pools)
 		for (int j = 0; j < (int) lengthof(states); j++)
 			*(int *) ((char *) &d->s + states[j].offset) += *(const int *) ((const char *) &p->s + states[j].offset);
 	}
-	/* the largest first; beyond PH_METRICS_POOLS, summed as "other" */
+	/* the largest first; beyond PH_METRICS_POOLS, summed under database="" */
 	for (int i = 1; i < n; i++)
 		for (int j = i; j > 0 && dbs[j].s.sessions > dbs[j - 1].s.sessions; j--)
 		{
@@ -367,7 +371,7 @@ database_session_metrics(StringInfo b, const PhPoolTable *pools)
 		for (int j = 0; j < (int) lengthof(states); j++)
 			*(int *) ((char *) &rest.s + states[j].offset) += *(const int *) ((const char *) &dbs[i].s + states[j].offset);
 	}
-	family(b, "database_sessions", "gauge", "Client sessions per database and state (the databases with the most; the rest as other).");
+	family(b, "database_sessions", "gauge", "Client sessions per database and state (the databases with the most; the rest under database=\"\").");
 	for (int i = 0; i <= Min(n, PH_METRICS_POOLS); i++)
 	{
 		const DbSessions *d = i < Min(n, PH_METRICS_POOLS) ? &dbs[i] : other ? &rest : NULL;
@@ -376,7 +380,8 @@ database_session_metrics(StringInfo b, const PhPoolTable *pools)
 
 		if (d == NULL)
 			break;
-		name = d == &rest ? "other" :
+		/* the rest: a name no database can have */
+		name = d == &rest ? "" :
 			oid_or_name(d->db_index >= 0 ? &pools->databases[d->db_index] : NULL, d->datid,
 						dbuf, sizeof(dbuf));
 		for (int j = 0; j < (int) lengthof(states); j++)

@@ -129,6 +129,10 @@ $node->safe_psql('postgres', q{SELECT pg_drop_replication_slot('s' || i) FROM ge
 	unlike($head, qr/Content-Encoding/, 'gzip;q=0 refuses it: plain');
 	($code, $head) = http_raw($port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
 	unlike($head, qr/Content-Encoding/, 'no Accept-Encoding: plain');
+	($code, $head) = http_raw($port, "GET /ready HTTP/1.1\r\nHost: x\r\nAccept-Encoding: x-gzip\r\n\r\n");
+	unlike($head, qr/Content-Encoding/, "a probe's short answer goes as it is");
+	($code, $head) = http_raw($port, "GET /health HTTP/1.1\r\nHost: x\r\nAccept-Encoding: x-gzip\r\n\r\n");
+	like($head, qr/\r\nContent-Encoding: gzip\r\n/, 'x-gzip counts as gzip (the report)');
 	my $curl = `curl -s --compressed http://127.0.0.1:$port/health`;
 	like($curl, qr/"checks": \[\{"name": "sampler"/, 'curl --compressed reads /health');
 }
