@@ -507,12 +507,16 @@ ph_metrics_text(StringInfo b)
 		ph_read_standbys(standbys, NULL, NULL);
 		standby_metrics(b, snap, standbys);
 		database_session_metrics(b, pools);
+		/* the 5 slots that retain the most; whether each is in use apart, so
+		 * that a slot's series does not change when its consumer comes and goes */
 		family(b, "slot_retained_bytes", "gauge", "WAL retained by each of the 5 replication slots that retain the most, active or not.");
 		for (int k = 0; k < snap->repl.ntop_slots; k++)
-			labeled(b, "slot_retained_bytes", (const char *const[]) {
-				"slot", snap->repl.top_slots[k].name,
-					"active", snap->repl.top_slots[k].active ? "true" : "false", NULL},
+			sample1(b, "slot_retained_bytes", "slot", snap->repl.top_slots[k].name,
 					(double) snap->repl.top_slots[k].retained_bytes);
+		family(b, "slot_active", "gauge", "1 when a consumer uses the slot, for the slots of slot_retained_bytes.");
+		for (int k = 0; k < snap->repl.ntop_slots; k++)
+			sample1(b, "slot_active", "slot", snap->repl.top_slots[k].name,
+					snap->repl.top_slots[k].active);
 
 		/* pools: the largest PH_METRICS_POOLS by name, the rest as "other" */
 		family(b, "pool_sessions", "gauge", "Client sessions per database, role and application_name (the largest groups; the rest as other).");

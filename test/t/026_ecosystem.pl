@@ -104,8 +104,10 @@ $node->safe_psql('postgres', q{
 	SELECT pg_switch_wal(); CHECKPOINT; SELECT health.refresh();
 });
 (undef, undef, $metrics) = http_get($port, '/metrics');
-my @slots = $metrics =~ /^pg_health_slot_retained_bytes\{slot="(s\d)",active="false"\} \d+$/mg;
+my @slots = $metrics =~ /^pg_health_slot_retained_bytes\{slot="(s\d)"\} \d+$/mg;
 is(scalar @slots, 5, 'the 5 slots that retain the most WAL, no more (of 7)');
+my @idle_slots = $metrics =~ /^pg_health_slot_active\{slot="(s\d)"\} 0$/mg;
+is(join(',', sort @idle_slots), join(',', sort @slots), '... each with whether a consumer uses it');
 $node->safe_psql('postgres', q{SELECT pg_drop_replication_slot('s' || i) FROM generate_series(1, 7) AS i});
 
 # gzip for clients that accept it (Prometheus does)
