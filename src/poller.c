@@ -377,7 +377,8 @@ finish_poll(Target *t)
 		if (p->pool_mode[0] == '\0')
 			strlcpy(p->pool_mode, f->pool_mode, sizeof(p->pool_mode));
 	}
-	memcpy(f->pools, t->rows, sizeof(PhPoolerPool) * keep);
+	if (keep > 0)				/* no pools: t->rows is NULL */
+		memcpy(f->pools, t->rows, sizeof(PhPoolerPool) * keep);
 	f->npools = keep;
 	if (t->nrows > keep || t->overflow.folded > 0)
 	{
