@@ -245,6 +245,16 @@ find_component(const char *name)
 	return NULL;
 }
 
+/* heartbeat() and report_pool() for a component with no state yet */
+static void
+not_reported(const char *name)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("component \"%s\" has not reported a state since the server started", name),
+			 errhint("Report one first with health.set_component_state('%s', 'starting').", name)));
+}
+
 static void
 apply_config(PhComponent *c, const ComponentConfig *cfg)
 {
@@ -343,10 +353,7 @@ pg_health_heartbeat_1_0(PG_FUNCTION_ARGS)
 	}
 	LWLockRelease(ph_shared->lock);
 	if (c == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("component \"%s\" has not reported a state since the server started", name),
-				 errhint("Report one first with health.set_component_state('%s', 'starting').", name)));
+		not_reported(name);
 	PG_RETURN_VOID();
 }
 
@@ -569,10 +576,7 @@ pg_health_report_pool_1_1(PG_FUNCTION_ARGS)
 	}
 	LWLockRelease(ph_shared->lock);
 	if (c == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("component \"%s\" has not reported a state since the server started", name),
-				 errhint("Report one first with health.set_component_state('%s', 'starting').", name)));
+		not_reported(name);
 	PG_RETURN_VOID();
 }
 

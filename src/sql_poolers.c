@@ -34,6 +34,27 @@ pooler_check(const PhSnapshot *snap, const char *name)
 	return NULL;
 }
 
+/*
+ * Both views: the latest sample with its poolers, and the view's columns
+ * checked against the fields; false when nothing was sampled yet.
+ */
+static bool
+begin_rows(FunctionCallInfo fcinfo, PhView *view, const char *name, int first,
+		   const PhField *fields, int n, const char *const *after, uint8 *skip)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	ph_require_preloaded();
+	InitMaterializedSRF(fcinfo, 0);
+	ph_read_view(view, PH_ROLE_ANY, NULL, true);
+	if (view->snap->generation == 0)
+		return false;
+	ph_check_columns(rsinfo->setDesc, name, first, fields, n, after, skip);
+	if (rsinfo->setDesc->natts > PH_POOLER_COLS)
+		elog(ERROR, "%s has more columns than pg_health can fill", name);
+	return true;
+}
+
 Datum
 pg_health_poolers_1_1(PG_FUNCTION_ARGS)
 {
@@ -44,15 +65,9 @@ pg_health_poolers_1_1(PG_FUNCTION_ARGS)
 	bool		nulls[PH_POOLER_COLS];
 	uint8		skip;
 
-	ph_require_preloaded();
-	InitMaterializedSRF(fcinfo, 0);
-	ph_read_view(&view, PH_ROLE_ANY, NULL, true);
-	if (view.snap->generation == 0)
+	if (!begin_rows(fcinfo, &view, "health.poolers", 0, ph_pooler_fields, ph_n_pooler_fields,
+					after, &skip))
 		return (Datum) 0;
-	ph_check_columns(rsinfo->setDesc, "health.poolers", 0, ph_pooler_fields, ph_n_pooler_fields,
-					 after, &skip);
-	if (rsinfo->setDesc->natts > PH_POOLER_COLS)
-		elog(ERROR, "health.poolers has more columns than pg_health can fill");
 	for (int k = 0; k < view.poolers->n; k++)
 	{
 		const PhPooler *p = &view.poolers->items[k];
@@ -80,15 +95,9 @@ pg_health_pooler_pools_1_1(PG_FUNCTION_ARGS)
 	bool		nulls[PH_POOLER_COLS];
 	uint8		skip;
 
-	ph_require_preloaded();
-	InitMaterializedSRF(fcinfo, 0);
-	ph_read_view(&view, PH_ROLE_ANY, NULL, true);
-	if (view.snap->generation == 0)
+	if (!begin_rows(fcinfo, &view, "health.pooler_pools", 1, ph_pooler_pool_fields,
+					ph_n_pooler_pool_fields, after, &skip))
 		return (Datum) 0;
-	ph_check_columns(rsinfo->setDesc, "health.pooler_pools", 1, ph_pooler_pool_fields,
-					 ph_n_pooler_pool_fields, after, &skip);
-	if (rsinfo->setDesc->natts > PH_POOLER_COLS)
-		elog(ERROR, "health.pooler_pools has more columns than pg_health can fill");
 	for (int k = 0; k < view.poolers->n; k++)
 	{
 		const PhPooler *p = &view.poolers->items[k];
