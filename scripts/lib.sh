@@ -50,6 +50,9 @@ ph_ensure_packages() {
 	command -v curl >/dev/null || need+=(curl)
 	# the metrics test (test/t/010_http.pl) runs Prometheus's own promtool
 	command -v promtool >/dev/null || need+=(prometheus)
+	# the status page's browser test (test/t/028_status_page.pl): Debian's
+	# Chromium, headless
+	[ -x /usr/bin/chromium ] || need+=(chromium)
 	# scripts/test's instrumented modes: PH_VALGRIND=1 needs valgrind; PH_SANITIZE=1
 	# the sanitizer runtimes of the compiler PostgreSQL was built with
 	[ -z "${PH_VALGRIND:-}" ] || command -v valgrind >/dev/null || need+=(valgrind)

@@ -145,6 +145,24 @@ const PhField ph_connection_fields[] = {
 	 .scale = 0.01,
 	 .help = "Used slots over usable slots."},
 	SESSION_FIELDS(CONN(s), "client_backends"),
+	/* processes waiting for a heavyweight lock, by the mode asked for */
+	{F("lock_waits_access_share", PH_FIELD_INT, CONN(lock_waits[AccessShareLock]), PH_IN_JSON),
+	 METRIC("lock_waits", "mode", "AccessShareLock"),
+	 .help = "Processes waiting for a heavyweight lock, by the mode they asked for (pg_locks.mode)."},
+	{F("lock_waits_row_share", PH_FIELD_INT, CONN(lock_waits[RowShareLock]), PH_IN_JSON),
+	 METRIC("lock_waits", "mode", "RowShareLock")},
+	{F("lock_waits_row_exclusive", PH_FIELD_INT, CONN(lock_waits[RowExclusiveLock]), PH_IN_JSON),
+	 METRIC("lock_waits", "mode", "RowExclusiveLock")},
+	{F("lock_waits_share_update_exclusive", PH_FIELD_INT, CONN(lock_waits[ShareUpdateExclusiveLock]), PH_IN_JSON),
+	 METRIC("lock_waits", "mode", "ShareUpdateExclusiveLock")},
+	{F("lock_waits_share", PH_FIELD_INT, CONN(lock_waits[ShareLock]), PH_IN_JSON),
+	 METRIC("lock_waits", "mode", "ShareLock")},
+	{F("lock_waits_share_row_exclusive", PH_FIELD_INT, CONN(lock_waits[ShareRowExclusiveLock]), PH_IN_JSON),
+	 METRIC("lock_waits", "mode", "ShareRowExclusiveLock")},
+	{F("lock_waits_exclusive", PH_FIELD_INT, CONN(lock_waits[ExclusiveLock]), PH_IN_JSON),
+	 METRIC("lock_waits", "mode", "ExclusiveLock")},
+	{F("lock_waits_access_exclusive", PH_FIELD_INT, CONN(lock_waits[AccessExclusiveLock]), PH_IN_JSON),
+	 METRIC("lock_waits", "mode", "AccessExclusiveLock")},
 	{F("background_workers", PH_FIELD_INT, CONN(background_workers), PH_IN_BOTH),
 	 METRIC("processes", "kind", "background_worker"),
 	 .help = "Processes that do not use client slots."},
@@ -195,6 +213,9 @@ const int	ph_n_connection_fields = lengthof(ph_connection_fields);
  * Application components (a PhComponentResult)
  * ------------------------------------------------------------------------
  */
+StaticAssertDecl(AccessExclusiveLock == MaxLockMode,
+				 "each lock mode has its field in ph_connection_fields");
+
 #define COMP(member) offsetof(PhComponentResult, member)
 
 static void

@@ -39,12 +39,14 @@ cmp_pid(const void *a, const void *b)
 }
 
 /*
- * Pids of processes waiting on a heavyweight lock, sorted.  wait_event_info
- * is a 4-byte field each process writes for itself; pg_stat_activity reads it
- * without a lock too.
+ * Pids of processes waiting on a heavyweight lock, sorted, and their count by
+ * the mode they wait for into by_mode.  wait_event_info is a 4-byte field each
+ * process writes for itself; pg_stat_activity reads it without a lock too.
+ * waitLockMode is set before the wait begins and read here the same way: a
+ * torn or stale value is only counted when it is a lock mode.
  */
 static int
-collect_lock_waiters(int **out)
+collect_lock_waiters(int **out, int *by_mode)
 {
 	PROC_HDR   *pg = ProcGlobal;
 	int		   *pids = palloc(sizeof(int) * Max(pg->allProcCount, 1));
@@ -57,7 +59,13 @@ collect_lock_waiters(int **out)
 		uint32		wait = proc->wait_event_info;
 
 		if (pid != 0 && (wait & 0xFF000000) == PG_WAIT_LOCK)
+		{
+			LOCKMODE	mode = proc->waitLockMode;
+
 			pids[n++] = pid;
+			if (mode > NoLock && mode < PH_LOCK_MODES)
+				by_mode[mode]++;
+		}
 	}
 	if (n > 1)
 		qsort(pids, n, sizeof(int), cmp_pid);
@@ -418,7 +426,7 @@ void
 ph_collect_sessions(PhConnections *c, PhPoolTable *t, PhComponentTable *comps)
 {
 	int		   *waiters;
-	int			nwaiters = collect_lock_waiters(&waiters);
+	int			nwaiters = collect_lock_waiters(&waiters, c->lock_waits);
 	static HTAB *pools_h,
 			   *roles_h,
 			   *databases_h;

@@ -18,6 +18,7 @@
 #include "port/atomics.h"
 #include "storage/condition_variable.h"
 #include "storage/latch.h"
+#include "storage/lockdefs.h"
 #include "storage/lwlock.h"
 #include "utils/timestamp.h"
 
@@ -84,6 +85,9 @@ typedef struct PhCheck
 	uint8		pending_status;
 	uint8		pending_samples;	/* 0: none pending */
 } PhCheck;
+
+/* the heavyweight lock modes, as lockdefs.h numbers them (0: none) */
+#define PH_LOCK_MODES	(MaxLockMode + 1)
 
 /*
  * Client sessions by state, with the oldest of each age: for the whole
@@ -153,6 +157,12 @@ typedef struct PhConnections
 	double		utilization_pct;	/* slots_used / usable */
 
 	PhSessionCounts s;		/* client sessions seen in backend status */
+
+	/*
+	 * processes of any kind waiting for a heavyweight lock, by the mode they
+	 * asked for (index: LOCKMODE, 1..PH_LOCK_MODES-1; 0 unused)
+	 */
+	int			lock_waits[PH_LOCK_MODES];
 
 	int			background_workers;
 	int			autovacuum_workers;

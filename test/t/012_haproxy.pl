@@ -11,6 +11,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
 use Time::HiRes qw(time usleep);
+use File::Basename qw(dirname);
 use PgHealthTest;
 
 my ($haproxy) = grep { -x $_ } ('/usr/sbin/haproxy', '/usr/bin/haproxy');
@@ -34,46 +35,20 @@ $primary->start;
 $primary->safe_psql('postgres', 'CREATE EXTENSION pg_health');
 my $standby = streaming_standby($primary, 'pg2', "pg_health.http_port = $h2\n");
 
-# The example of docs/http.md ("HAProxy"), with this test's ports.
+# The example of docs/http.md ("HAProxy"), as it is written there, with this
+# test's addresses and ports put in: pg1 is the primary, pg2 the standby.
 my ($p1, $p2) = ($primary->port, $standby->port);
+my ($doc_cfg) = slurp_file(dirname(__FILE__) . '/../../docs/http.md')
+  =~ /\n## HAProxy\n.*?\n```haproxy\n(.*?)```/s;
+ok($doc_cfg, 'docs/http.md has the HAProxy configuration');
+my %server = (pg1 => "127.0.0.1:$p1 check port $h1", pg2 => "127.0.0.1:$p2 check port $h2");
+my $n_put = ($doc_cfg =~ s/^(\s+server (pg[12])) 10\.0\.0\.1[12]:5432 check port 8008$/$1 $server{$2}/mg);
+$n_put += ($doc_cfg =~ s/^(\s+bind) 127\.0\.0\.1:5000$/$1 127.0.0.1:$wport/m);
+$n_put += ($doc_cfg =~ s/^(\s+bind) 127\.0\.0\.1:5001$/$1 127.0.0.1:$rport/m);
+is($n_put, 6, "... and this test's four servers and two frontends put into it");
 my $cfg = PostgreSQL::Test::Utils::tempdir() . '/haproxy.cfg';
 open my $fh, '>', $cfg or die $!;
-print $fh <<"EOF";
-global
-    maxconn 200
-
-defaults
-    mode tcp
-    retries 2
-    option redispatch
-    timeout queue 5s
-    timeout connect 5s
-    timeout client 30m
-    timeout server 30m
-    timeout check 5s
-    default-server inter 500ms fall 2 rise 2 on-marked-down shutdown-sessions
-
-frontend postgres_write
-    bind 127.0.0.1:$wport
-    default_backend primary
-
-backend primary
-    option httpchk GET /primary
-    http-check expect status 200
-    server pg1 127.0.0.1:$p1 check port $h1
-    server pg2 127.0.0.1:$p2 check port $h2
-
-frontend postgres_read
-    bind 127.0.0.1:$rport
-    default_backend replicas
-
-backend replicas
-    balance roundrobin
-    option httpchk GET /replica
-    http-check expect status 200
-    server pg1 127.0.0.1:$p1 check port $h1
-    server pg2 127.0.0.1:$p2 check port $h2
-EOF
+print $fh "global\n    maxconn 200\n\n$doc_cfg";
 close $fh;
 my $hlog = PostgreSQL::Test::Utils::tempdir() . '/haproxy.log';
 my $hap = IPC::Run::start([ $haproxy, '-db', '-f', $cfg ], '<', \undef, '>', $hlog, '2>&1');
