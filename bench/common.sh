@@ -1,5 +1,5 @@
-# bench/common.sh -- shared by bench/http.sh and bench/saturation.sh.  Source
-# after scripts/lib.sh and scripts/server.sh.
+# bench/common.sh -- shared by the benchmarks (bench/*.sh).  Source after
+# scripts/lib.sh and scripts/server.sh.
 #
 # The benchmarks never install into the machine's PostgreSQL (other checkouts
 # install and test there meanwhile): this tree, as it is, and with
@@ -64,4 +64,49 @@ ph_bench_http_pid() {
 		pid=$(ps -o pid=,args= --ppid "$postmaster" | awk -v t="$title" 'index($0, t) { print $1; exit }')
 		if [ -n "$pid" ]; then echo "$pid"; return; fi
 	done
+}
+
+# Hold N idle client connections to the server at PGHOST/PGPORT, each with an
+# application_name of its own, so that the sampler's pool table is at its
+# worst (1000 groups: 255 rows and one folding the other 745); N = 0 releases
+# them.  One session opens them with dblink (CREATE EXTENSION dblink first;
+# its sockets count against max_files_per_process / 3), then its psql waits on
+# standard input (no CPU), in a process group of its own so that one kill
+# ends it all.  DIR: a directory the benchmark's user can read.
+PH_BENCH_IDLE_PID=
+ph_bench_release_idle() {
+	[ -z "$PH_BENCH_IDLE_PID" ] || kill -- -"$PH_BENCH_IDLE_PID" 2>/dev/null || true
+	PH_BENCH_IDLE_PID=
+}
+ph_bench_hold_idle() {
+	local n=$1 dir=$2 bindir have
+	bindir=$("$PG_CONFIG" --bindir)
+	cat >"$dir/hold.sh" <<HOLD
+{ echo "SELECT count(dblink_connect('c' || i, 'host=$PGHOST port=$PGPORT dbname=postgres user=postgres application_name=c' || i)) FROM generate_series(1, \$1) AS i;"
+  sleep 86400; } | "$bindir/psql" -X -q -o /dev/null -h "$PGHOST" -p "$PGPORT" -U postgres postgres
+HOLD
+	chmod 644 "$dir/hold.sh"
+	if [ -n "$PH_BENCH_IDLE_PID" ]; then
+		ph_bench_release_idle
+		# wait until their backends are gone, or the next level runs out of slots
+		for _ in $(seq 1 300); do
+			[ "$(ph_psql -Atq -c "SELECT health.refresh(); SELECT client_backends FROM health.connections" | tail -1)" -le 1 ] && break
+			sleep 0.2
+		done
+	fi
+	[ "$n" -gt 0 ] || return 0
+	if [ "$(id -u)" = 0 ]; then
+		setsid runuser -u "$PH_USER" -- bash -c 'ulimit -Sn "$(ulimit -Hn)"; exec bash "$@"' hold "$dir/hold.sh" "$n" 2>/dev/null &
+	else
+		setsid bash "$dir/hold.sh" "$n" 2>/dev/null &
+	fi
+	PH_BENCH_IDLE_PID=$!
+	disown "$PH_BENCH_IDLE_PID"	# ended by process group; no job notices
+	for _ in $(seq 1 600); do
+		have=$(ph_psql -Atq -c "SELECT health.refresh(); SELECT idle FROM health.connections" | tail -1)
+		[ "$have" -ge "$n" ] && return 0
+		pgrep -g "$PH_BENCH_IDLE_PID" -x psql >/dev/null || ph_die "the session holding $n idle connections exited"
+		sleep 0.5
+	done
+	ph_die "could not open $n idle connections"
 }

@@ -23,6 +23,7 @@
 # Usage: bash bench/readiness.sh   (DURATION=3 ROUNDS=8 LEVELS="0 500 1000")
 source "$(dirname "$0")/../scripts/lib.sh"
 source "$(dirname "$0")/../scripts/server.sh"
+source "$(dirname "$0")/common.sh"
 
 DURATION=${DURATION:-3}
 ROUNDS=${ROUNDS:-8}
@@ -42,8 +43,7 @@ ph_psql -q -c 'CREATE EXTENSION pg_health' -c 'CREATE EXTENSION dblink' \
 bindir=$("$PG_CONFIG" --bindir)
 qdir=$(mktemp -d /tmp/pg_health_bench.XXXXXX)
 chmod 755 "$qdir"
-idle_pid=
-cleanup() { [ -n "$idle_pid" ] && kill -- -"$idle_pid" 2>/dev/null; rm -rf "$qdir"; ph_server_stop; }
+cleanup() { ph_bench_release_idle; rm -rf "$qdir"; ph_server_stop; }
 trap cleanup EXIT
 
 names=(select1 ready report stored handwritten tenant tenant_hand)
@@ -76,49 +76,13 @@ SELECT r.rolcanlogin AND (r.rolvaliduntil IS NULL OR r.rolvaliduntil > now())
  WHERE r.rolname = 'bench_app' AND d.datname = 'postgres';
 SQL
 
-cat >"$qdir/hold.sh" <<HOLD
-{ echo "SELECT count(dblink_connect('c' || i, 'host=$PGHOST port=$PGPORT dbname=postgres user=postgres application_name=c' || i)) FROM generate_series(1, \$1) AS i;"
-  sleep 86400; } | "$bindir/psql" -X -q -o /dev/null -h "$PGHOST" -p "$PGPORT" -U postgres postgres
-HOLD
-
 pgb() { ph_as_user env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" "$bindir/pgbench" "$@"; }
 tps() {
 	pgb -n -M prepared -c "$CLIENTS" -j "$CLIENTS" -T "$DURATION" -f "$qdir/$1.sql" postgres 2>&1 |
 		sed -n -E 's/^tps = ([0-9.]+).*/\1/p'
 }
 
-# Hold N idle client connections, each with an application_name of its own,
-# so that the sampler's pool table is at its worst (1000 groups: 255 rows and
-# one folding the other 745).  One session opens them with dblink, then
-# its psql waits on standard input (no CPU), in a process group of its own so
-# that one kill ends it all.
-hold_idle() {
-	local n=$1
-	if [ -n "$idle_pid" ]; then
-		kill -- -"$idle_pid" 2>/dev/null; idle_pid=
-		# wait until their backends are gone, or the next level runs out of slots
-		for _ in $(seq 1 300); do
-			[ "$(ph_psql -Atq -c "SELECT health.refresh(); SELECT client_backends FROM health.connections" | tail -1)" -le 1 ] && break
-			sleep 0.2
-		done
-	fi
-	[ "$n" -gt 0 ] || return 0
-	if [ "$(id -u)" = 0 ]; then
-		setsid runuser -u "$PH_USER" -- bash -c 'ulimit -Sn "$(ulimit -Hn)"; exec bash "$@"' hold "$qdir/hold.sh" "$n" 2>/dev/null &
-	else
-		setsid bash "$qdir/hold.sh" "$n" 2>/dev/null &
-	fi
-	idle_pid=$!
-	disown "$idle_pid"	# ended by process group below; no job notices
-	for _ in $(seq 1 600); do
-		local have
-		have=$(ph_psql -Atq -c "SELECT health.refresh(); SELECT idle FROM health.connections" | tail -1)
-		[ "$have" -ge "$n" ] && return 0
-		pgrep -g "$idle_pid" -x psql >/dev/null || ph_die "the session holding $n idle connections exited"
-		sleep 0.5
-	done
-	ph_die "could not open $n idle connections"
-}
+hold_idle() { ph_bench_hold_idle "$1" "$qdir"; }
 
 # Throughput of one run varies by +-10% on a shared 2-core machine, more than
 # the differences measured.  So each cell is ROUNDS short runs in alternating

@@ -678,7 +678,7 @@ notify_events(void)
 	LWLockRelease(ph_shared->lock);
 	if (sent >= total)
 		return;
-	n = ph_read_events(&events, &total);
+	n = ph_read_events(&events, 0, &total);
 	if (n == 0)
 		return;
 

@@ -586,8 +586,10 @@ ph_history_entry(const PhSnapshot *snap, PhHistoryEntry *h)
 	h->state = snap->state[PH_ROLE_ANY];
 	h->in_recovery = snap->in_recovery;
 	h->client_backends = cn->s.sessions;
+	h->slots_used = cn->slots_used;
 	h->available_ordinary = cn->available_ordinary;
 	h->active = cn->s.active;
+	h->idle = cn->s.idle;
 	h->idle_in_transaction = cn->s.idle_in_transaction + cn->s.idle_in_transaction_aborted;
 	h->waiting_on_locks = cn->s.waiting_on_locks;
 	h->utilization_pct = cn->utilization_pct;
@@ -596,6 +598,8 @@ ph_history_entry(const PhSnapshot *snap, PhHistoryEntry *h)
 	h->connections_per_s = cn->connections_per_s;
 	h->refusals_per_s = cn->refusals_per_s;
 	h->auth_failures_per_s = cn->auth_failures_per_s;
+	h->lag_bytes = snap->in_recovery ? snap->repl.lag_bytes :
+		snap->repl.standbys > 0 ? snap->repl.max_standby_lag_bytes : -1;
 	for (int i = 0; i < snap->nchecks; i++)
 	{
 		if (snap->checks[i].status == PH_CHECK_WARNING)

@@ -1053,3 +1053,13 @@ ph_set_lsn(Datum *values, bool *nulls, int i, XLogRecPtr lsn)
 	if (!nulls[i])
 		values[i] = LSNGetDatum(lsn);
 }
+
+/* A pool's database or role by name, or "oid N" while its name is not known. */
+const char *
+ph_limit_name(const PhLimit *l, Oid oid, char *buf, size_t len)
+{
+	if (l != NULL && l->known)
+		return l->name;
+	snprintf(buf, len, "oid %u", oid);
+	return buf;
+}

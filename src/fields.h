@@ -103,4 +103,7 @@ extern void ph_set_opt_int(Datum *values, bool *nulls, int i, int v);
 extern void ph_set_text(Datum *values, bool *nulls, int i, const char *s);
 extern void ph_set_lsn(Datum *values, bool *nulls, int i, XLogRecPtr lsn);
 
+/* a pool's database or role by name, or "oid N" while its name is not known */
+extern const char *ph_limit_name(const PhLimit *l, Oid oid, char *buf, size_t len);
+
 #endif							/* PH_FIELDS_H */

@@ -78,6 +78,7 @@
 #include "http.h"
 #include "http_parse.h"
 #include "metrics.h"
+#include "status_page.h"
 #include "read.h"
 #include "replication_checks.h"
 #include "admission.h"
@@ -621,12 +622,18 @@ respond_encoded(StringInfo out, int status, const char *content_type, const char
 					 "%s"
 					 "Cache-Control: no-store\r\n"
 					 "Connection: close\r\n"
-					 "%s"
+					 "%s%s"
 					 "\r\n",
 					 status, reason_phrase(status), content_type, len,
 					 zipped ? "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n" :
 					 gzip ? "Vary: Accept-Encoding\r\n" : "",
-					 status == 405 ? "Allow: GET, HEAD\r\n" : "");
+					 status == 405 ? "Allow: GET, HEAD\r\n" : "",
+	/* the status page: nothing but its own inline style may load or run */
+					 strncmp(content_type, "text/html", 9) == 0 ?
+					 "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; "
+					 "base-uri 'none'; form-action 'none'; frame-ancestors 'none'\r\n"
+					 "X-Content-Type-Options: nosniff\r\n"
+					 "Referrer-Policy: no-referrer\r\n" : "");
 	if (!head)
 		appendBinaryStringInfo(out, body, (int) len);
 }
@@ -689,10 +696,14 @@ respond_bad_query(StringInfo out, PhHttpArg arg, bool about_database)
 		case PH_ARG_NAME_REPEATED:
 			snprintf(msg, sizeof(msg), "bad query: %s is given twice", name);
 			break;
+		case PH_ARG_REFRESH:
+			snprintf(msg, sizeof(msg), "bad query: refresh must be whole seconds, 1 to %d, given once",
+					 PH_HTTP_MAX_REFRESH_S);
+			break;
 		default:
 			snprintf(msg, sizeof(msg), "bad query: /ready and /health take role=primary|replica, "
 					 "lag=<bytes, or n kB|MB|GB|TB>, delay=<n ms|s|min|h|d>, user=<role> and database=<name>; "
-					 "/replica takes lag and delay");
+					 "/replica takes lag and delay; / and /status take refresh=<seconds>");
 			break;
 	}
 	respond_error(out, 400, msg);
@@ -765,7 +776,7 @@ build_response(StringInfo out, PhHttpParse parsed, const PhHttpRequest *req)
 			respond_bad_query(out, req->bad_arg, req->bad_is_database);
 			return;
 		case PH_HTTP_NOT_FOUND:
-			respond_error(out, 404, "unknown path: try /live, /ready, /startup, /health, /primary, /replica or /metrics");
+			respond_error(out, 404, "unknown path: try /live, /ready, /startup, /health, /primary, /replica, /metrics or / (the status page)");
 			return;
 		case PH_HTTP_BAD_METHOD:
 			respond_error(out, 405, "only GET and HEAD");
@@ -792,7 +803,13 @@ build_response(StringInfo out, PhHttpParse parsed, const PhHttpRequest *req)
 		role = PH_ROLE_REPLICA;
 
 	initStringInfo(&body);
-	if (req->path == PH_PATH_METRICS)
+	if (req->path == PH_PATH_STATUS)
+	{
+		ph_status_page_html(&body, req->refresh_s, &status);
+		respond_encoded(out, status, "text/html; charset=utf-8", body.data, body.len,
+						req->head, req->gzip);
+	}
+	else if (req->path == PH_PATH_METRICS)
 	{
 		ph_metrics_text(&body);
 		respond_encoded(out, 200, "text/plain; version=0.0.4; charset=utf-8", body.data, body.len,

@@ -16,6 +16,7 @@
 #define Q_ROLE	1				/* role=primary|replica */
 #define Q_LAG	2				/* lag=<size>, delay=<duration> */
 #define Q_TENANT 4				/* user=<role>, database=<name> */
+#define Q_REFRESH 8				/* refresh=<seconds> */
 
 static const struct
 {
@@ -30,6 +31,8 @@ static const struct
 	{"/primary", PH_PATH_PRIMARY, 0},
 	{"/replica", PH_PATH_REPLICA, Q_LAG},
 	{"/metrics", PH_PATH_METRICS, 0},
+	{"/", PH_PATH_STATUS, Q_REFRESH},
+	{"/status", PH_PATH_STATUS, Q_REFRESH},
 };
 
 typedef struct
@@ -359,6 +362,20 @@ parse_query(const char *q, size_t len, int accepts, PhHttpRequest *req)
 				req->bad_arg = bad;
 				return PH_HTTP_BAD_QUERY;
 			}
+		}
+		else if (n >= 8 && (accepts & Q_REFRESH) && memcmp(p, "refresh=", 8) == 0)
+		{
+			int			secs = 0;
+			size_t		k;
+
+			for (k = 8; k < n && p[k] >= '0' && p[k] <= '9' && secs <= PH_HTTP_MAX_REFRESH_S; k++)
+				secs = secs * 10 + (p[k] - '0');
+			if (k == 8 || k < n || secs < 1 || secs > PH_HTTP_MAX_REFRESH_S || req->refresh_s != 0)
+			{
+				req->bad_arg = PH_ARG_REFRESH;
+				return PH_HTTP_BAD_QUERY;
+			}
+			req->refresh_s = secs;
 		}
 		else
 		{

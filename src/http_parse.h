@@ -49,7 +49,8 @@ typedef enum PhHttpPath
 	PH_PATH_HEALTH,
 	PH_PATH_PRIMARY,
 	PH_PATH_REPLICA,
-	PH_PATH_METRICS
+	PH_PATH_METRICS,
+	PH_PATH_STATUS				/* / and /status: the status page */
 } PhHttpPath;
 
 typedef enum PhHttpRoleArg
@@ -71,9 +72,13 @@ typedef enum PhHttpArg
 	PH_ARG_NAME_EMPTY,			/* user= or database=: empty */
 	PH_ARG_NAME_LONG,			/* ...: over PH_HTTP_MAX_NAME bytes decoded */
 	PH_ARG_NAME_ENCODING,		/* ...: a bad %-escape, a NUL, or not UTF-8 */
-	PH_ARG_NAME_REPEATED		/* ...: given twice */
+	PH_ARG_NAME_REPEATED,		/* ...: given twice */
+	PH_ARG_REFRESH				/* refresh=: not whole seconds in 1..PH_HTTP_MAX_REFRESH_S */
 } PhHttpArg;
-#define PH_ARG_LAST PH_ARG_NAME_REPEATED
+#define PH_ARG_LAST PH_ARG_REFRESH
+
+/* the longest auto-refresh period the status page takes (?refresh=) */
+#define PH_HTTP_MAX_REFRESH_S 3600
 
 typedef struct PhHttpRequest
 {
@@ -84,6 +89,7 @@ typedef struct PhHttpRequest
 	long long	delay_ms;		/* ?delay=10s; -1: none; at most PH_HTTP_MAX_DELAY_MS */
 	char		user[PH_HTTP_MAX_NAME + 1];	/* ?user=, decoded; "": none */
 	char		database[PH_HTTP_MAX_NAME + 1];	/* ?database=, decoded; "": none */
+	int			refresh_s;		/* ?refresh=<seconds>; 0: none */
 	PhHttpArg	bad_arg;		/* for PH_HTTP_BAD_QUERY: which parameter, and why */
 	int			bad_is_database;	/* for PH_ARG_NAME_*: database=, not user= */
 	size_t		length;			/* bytes of request line and headers */

@@ -93,49 +93,19 @@ pool_sample(StringInfo b, const char *name, const char *db, const char *role, co
 #define PH_LIBRARY_VERSION "unknown"	/* built without the Makefile */
 #endif
 
-/*
- * The families of the checks' figures, one per unit (Prometheus's base
- * units), and the unit of each check's figure (docs/checks.md gives them).
- */
-enum
-{
-	UNIT_COUNT, UNIT_SECONDS, UNIT_BYTES, UNIT_RATIO
-};
+/* The families of the checks' figures, one per unit (ph_check_unit). */
 static const struct
 {
 	const char *family;
 	const char *help;
 }			check_units[] = {
-	[UNIT_COUNT] = {"check_value", "Each check's figure that is a count or a flag (sessions, refusals, standbys, 1/0)."},
-	[UNIT_SECONDS] = {"check_value_seconds", "Each check's figure that is a time: an age, a silence, a wait."},
-	[UNIT_BYTES] = {"check_value_bytes", "Each check's figure that is an amount of WAL: replay lag, retained by a slot."},
-	[UNIT_RATIO] = {"check_value_ratio", "Each check's figure that is a share: of the usable slots, of a CONNECTION LIMIT."},
+	[PH_UNIT_COUNT] = {"check_value", "Each check's figure that is a count or a flag (sessions, refusals, standbys, 1/0)."},
+	[PH_UNIT_SECONDS] = {"check_value_seconds", "Each check's figure that is a time: an age, a silence, a wait."},
+	[PH_UNIT_BYTES] = {"check_value_bytes", "Each check's figure that is an amount of WAL: replay lag, retained by a slot."},
+	[PH_UNIT_RATIO] = {"check_value_ratio", "Each check's figure that is a share: of the usable slots, of a CONNECTION LIMIT."},
 };
 
-static int
-check_unit(const char *name, bool in_recovery, double *scale)
-{
-	*scale = 1;
-	if (strcmp(name, "sampler") == 0)
-	{
-		*scale = 0.001;			/* milliseconds */
-		return UNIT_SECONDS;
-	}
-	if (strcmp(name, "connections") == 0 || strcmp(name, "connection_limits") == 0)
-	{
-		*scale = 0.01;			/* percent */
-		return UNIT_RATIO;
-	}
-	if (strcmp(name, "idle_in_transaction") == 0 || strcmp(name, "long_transaction") == 0 ||
-		strncmp(name, "component:", 10) == 0 || strncmp(name, "pooler:", 7) == 0)
-		return UNIT_SECONDS;
-	if (strcmp(name, "replication_slots") == 0 ||
-		(strcmp(name, "replication") == 0 && in_recovery))
-		return UNIT_BYTES;
-	return UNIT_COUNT;			/* a primary's replication: its standbys streaming */
-}
-
-/* pg_health_<name>{k1="v1",...} v, for labels in pairs (NULL-terminated) *//* pg_health_<name>{k1="v1",...} v, for labels in pairs (NULL-terminated) */
+/* pg_health_<name>{k1="v1",...} v, for labels in pairs (NULL-terminated) */
 static void
 labeled(StringInfo b, const char *name, const char *const *labels, double v)
 {
@@ -291,14 +261,6 @@ standby_metrics(StringInfo b, const PhSnapshot *snap, const PhStandbyTable *t)
 }
 
 
-static const char *
-oid_or_name(const PhLimit *l, Oid oid, char *buf, size_t len)
-{
-	if (l != NULL && l->known)
-		return l->name;
-	snprintf(buf, len, "oid %u", oid);
-	return buf;
-}
 
 /*
  * Client sessions per database and state, summed over the pools: the
@@ -382,7 +344,7 @@ database_session_metrics(StringInfo b, const PhPoolTable *pools)
 			break;
 		/* the rest: a name no database can have */
 		name = d == &rest ? "" :
-			oid_or_name(d->db_index >= 0 ? &pools->databases[d->db_index] : NULL, d->datid,
+			ph_limit_name(d->db_index >= 0 ? &pools->databases[d->db_index] : NULL, d->datid,
 						dbuf, sizeof(dbuf));
 		for (int j = 0; j < (int) lengthof(states); j++)
 			labeled(b, "database_sessions", (const char *const[]) {
@@ -435,22 +397,29 @@ field_metrics(StringInfo b, const PhField *fields, int n, const void *base, Time
 void
 ph_metrics_text(StringInfo b)
 {
-	PhSnapshot *snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
-	PhPoolTable *pools = ph_reader_buffer(PH_BUF_POOLS);
-	PhComponentTable *comps = ph_reader_buffer(PH_BUF_COMPONENTS);
-	PhCheck    *checks = ph_reader_buffer(PH_BUF_CHECKS);
-	PhStandbyTable *standbys = ph_reader_buffer(PH_BUF_STANDBYS);
-	PhPoolerTable *poolers = ph_reader_buffer(PH_BUF_POOLERS);
-	TimestampTz now = GetCurrentTimestamp();
-	pid_t		worker_pid;
-	PhVerdict	v;
-	int			nchecks;
+	PhPageView	pv;
 	static const PhState states[] = {PH_STATE_READY, PH_STATE_DEGRADED, PH_STATE_NOT_READY,
 	PH_STATE_STARTING, PH_STATE_UNKNOWN};
+	PhSnapshot *snap;
+	PhPoolTable *pools;
+	PhComponentTable *comps;
+	PhCheck    *checks;
+	PhPoolerTable *poolers;
+	pid_t		worker_pid;
+	TimestampTz now;
+	PhVerdict	v;
+	int			nchecks;
 
-	ph_read_pools(pools, snap, comps, poolers, &worker_pid);
-	ph_verdict_from_snapshot(snap, worker_pid, PH_ROLE_ANY, now, &v);
-	nchecks = ph_collect_checks(snap, worker_pid, PH_ROLE_ANY, now, checks);
+	ph_read_page_view(&pv);
+	snap = pv.snap;
+	pools = pv.pools;
+	comps = pv.components;
+	checks = pv.checks;
+	poolers = pv.poolers;
+	worker_pid = pv.worker_pid;
+	now = pv.now;
+	v = pv.verdict;
+	nchecks = pv.nchecks;
 
 	family(b, "build_info", "gauge", "Always 1: the versions of pg_health's library and of the PostgreSQL it runs in.");
 	labeled(b, "build_info", (const char *const[]) {
@@ -486,7 +455,7 @@ ph_metrics_text(StringInfo b)
 			double		scale;
 
 			if (!isnan(checks[i].value) &&
-				check_unit(checks[i].name, snap->generation > 0 && snap->in_recovery, &scale) == u)
+				ph_check_unit(checks[i].name, snap->generation > 0 && snap->in_recovery, &scale) == (PhCheckUnit) u)
 				sample1(b, check_units[u].family, "check", checks[i].name, checks[i].value * scale);
 		}
 	}
@@ -504,8 +473,7 @@ ph_metrics_text(StringInfo b)
 					  snap->sampled_at, snap->in_recovery);
 		field_metrics(b, ph_replication_fields, ph_n_replication_fields, snap,
 					  snap->sampled_at, snap->in_recovery);
-		ph_read_standbys(standbys, NULL, NULL);
-		standby_metrics(b, snap, standbys);
+		standby_metrics(b, snap, pv.standbys);
 		database_session_metrics(b, pools);
 		/* the 5 slots that retain the most; whether each is in use apart, so
 		 * that a slot's series does not change when its consumer comes and goes */
@@ -537,9 +505,9 @@ ph_metrics_text(StringInfo b)
 					continue;
 				}
 				pool_sample(b, "pool_sessions",
-							oid_or_name(p->db_index >= 0 ? &pools->databases[p->db_index] : NULL,
+							ph_limit_name(p->db_index >= 0 ? &pools->databases[p->db_index] : NULL,
 										p->datid, dbuf, sizeof(dbuf)),
-							oid_or_name(p->role_index >= 0 ? &pools->roles[p->role_index] : NULL,
+							ph_limit_name(p->role_index >= 0 ? &pools->roles[p->role_index] : NULL,
 										p->roleid, rbuf, sizeof(rbuf)),
 							p->application_name, p->s.sessions);
 			}

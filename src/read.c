@@ -84,6 +84,24 @@ ph_read_view(PhView *view, PhRole role, const PhOverrides *o, bool with_componen
 	ph_verdict_from_snapshot(view->snap, view->worker_pid, role, view->now, &view->verdict);
 }
 
+/* The latest sample for a page (read.h); into this process's buffers. */
+void
+ph_read_page_view(PhPageView *pv)
+{
+	pv->snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
+	pv->pools = ph_reader_buffer(PH_BUF_POOLS);
+	pv->components = ph_reader_buffer(PH_BUF_COMPONENTS);
+	pv->poolers = ph_reader_buffer(PH_BUF_POOLERS);
+	pv->standbys = ph_reader_buffer(PH_BUF_STANDBYS);
+	pv->checks = ph_reader_buffer(PH_BUF_CHECKS);
+	ph_read_pools(pv->pools, pv->snap, pv->components, pv->poolers, &pv->worker_pid);
+	ph_read_standbys(pv->standbys, NULL, NULL);
+	/* after the copy, as ph_read_view: freshness is judged at the time of reading */
+	pv->now = GetCurrentTimestamp();
+	ph_verdict_from_snapshot(pv->snap, pv->worker_pid, PH_ROLE_ANY, pv->now, &pv->verdict);
+	pv->nchecks = ph_collect_checks(pv->snap, pv->worker_pid, PH_ROLE_ANY, pv->now, pv->checks);
+}
+
 /*
  * The per-tenant answer for user and database (either NULL: not asked),
  * judged against the view's sample: the names worker's facts and the

@@ -35,6 +35,28 @@ typedef struct PhView
 
 extern void ph_read_view(PhView *view, PhRole role, const PhOverrides *o, bool with_components);
 
+/*
+ * Everything of the latest sample that the HTTP worker's pages show
+ * (/metrics, the status page): the snapshot with its pools, components and
+ * poolers under one lock, the standbys, the checks as read now, and the
+ * verdict for any role.
+ */
+typedef struct PhPageView
+{
+	PhSnapshot *snap;
+	PhPoolTable *pools;
+	PhComponentTable *components;
+	PhPoolerTable *poolers;
+	PhStandbyTable *standbys;
+	PhCheck    *checks;
+	int			nchecks;
+	pid_t		worker_pid;
+	TimestampTz now;
+	PhVerdict	verdict;
+} PhPageView;
+
+extern void ph_read_page_view(PhPageView *pv);
+
 struct PhAdmission;
 extern void ph_read_admission(const PhView *view, const char *user, const char *database,
 							  bool http, int may_wait_ms, struct PhAdmission *adm);

@@ -519,15 +519,18 @@ ph_read_verdict_input(PhRole role, PhVerdictInput *out)
 }
 
 /*
- * Copy a ring out, oldest first.  The ring's capacity is fixed at server
- * start, so the buffer is allocated before taking the lock.
+ * Copy a ring out, oldest first: its last max entries (all of them when max
+ * <= 0).  Returns the number copied, or -1 when the lock could not be had
+ * (only with ph_reader_lock_timeout).  The buffer is allocated before taking
+ * the lock, for at most what the ring holds (fixed at server start).
  */
 static int
-ph_read_ring(void *ring, Size entry_size, int capacity, const uint64 *count,
+ph_read_ring(void *ring, Size entry_size, int capacity, const uint64 *count, int max,
 			 void **out, uint64 *total_out)
 {
 	char	   *buf;
 	int			n;
+	int			want = (max > 0 && max < capacity) ? max : capacity;
 	uint64		total,
 				first;
 
@@ -536,11 +539,16 @@ ph_read_ring(void *ring, Size entry_size, int capacity, const uint64 *count,
 		*total_out = 0;
 	if (capacity <= 0)
 		return 0;
-	buf = palloc(mul_size(capacity, entry_size));
+	buf = palloc(mul_size(want, entry_size));
 
-	LWLockAcquire(ph_shared->lock, LW_SHARED);
+	/* the HTTP worker gives up after its reader timeout: -1, nothing copied */
+	if (!ph_lock_for_reading())
+	{
+		pfree(buf);
+		return -1;
+	}
 	total = *count;
-	n = (int) Min(total, (uint64) capacity);
+	n = (int) Min(total, (uint64) want);
 	first = total - n;
 	for (int i = 0; i < n; i++)
 		memcpy(buf + (Size) i * entry_size,
@@ -554,20 +562,24 @@ ph_read_ring(void *ring, Size entry_size, int capacity, const uint64 *count,
 	return n;
 }
 
+/* The last max samples (all: max <= 0), oldest first. */
 int
-ph_read_history(PhHistoryEntry **out)
+ph_read_history(PhHistoryEntry **out, int max)
 {
 	return ph_read_ring(ph_history_ring(), sizeof(PhHistoryEntry),
-						ph_shared->history_size, &ph_shared->history_count,
+						ph_shared->history_size, &ph_shared->history_count, max,
 						(void **) out, NULL);
 }
 
-/* The events, oldest first; *total counts every event ever recorded. */
+/*
+ * The last max events (all: max <= 0), oldest first; *total counts every
+ * event ever recorded.
+ */
 int
-ph_read_events(PhEvent **out, uint64 *total)
+ph_read_events(PhEvent **out, int max, uint64 *total)
 {
 	return ph_read_ring(ph_events_ring(), sizeof(PhEvent),
-						ph_shared->events_size, &ph_shared->events_count,
+						ph_shared->events_size, &ph_shared->events_count, max,
 						(void **) out, total);
 }
 

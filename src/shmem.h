@@ -38,8 +38,8 @@ extern bool ph_read_snapshot(PhSnapshot *out, pid_t *worker_pid);
 extern bool ph_read_snapshot_components(PhSnapshot *snap, PhComponentTable *out,
 										PhPoolerTable *poolers, pid_t *worker_pid);
 extern void ph_read_verdict_input(PhRole role, PhVerdictInput *out);
-extern int	ph_read_history(PhHistoryEntry **out);
-extern int	ph_read_events(PhEvent **out, uint64 *total);
+extern int	ph_read_history(PhHistoryEntry **out, int max);
+extern int	ph_read_events(PhEvent **out, int max, uint64 *total);
 extern bool ph_read_pools(PhPoolTable *out, PhSnapshot *snap, PhComponentTable *components,
 						  PhPoolerTable *poolers, pid_t *worker_pid);
 extern bool ph_read_standbys(PhStandbyTable *out, PhSnapshot *snap, pid_t *worker_pid);

@@ -631,8 +631,10 @@ typedef struct PhHistoryEntry
 	uint8		state;
 	bool		in_recovery;
 	int			client_backends;
+	int			slots_used;
 	int			available_ordinary;
 	int			active;
+	int			idle;
 	int			idle_in_transaction;
 	int			waiting_on_locks;
 	int			warnings;
@@ -643,6 +645,8 @@ typedef struct PhHistoryEntry
 	double		connections_per_s;
 	double		refusals_per_s;
 	double		auth_failures_per_s;
+	/* a standby's replay lag; a primary's farthest standby's (-1: none) */
+	int64		lag_bytes;
 } PhHistoryEntry;
 
 typedef struct PhEvent

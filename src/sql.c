@@ -488,7 +488,7 @@ pg_health_history_1_0(PG_FUNCTION_ARGS)
 	ph_require_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
 	ph_require_natts(rsinfo->setDesc, "health.history", 17);
-	n = ph_read_history(&h);
+	n = ph_read_history(&h, 0);
 	for (int k = 0; k < n; k++)
 	{
 		Datum		values[17];
@@ -531,7 +531,7 @@ pg_health_events_1_0(PG_FUNCTION_ARGS)
 	ph_require_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
 	ph_require_natts(rsinfo->setDesc, "health.events", 6);
-	n = ph_read_events(&e, NULL);
+	n = ph_read_events(&e, 0, NULL);
 	for (int k = 0; k < n; k++)
 	{
 		Datum		values[6];

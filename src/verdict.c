@@ -301,3 +301,31 @@ ph_collect_checks(const PhSnapshot *snap, pid_t worker_pid, PhRole role,
 	}
 	return n;
 }
+
+/*
+ * The unit of a check's figure (docs/checks.md gives them), and the factor
+ * that takes the figure to the base unit: the sampler's age is in
+ * milliseconds, the shares of slots and limits in percent.
+ */
+PhCheckUnit
+ph_check_unit(const char *name, bool in_recovery, double *scale)
+{
+	*scale = 1;
+	if (strcmp(name, "sampler") == 0)
+	{
+		*scale = 0.001;
+		return PH_UNIT_SECONDS;
+	}
+	if (strcmp(name, "connections") == 0 || strcmp(name, "connection_limits") == 0)
+	{
+		*scale = 0.01;
+		return PH_UNIT_RATIO;
+	}
+	if (strcmp(name, "idle_in_transaction") == 0 || strcmp(name, "long_transaction") == 0 ||
+		strncmp(name, "component:", 10) == 0 || strncmp(name, "pooler:", 7) == 0)
+		return PH_UNIT_SECONDS;
+	if (strcmp(name, "replication_slots") == 0 ||
+		(strcmp(name, "replication") == 0 && in_recovery))
+		return PH_UNIT_BYTES;
+	return PH_UNIT_COUNT;		/* a primary's replication: its standbys streaming */
+}

@@ -15,6 +15,17 @@ extern int	ph_stale_after_ms;
 extern void ph_define_verdict_settings(void);
 extern int	ph_stale_after(void);
 
+/* the unit of a check's figure, and the factor to its base unit */
+typedef enum PhCheckUnit
+{
+	PH_UNIT_COUNT,				/* a count or a 1/0 flag */
+	PH_UNIT_SECONDS,			/* a time (its figure may be in ms: see scale) */
+	PH_UNIT_BYTES,
+	PH_UNIT_RATIO				/* its figure is a percentage: scale 0.01 */
+} PhCheckUnit;
+
+extern PhCheckUnit ph_check_unit(const char *name, bool in_recovery, double *scale);
+
 extern const char *ph_state_name(PhState state);
 extern const char *ph_check_status_name(PhCheckStatus status);
 extern const char *ph_role_name(PhRole role);

@@ -8,7 +8,9 @@
  * what was read, replay limits absent or within their maxima (so that no
  * product of them can overflow), and role and database names that are
  * what a startup packet may carry (at most 63 bytes of UTF-8, no NUL,
- * terminated); for a bad query a known parameter named.
+ * terminated), and a refresh period only on the status page, within 1 to
+ * 3600 s and equal to the one refresh= of the query read independently; for
+ * a bad query a known parameter named.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -52,6 +54,41 @@ has_accept_encoding(const char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * The refresh= of the request line's query, read here independently of the
+ * parser: its digits as a number, 0 when there is none (or more than one).
+ */
+static int
+refresh_of(const char *buf, size_t len)
+{
+	const char *eol = memchr(buf, '\n', len);
+	const char *q = memchr(buf, '?', eol ? (size_t) (eol - buf) : len);
+	const char *sp;
+	int			found = 0;
+	long		v = 0;
+
+	if (q == NULL || eol == NULL)
+		return 0;
+	sp = memchr(q, ' ', (size_t) (eol - q));
+	if (sp == NULL)
+		return 0;
+	for (const char *p = q + 1; p < sp;)
+	{
+		const char *amp = memchr(p, '&', (size_t) (sp - p));
+		const char *end = amp ? amp : sp;
+
+		if (end - p > 8 && memcmp(p, "refresh=", 8) == 0)
+		{
+			found++;
+			v = 0;
+			for (const char *d = p + 8; d < end && v <= 100000; d++)
+				v = v * 10 + (*d - '0');
+		}
+		p = end + 1;
+	}
+	return found == 1 ? (int) v : 0;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -64,7 +101,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r = ph_http_parse(buf, size, &req);
 	if (r < PH_HTTP_INCOMPLETE || r > PH_HTTP_PARSE_LAST)
 		abort();
-	if (r == PH_HTTP_OK && (req.path <= PH_PATH_NONE || req.path > PH_PATH_METRICS))
+	if (r == PH_HTTP_OK && (req.path <= PH_PATH_NONE || req.path > PH_PATH_STATUS))
 		abort();
 	if (r == PH_HTTP_OK && (req.length == 0 || req.length > size))
 		abort();				/* the request's length is within what was read */
@@ -78,11 +115,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == PH_HTTP_OK && (req.user[0] || req.database[0]) &&
 		req.path != PH_PATH_READY && req.path != PH_PATH_HEALTH)
 		abort();				/* only /ready and /health take names */
+	if (r == PH_HTTP_OK && (req.refresh_s < 0 || req.refresh_s > PH_HTTP_MAX_REFRESH_S ||
+							(req.refresh_s != 0 && req.path != PH_PATH_STATUS) ||
+							req.refresh_s != refresh_of(buf, req.length)))
+		abort();				/* refresh: only the status page's, within its range, as asked */
 	if (r == PH_HTTP_OK && req.bad_arg != PH_ARG_NONE)
 		abort();				/* an accepted request names no bad parameter */
 	if (r == PH_HTTP_BAD_QUERY &&
 		(req.bad_arg < PH_ARG_NONE || req.bad_arg > PH_ARG_LAST ||
-		 req.path <= PH_PATH_NONE || req.path > PH_PATH_METRICS))
+		 req.path <= PH_PATH_NONE || req.path > PH_PATH_STATUS))
 		abort();				/* a bad query names a known parameter of a known path */
 	if (r == PH_HTTP_OK && req.gzip != 0 &&
 		(req.gzip != 1 || !has_accept_encoding(buf, req.length)))

@@ -9,7 +9,7 @@ use IO::Select;
 use Time::HiRes qw(time usleep);
 use PostgreSQL::Test::Utils qw(slurp_file);
 our @EXPORT = qw(fill_slots http_raw http_get poll_http streaming_standby worker_pids rss_anon_kb
-  http_rss_growth);
+  http_rss_growth write_pgbouncer_config pgbouncer_pid);
 
 # A streaming standby of $primary, from a base backup, with $conf appended to
 # its postgresql.conf; started, and caught up with the primary.
@@ -146,6 +146,47 @@ sub http_rss_growth
 	my $before = rss_anon_kb($pid);
 	$send->($n, '');
 	return ($before, rss_anon_kb($pid));
+}
+
+
+# A PgBouncer configuration in $dir: pgbouncer.ini for database postgres of
+# the server on port $pgport, transaction pooling with 2 server connections a
+# pool, listening on 127.0.0.1:$bport, $admin its admin, at most $max_client
+# clients; userlist.txt trusting @users.
+sub write_pgbouncer_config
+{
+	my ($dir, $pgport, $bport, $admin, $max_client, @users) = @_;
+	open my $fh, '>', "$dir/pgbouncer.ini" or die $!;
+	print $fh <<"EOF";
+[databases]
+postgres = host=127.0.0.1 port=$pgport dbname=postgres pool_size=2
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $bport
+unix_socket_dir =
+auth_type = trust
+auth_file = $dir/userlist.txt
+admin_users = $admin
+pool_mode = transaction
+max_client_conn = $max_client
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+EOF
+	close $fh;
+	open $fh, '>', "$dir/userlist.txt" or die $!;
+	print $fh map { qq{"$_" ""\n} } @users;
+	close $fh;
+}
+
+# The pid in $dir/pgbouncer.pid, undef while there is none.
+sub pgbouncer_pid
+{
+	my ($dir) = @_;
+	open my $fh, '<', "$dir/pgbouncer.pid" or return undef;
+	my $pid = <$fh>;
+	chomp $pid;
+	return $pid;
 }
 
 1;

@@ -223,13 +223,14 @@ is($node->safe_psql('postgres', 'SELECT worker_pid FROM health.status'), $pid, '
 # Memory: every kind of answer, 5,000 times, after a warm-up.  (timeout: a
 # server that stopped answering must not hold the test 5 s per request)
 my @paths = ('/live', '/ready', '/startup', '/health', '/metrics', '/primary', '/replica', '/nope',
-	'/replica?delay=99999999999999s', '/ready?user=postgres&database=postgres', '/health?user=nobody');
+	'/replica?delay=99999999999999s', '/ready?user=postgres&database=postgres', '/health?user=nobody',
+	'/', '/status?refresh=5');
 # the HTTP worker answers (the sampler only samples)
 my @http = worker_pids($node, 'pg_health http');
 is(scalar(@http), 1, 'one HTTP worker');
 my ($rss0, $rss1) = http_rss_growth($probe, $hport, $http[0], 5000, \@paths);
 cmp_ok($rss1 - $rss0, '<', 2048,
-	"the HTTP worker's RssAnon grew by less than 2 MB over 55,000 requests ($rss0 kB -> $rss1 kB)");
+	"the HTTP worker's RssAnon grew by less than 2 MB over 65,000 requests ($rss0 kB -> $rss1 kB)");
 is_deeply([ worker_pids($node, 'pg_health http') ], \@http, '... and it is the same HTTP worker');
 is($node->safe_psql('postgres', 'SELECT worker_pid FROM health.status'), $pid, '... and the same sampler');
 

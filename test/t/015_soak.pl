@@ -33,7 +33,7 @@ my $n_http = int(5000 * $scale);	# per endpoint
 my $n_sql = int(5000 * $scale);	# per function and per view
 my $n_conn = int(2000 * $scale);
 my $limit_kb = 2048;
-my @paths = qw(/live /ready /startup /health /metrics /primary /replica);
+my @paths = qw(/live /ready /startup /health /metrics /primary /replica /);
 
 my $tmp = PostgreSQL::Test::Utils::tempdir();
 my $probe = "$tmp/http_probe";

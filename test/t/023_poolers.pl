@@ -52,31 +52,7 @@ is($node->safe_psql('postgres', q{SELECT current_setting('pg_health.pooler_grace
 # ------------------------------------------------------------------------
 my $dir = PostgreSQL::Test::Utils::tempdir();
 my $bport = PostgreSQL::Test::Cluster::get_free_port();
-sub write_ini
-{
-	open my $fh, '>', "$dir/pgbouncer.ini" or die $!;
-	print $fh <<"EOF";
-[databases]
-postgres = host=127.0.0.1 port=@{[ $node->port ]} dbname=postgres pool_size=2
-
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $bport
-unix_socket_dir =
-auth_type = trust
-auth_file = $dir/userlist.txt
-admin_users = $su
-pool_mode = transaction
-max_client_conn = 100
-logfile = $dir/pgbouncer.log
-pidfile = $dir/pgbouncer.pid
-EOF
-	close $fh;
-}
-write_ini();
-open my $ul, '>', "$dir/userlist.txt" or die $!;
-print $ul qq{"$su" ""\n"app" ""\n};
-close $ul;
+write_pgbouncer_config($dir, $node->port, $bport, $su, 100, $su, 'app');
 
 my $bouncer;
 # whatever happens to the test, its PgBouncer does not outlive it
@@ -92,13 +68,7 @@ sub start_bouncer
 		usleep(100_000);
 	}
 }
-sub bouncer_pid
-{
-	open my $fh, '<', "$dir/pgbouncer.pid" or return undef;
-	my $pid = <$fh>;
-	chomp $pid;
-	return $pid;
-}
+sub bouncer_pid { return pgbouncer_pid($dir); }
 start_bouncer();
 ok(bouncer_pid(), 'PgBouncer is running');
 my @poller = worker_pids($node, 'pg_health poller');
