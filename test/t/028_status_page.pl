@@ -10,6 +10,7 @@
 #  - not ready with its reasons (a required component still starting): 503,
 #    the banner and the reasons; a screenshot;
 #  - a standby: its role and WAL receiver; a screenshot;
+#  - a pooler that cannot be reached: its row and its error;
 #  - ?refresh=N, HEAD, gzip, and bad queries (400).
 # PH_SCREENSHOTS=<dir> copies the screenshots there (docs/images holds the
 # ones the docs show).
@@ -204,6 +205,22 @@ screenshot($sport, 'standby');
 $dom = dom($port, '/');
 like($dom, qr/<table id="standbys-table">.*?<td>status_standby<\/td>/s,
 	"the primary's page lists the standby");
+
+# A pooler that cannot be reached: its row and libpq's error
+my $closed = PostgreSQL::Test::Cluster::get_free_port();
+$node->safe_psql('postgres',
+	"SELECT health.configure_pooler('edge', 'hostaddr=127.0.0.1 port=$closed dbname=pgbouncer user=nobody')");
+my $t_pooler = time;
+while (time - $t_pooler < 30)
+{
+	(undef, undef, $html) = http_get($port, '/');
+	last if $html =~ /<table id="poolers-table">.*?Connection refused/s;
+	usleep(200_000);
+}
+$dom = dom($port, '/');
+like($dom, qr/<table id="poolers-table">.*?<td>edge<\/td>.*?Connection refused/s,
+	'the poolers: one that cannot be reached, with its error');
+$node->safe_psql('postgres', "SELECT health.drop_pooler('edge')");
 
 # the page's cost: measured (bench/status_page.sh compares it at 1,000 sessions)
 my $t0 = time;
