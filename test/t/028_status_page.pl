@@ -11,6 +11,8 @@
 #    the banner and the reasons; a screenshot;
 #  - a standby: its role and WAL receiver; a screenshot;
 #  - a pooler that cannot be reached: its row and its error;
+#  - 8 clients requesting pages back to back: /live still answered 200
+#    within 100 ms;
 #  - ?refresh=N, HEAD, gzip, and bad queries (400).
 # PH_SCREENSHOTS=<dir> copies the screenshots there (docs/images holds the
 # ones the docs show).
@@ -23,6 +25,7 @@ use IPC::Run;
 use Encode qw(decode);
 use File::Copy qw(copy);
 use Time::HiRes qw(time usleep);
+use File::Basename qw(dirname);
 use PgHealthTest;
 
 my $chromium = '/usr/bin/chromium';
@@ -221,6 +224,26 @@ $dom = dom($port, '/');
 like($dom, qr/<table id="poolers-table">.*?<td>edge<\/td>.*?Connection refused/s,
 	'the poolers: one that cannot be reached, with its error');
 $node->safe_psql('postgres', "SELECT health.drop_pooler('edge')");
+
+# A flood of pages does not silence the probes: 8 clients requesting / back
+# to back (the worker answers one request at a time) while /live is probed
+# ten times a second; every probe answered 200, none later than 100 ms
+{
+	my $probe_c = dirname(__FILE__) . '/../../bench/http_probe.c';
+	my $probe = PostgreSQL::Test::Utils::tempdir() . '/http_probe';
+	system('cc', '-O2', '-o', $probe, $probe_c, '-lpthread') == 0 or die "cannot build $probe_c";
+	my $flood = IPC::Run::start([ $probe, '-p', $port, '-P', '/', '-c', '8', '-T', '6' ],
+		'>', \my $flood_out);
+	sleep 1;
+	my $live = `$probe -p $port -P /live -c 1 -i 100 -T 4`;
+	$flood->finish;
+	my ($pages) = $flood_out =~ / ok=(\d+)/;
+	my ($n, $ok, $max) = $live =~ /requests=(\d+) ok=\d+ http_2xx=(\d+) .* max_ms=([\d.]+)/;
+	note("during a flood of $pages pages: /live $live");
+	cmp_ok($pages // 0, '>', 1000, 'the flood: over a thousand pages answered');
+	ok($n && $ok == $n, "every /live probe during it answered 200 ($ok of $n)");
+	cmp_ok($max // 1e9, '<', 100, '... none later than 100 ms');
+}
 
 # the page's cost: measured (bench/status_page.sh compares it at 1,000 sessions)
 my $t0 = time;
