@@ -66,6 +66,15 @@ ph_bench_http_pid() {
 	done
 }
 
+# The number after NAME= in a line of bench/http_probe.c's output (stdin).
+ph_bench_field() { sed -n -E "s/(^|.* )$1=([0-9.]+).*/\2/p"; }
+# The CPU time (user + system, in clock ticks) process PID has used so far.
+ph_bench_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# TICKS of CPU time spread over N requests, in microseconds each (0 for none).
+ph_bench_us_per() {
+	awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v n="$2" 'BEGIN { printf "%.1f", (n > 0) ? t * 1e6 / hz / n : 0 }'
+}
+
 # Hold N idle client connections to the server at PGHOST/PGPORT, each with an
 # application_name of its own, so that the sampler's pool table is at its
 # worst (1000 groups: 255 rows and one folding the other 745); N = 0 releases

@@ -68,7 +68,6 @@ bindir=$("$PG_CONFIG" --bindir)
 echo 'SELECT health.ready();' >"$work/ready.sql"
 chmod 644 "$work/ready.sql"
 
-field() { sed -n -E "s/(^|.* )$1=([0-9.]+).*/\2/p"; }
 
 # the answering workers ("pg_health http", or the sampler in builds that
 # served HTTP from it), and the CPU time (utime + stime, in clock ticks) each
@@ -79,30 +78,27 @@ wpid[bgw]=$(ps -o pid=,args= --ppid "$postmaster" | awk 'index($0, "bgw_replstat
 for e in "${PH_BENCH_BUILDS[@]}" bgw; do
 	[ -n "${wpid[$e]}" ] || ph_die "could not find the answering worker of $e"
 done
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
-hz=$(getconf CLK_TCK)
-per_request_us() { awk -v t="$1" -v hz="$hz" -v n="$2" 'BEGIN { printf "%.1f", (n > 0) ? t * 1e6 / hz / n : 0 }'; }	# ticks requests
 
 # one run: prints the probe's line with the worker's CPU per request, keeps
 # every request's latency
 probe() {	# name clients args...
 	local name=$1 c=$2 t0 t1 m0 m1 line n
 	shift 2
-	t0=$(ticks "${wpid[$name]}")
+	t0=$(ph_bench_ticks "${wpid[$name]}")
 	m0=$(busy_ticks)
 	line=$("$work/http_probe" -c "$c" -T "$DURATION" "$@") || true
-	t1=$(ticks "${wpid[$name]}")
+	t1=$(ph_bench_ticks "${wpid[$name]}")
 	m1=$(busy_ticks)
-	n=$(field requests <<<"$line")
+	n=$(ph_bench_field requests <<<"$line")
 	printf '%s worker_us=%s machine_us=%s\n' "$line" \
-		"$(per_request_us "$((t1 - t0))" "$n")" "$(per_request_us "$((m1 - m0))" "$n")" \
+		"$(ph_bench_us_per "$((t1 - t0))" "$n")" "$(ph_bench_us_per "$((m1 - m0))" "$n")" \
 		>>"$work/$name.$c.lines"
 }
 
 # the ratio of two endpoints' FIELD in each round, one per line
 round_ratios() {	# field a b clients
-	paste -d' ' <(field "$1" <"$work/$2.$4.lines") <(field "$1" <"$work/$3.$4.lines") |
+	paste -d' ' <(ph_bench_field "$1" <"$work/$2.$4.lines") <(ph_bench_field "$1" <"$work/$3.$4.lines") |
 		awk '{ print ($2 > 0) ? $1 / $2 : 0 }'
 }
 
@@ -135,10 +131,10 @@ for c in $CLIENTS; do
 			vs="$(round_ratios rps "$name" bgw "$c" | ph_median | awk '{ printf "%.3f", $1 }') (rounds $(round_ratios rps "$name" bgw "$c" | ph_range))"
 		fi
 		printf '%-8s %-30s %10.0f %9.3f %9.3f %9.1f %8d %10.1f %10.1f %s\n' "$c" "$label" \
-			"$(field rps <"$f" | ph_median)" "$(field p50_ms <"$f" | ph_median)" \
-			"$(field p99_ms <"$f" | sort -g | tail -1)" "$(field max_ms <"$f" | sort -g | tail -1)" \
-			"$(field errors <"$f" | awk '{ s += $1 } END { print s + 0 }')" \
-			"$(field worker_us <"$f" | ph_median)" "$(field machine_us <"$f" | ph_median)" "$vs"
+			"$(ph_bench_field rps <"$f" | ph_median)" "$(ph_bench_field p50_ms <"$f" | ph_median)" \
+			"$(ph_bench_field p99_ms <"$f" | sort -g | tail -1)" "$(ph_bench_field max_ms <"$f" | sort -g | tail -1)" \
+			"$(ph_bench_field errors <"$f" | awk '{ s += $1 } END { print s + 0 }')" \
+			"$(ph_bench_field worker_us <"$f" | ph_median)" "$(ph_bench_field machine_us <"$f" | ph_median)" "$vs"
 	done
 	# reference: the SQL verdict over connections opened once (pgbench's
 	# per-transaction log is no use here: at these speeds its lazily taken

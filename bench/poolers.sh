@@ -105,7 +105,6 @@ poller_pid() {
 	ps -o pid=,args= --ppid "$(head -1 "$PH_SERVER_DIR/data/postmaster.pid")" |
 		awk 'index($0, "pg_health poller") { print $1; exit }'
 }
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 polls_total() { ph_psql -Atq -c 'SELECT coalesce(sum(polls), 0) FROM health.poolers'; }
 
 declare -A sum_avg sum_n max_seen
@@ -118,7 +117,7 @@ for r in $(seq 1 "$ROUNDS"); do
 		configure "$mode"
 		sleep 1
 		g0=$(generation)
-		t0=$(cpu_ticks "$pid"); p0=$( [ $mode = four ] && polls_total || echo 0)
+		t0=$(ph_bench_ticks "$pid"); p0=$( [ $mode = four ] && polls_total || echo 0)
 		end=$((SECONDS + DURATION))
 		while [ $SECONDS -lt $end ]; do
 			if [ $mode = four ]; then
@@ -127,7 +126,7 @@ for r in $(seq 1 "$ROUNDS"); do
 			sleep 0.5
 		done
 		if [ $mode = four ]; then
-			cpu=$((cpu + $(cpu_ticks "$pid") - t0))
+			cpu=$((cpu + $(ph_bench_ticks "$pid") - t0))
 			polls=$((polls + $(polls_total) - p0))
 		fi
 		read -r avg mx n < <(ph_psql -Atq -F ' ' -c "SELECT round(avg(extract(epoch FROM sample_duration)) * 1e6), round(max(extract(epoch FROM sample_duration)) * 1e6), count(*) FROM health.history WHERE generation > $g0")

@@ -50,9 +50,6 @@ wpid=$(ph_bench_http_pid "$PH_SERVER_DIR")
 sleep "${FILL:-61}"
 echo "the HTTP worker: pid $wpid" >&2
 
-field() { sed -n -E "s/(^|.* )$1=([0-9.]+).*/\2/p"; }
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-hz=$(getconf CLK_TCK)
 key() { local k=${1//\//_}; echo "p${k:-_}"; }
 
 printf '\nstatus page benchmark: %s, one client, a new connection per request, %d rounds of %d s, alternating\n' \
@@ -65,11 +62,11 @@ for level in $LEVELS; do
 		n=${#PATHS[@]}
 		for k in $(seq 0 $((n - 1))); do
 			p=${PATHS[$(((r + k) % n))]}
-			t0=$(ticks "$wpid")
+			t0=$(ph_bench_ticks "$wpid")
 			line=$("$work/http_probe" -p "$hport" -P "$p" -c 1 -T "$DURATION") || true
-			t1=$(ticks "$wpid")
-			reqs=$(field requests <<<"$line")
-			us=$(awk -v t="$((t1 - t0))" -v hz="$hz" -v n="$reqs" 'BEGIN { printf "%.1f", (n > 0) ? t * 1e6 / hz / n : 0 }')
+			t1=$(ph_bench_ticks "$wpid")
+			reqs=$(ph_bench_field requests <<<"$line")
+			us=$(ph_bench_us_per "$((t1 - t0))" "$reqs")
 			echo "$line worker_us=$us" >>"$work/$level.$(key "$p")"
 			[ -z "${DEBUG:-}" ] || echo "$p $t0 $t1 $line" >&2
 		done
@@ -77,13 +74,13 @@ for level in $LEVELS; do
 	for p in "${PATHS[@]}"; do
 		f="$work/$level.$(key "$p")"
 		bytes=$(curl -s "http://127.0.0.1:$hport$p" | wc -c)
-		ratios=$(paste -d' ' <(field rps <"$f") <(field rps <"$work/$level.$(key /ready)") |
+		ratios=$(paste -d' ' <(ph_bench_field rps <"$f") <(ph_bench_field rps <"$work/$level.$(key /ready)") |
 			awk '{ print ($2 > 0) ? $1 / $2 : 0 }')
 		printf '%-6s %-14s %9d %10.0f %9.3f %9.3f %8d %10s %s (%s)\n' "$level" "GET $p" "$bytes" \
-			"$(field rps <"$f" | ph_median)" "$(field p50_ms <"$f" | ph_median)" \
-			"$(field p99_ms <"$f" | sort -g | tail -1)" \
-			"$(field errors <"$f" | awk '{ s += $1 } END { print s + 0 }')" \
-			"$(field worker_us <"$f" | ph_median)" \
+			"$(ph_bench_field rps <"$f" | ph_median)" "$(ph_bench_field p50_ms <"$f" | ph_median)" \
+			"$(ph_bench_field p99_ms <"$f" | sort -g | tail -1)" \
+			"$(ph_bench_field errors <"$f" | awk '{ s += $1 } END { print s + 0 }')" \
+			"$(ph_bench_field worker_us <"$f" | ph_median)" \
 			"$(ph_median <<<"$ratios" | awk '{ printf "%.3f", $1 }')" "$(ph_range <<<"$ratios")"
 	done
 done
