@@ -8,7 +8,7 @@ OBJS = src/pg_health.o \
 	src/sessions.o src/replication.o src/hooks.o src/components.o src/checker.o src/names.o src/poolers.o src/poller.o src/sampler.o \
 	src/read.o \
 	src/fields.o src/report.o src/metrics.o src/status_page.o src/sql.o src/sql_pools.o src/sql_replication.o src/sql_poolers.o src/http_parse.o src/http.o
-DATA = pg_health--1.0.sql pg_health--1.0--1.1.sql
+DATA = pg_health--1.0.sql pg_health--1.0--1.1.sql pg_health--1.1--1.2.sql
 PGFILEDESC = "pg_health - one authoritative readiness verdict"
 
 # Tests need a preloaded server: `make installcheck` runs them against a
