@@ -7,7 +7,7 @@ OBJS = src/pg_health.o \
 	src/verdict.o src/checks.o src/replication_checks.o src/component_checks.o src/admission.o src/pooler_checks.o \
 	src/sessions.o src/replication.o src/hooks.o src/components.o src/checker.o src/names.o src/poolers.o src/poller.o src/sampler.o \
 	src/read.o \
-	src/fields.o src/report.o src/metrics.o src/status_page.o src/sql.o src/sql_pools.o src/sql_replication.o src/sql_poolers.o src/http_parse.o src/http.o
+	src/fields.o src/report.o src/metrics.o src/status_page.o src/sql.o src/sql_pools.o src/sql_replication.o src/sql_poolers.o src/sql_tenants.o src/sql_workers.o src/http_parse.o src/http.o
 DATA = pg_health--1.0.sql pg_health--1.0--1.1.sql pg_health--1.1--1.2.sql
 PGFILEDESC = "pg_health - one authoritative readiness verdict"
 

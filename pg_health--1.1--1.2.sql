@@ -2,3 +2,52 @@
 
 -- complain if script is sourced in psql, rather than via ALTER EXTENSION
 \echo Use "ALTER EXTENSION pg_health UPDATE TO '1.2'" to load this file. \quit
+
+------------------------------------------------------------------------
+-- The pairs the per-tenant question was asked about: who asked first
+-- (whose share of the table the entry takes), when, how the lookup went.
+------------------------------------------------------------------------
+CREATE FUNCTION health.asked_pair_rows(
+    OUT role pg_catalog.text,
+    OUT database pg_catalog.text,
+    OUT asked_by pg_catalog.text,
+    OUT asked_at timestamp with time zone,
+    OUT asked_by_others_at timestamp with time zone,
+    OUT looked_up_at timestamp with time zone,
+    OUT lookup pg_catalog.text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_health_asked_pairs_1_2'
+LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+REVOKE ALL ON FUNCTION health.asked_pair_rows() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION health.asked_pair_rows() TO pg_monitor;
+CREATE VIEW health.asked_pairs AS SELECT * FROM health.asked_pair_rows();
+COMMENT ON VIEW health.asked_pairs IS 'the (role, database) pairs the per-tenant question was asked about: who asked first (http, component or a login role: whose share of the table it takes), when, and whether the names were found';
+GRANT SELECT ON health.asked_pairs TO pg_monitor;
+
+------------------------------------------------------------------------
+-- Each worker as it reports itself: pid and what its memory contexts hold
+-- (pg_log_backend_memory_contexts() cannot reach the workers without a
+-- database connection), and a way to have one log its contexts.
+------------------------------------------------------------------------
+CREATE FUNCTION health.worker_rows(
+    OUT worker pg_catalog.text,
+    OUT pid integer,
+    OUT context_bytes bigint,
+    OUT measured_at timestamp with time zone)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_health_workers_1_2'
+LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+REVOKE ALL ON FUNCTION health.worker_rows() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION health.worker_rows() TO pg_monitor;
+CREATE VIEW health.workers AS SELECT * FROM health.worker_rows();
+COMMENT ON VIEW health.workers IS 'each pg_health worker (sampler, http, names, checker, poller) as it reports itself: its pid (NULL: not running) and the bytes its memory contexts hold, renewed as it works';
+GRANT SELECT ON health.workers TO pg_monitor;
+
+CREATE FUNCTION health.log_worker_memory_contexts(worker pg_catalog.text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'pg_health_log_worker_memory_contexts_1_2'
+LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION health.log_worker_memory_contexts(pg_catalog.text) IS
+  'have a pg_health worker (sampler, http, names, checker, poller) log its memory contexts at its next loop, as pg_log_backend_memory_contexts() does for a backend; false when it does not run';
+-- superusers only, as pg_log_backend_memory_contexts(); GRANT it to whom you trust
+REVOKE ALL ON FUNCTION health.log_worker_memory_contexts(pg_catalog.text) FROM PUBLIC;

@@ -44,3 +44,7 @@ SELECT query, public.ph_sqlstate_of(query) AS sqlstate
 -- GUCs are reloadable, not settable per session
 SET pg_health.sample_interval = '5s';
 SET pg_health.no_such_setting = 1;
+
+-- health.log_worker_memory_contexts(): a name that is no worker
+SELECT health.log_worker_memory_contexts('nope');
+SELECT health.log_worker_memory_contexts(NULL) IS NULL AS strict;

@@ -19,6 +19,9 @@ SELECT query, public.ph_sqlstate_of(query) AS sqlstate
                ('SELECT * FROM health.pools'),
                ('SELECT * FROM health.sessions'),
                ('SELECT * FROM health.replication'),
+               ('SELECT * FROM health.asked_pairs'),
+               ('SELECT * FROM health.workers'),
+               ('SELECT health.log_worker_memory_contexts(''http'')'),
                ('SELECT health.ready()'),
                ('SELECT health.ready(''replica'', 1048576, ''10 s'')')) AS q(query)
  ORDER BY 1;
@@ -35,7 +38,11 @@ SELECT (SELECT count(*) FROM health.checks) > 0 AS checks,
        (SELECT count(*) FROM health.pools) > 0 AS pools,
        (SELECT count(*) FROM health.sessions WHERE pid = pg_backend_pid()) = 1 AS sessions,
        (SELECT count(*) FROM health.replication) >= 0 AS replication,
+       (SELECT count(*) FROM health.asked_pairs) >= 0 AS asked_pairs,
+       (SELECT count(*) FROM health.workers) = 5 AS workers,
        health.refresh() AS refresh;
+-- logging a worker's memory contexts is for superusers (and whom they grant)
+SELECT public.ph_sqlstate_of('SELECT health.log_worker_memory_contexts(''http'')') AS log_worker_memory;
 RESET ROLE;
 
 -- PUBLIC holds EXECUTE on exactly the three verdicts and the two reporting

@@ -81,16 +81,18 @@ SELECT connections_authenticated >= 1 AS counts_us, refused_no_slots,
        authentication_failures, refusals_in_window, last_refusal_at IS NULL AS never_refused
   FROM health.connections;
 
--- history grows with every sample; the first event is the way out of "unknown"
--- (history and status are two reads: the sampler may publish between them,
--- so the newest entry is compared with the current generation until a pair
--- of reads comes from one sample)
+-- history grows with every regular sample; the first event is the way out
+-- of "unknown" (history and status are two reads: the sampler may publish
+-- between them, and a sample health.refresh() asked for has no history
+-- entry, so the newest entry is compared with the current generation until
+-- a pair of reads comes from one regular sample: within an interval)
 CREATE FUNCTION pg_temp.newest_is_current() RETURNS boolean AS $$
 BEGIN
-  FOR i IN 1..50 LOOP
+  FOR i IN 1..100 LOOP
     IF (SELECT max(generation) FROM health.history) = (SELECT generation FROM health.status) THEN
       RETURN true;
     END IF;
+    PERFORM pg_sleep(0.02);
   END LOOP;
   RETURN false;
 END $$ LANGUAGE plpgsql;

@@ -112,9 +112,16 @@ judge_lookup(PhAdmission *adm)
 						timestamptz_to_str(a->looked_up_at));
 			break;
 		case PH_LOOKUP_FULL:
-			add_unknown(adm, "asked_table_full", "Ask again in a second.",
-						"%d other role and database pairs were asked about in the last minute: no room to remember this one yet",
-						PH_MAX_ASKED);
+			if (a->full_own_limit)
+				add_unknown(adm, "asked_table_full",
+							"Ask about fewer pairs from this role, or ask again in a minute.",
+							"this login role asked about %d other role and database pairs in the last minute: no room to remember this one yet",
+							PH_ASKED_PER_ROLE);
+			else
+				add_unknown(adm, "asked_table_full", "Ask again in a minute.",
+							"%d other role and database pairs were asked about %s in the last minute: no room to remember this one yet",
+							a->asker_kind == PH_ASKER_HTTP ? PH_ASKED_HTTP : PH_ASKED_SQL,
+							a->asker_kind == PH_ASKER_HTTP ? "over HTTP" : "from SQL");
 			break;
 		case PH_LOOKUP_BUSY:
 			add_unknown(adm, "busy", "Ask again.",
@@ -149,7 +156,7 @@ judge_role(PhAdmission *adm, TimestampTz now)
 				   "the password of role \"%s\" has expired (VALID UNTIL): password authentication refuses it (trust, peer and certificate authentication do not look at it)",
 				   adm->user);
 	}
-	if (!f->superuser)
+	if (!f->superuser || adm->hide_facts)
 		judge_limit(adm, "role", adm->user, f->role_connlimit, adm->answer.role_used);
 }
 
@@ -159,7 +166,8 @@ judge_database(PhAdmission *adm)
 	const PhTenantFacts *f = &adm->answer.facts;
 	const char *q = quote_identifier(adm->database);
 	char		fix[PH_DETAIL_LEN];
-	bool		superuser = adm->user != NULL && f->role_exists && f->superuser;
+	/* over HTTP everyone is judged as an ordinary role: see judge_slots() */
+	bool		superuser = adm->user != NULL && f->role_exists && f->superuser && !adm->hide_facts;
 
 	if (!f->db_exists)
 	{
@@ -198,18 +206,24 @@ judge_database(PhAdmission *adm)
  * every slot, pg_use_reserved_connections members all but the superusers'
  * reserve, everyone else what neither reserve holds.  A role not asked about
  * (or not found) is judged as an ordinary one; one not looked up yet only
- * by whether any slot is free.
+ * by whether any slot is free.  Over HTTP (hide_facts) every role is judged
+ * as an ordinary one, like its CONNECTION LIMITs: an answer that differed
+ * for a superuser would tell anyone on the network which roles are
+ * superusers.  The reserves are for administrators, not for the traffic a
+ * load balancer routes, so "no" is the useful answer there anyway.
  */
 static void
 judge_slots(PhAdmission *adm, const PhConnections *c)
 {
 	const PhTenantFacts *f = &adm->answer.facts;
-	bool		known = adm->user != NULL && adm->answer.lookup == PH_LOOKUP_DONE && f->role_exists;
+	bool		known = adm->user != NULL && adm->answer.lookup == PH_LOOKUP_DONE && f->role_exists &&
+		!adm->hide_facts;
 	static const char fix[] =
 		"Wait for sessions to end, put a pooler in front, or raise max_connections (a restart).";
 
 	/* a role not looked up yet may be a superuser: only a full server is a no */
-	if ((known && f->superuser) || (adm->user != NULL && adm->answer.lookup != PH_LOOKUP_DONE))
+	if ((known && f->superuser) ||
+		(adm->user != NULL && adm->answer.lookup != PH_LOOKUP_DONE && !adm->hide_facts))
 	{
 		if (c->slots_free <= 0)
 			add_reason(adm, "no_slot", fix,

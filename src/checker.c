@@ -805,6 +805,7 @@ pg_health_checker_main(Datum main_arg)
 		TimestampTz next;
 
 		CHECK_FOR_INTERRUPTS();
+		ph_worker_memory_note(PH_WORKER_CHECKER);
 		MemoryContextSwitchTo(loop_cxt);
 		if (ConfigReloadPending)
 		{

@@ -192,4 +192,20 @@ ph_limits_count_backends_only(void)
 #define ph_slot_invalidated(s)	(!XLogRecPtrIsInvalid((s)->data.invalidated_at))
 #endif
 
+/*
+ * Log this process's memory contexts at LOG_SERVER_ONLY, as
+ * pg_log_backend_memory_contexts() has a backend do (100 children a level).
+ * PG17 (commit 32d3ed8165): MemoryContextStatsDetail() took a max_level.
+ */
+#include "utils/memutils.h"
+static inline void
+ph_log_memory_contexts(void)
+{
+#if PG_VERSION_NUM >= 170000
+	MemoryContextStatsDetail(TopMemoryContext, 100, 100, false);
+#else
+	MemoryContextStatsDetail(TopMemoryContext, 100, false);
+#endif
+}
+
 #endif							/* PG_HEALTH_COMPAT_H */

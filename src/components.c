@@ -638,6 +638,8 @@ ph_read_components(PhComponent *out)
 void
 ph_component_admissions(PhComponentTable *t, const PhSnapshot *snap, TimestampTz now)
 {
+	static const PhAsker component_asker = {.kind = PH_ASKER_COMPONENT};
+
 	for (int k = 0; k < t->n; k++)
 	{
 		PhComponentResult *r = &t->items[k];
@@ -650,7 +652,7 @@ ph_component_admissions(PhComponentTable *t, const PhSnapshot *snap, TimestampTz
 		memset(&adm, 0, sizeof(adm));
 		adm.user = r->c.for_user[0] ? r->c.for_user : NULL;
 		adm.database = r->c.for_database[0] ? r->c.for_database : NULL;
-		ph_tenant_answer(r->c.for_user, r->c.for_database, 0, true, &adm.answer);
+		ph_tenant_answer(r->c.for_user, r->c.for_database, 0, &component_asker, &adm.answer);
 		ph_judge_admission(snap, &adm, now);
 		r->admit = (int8) adm.admit;
 		r->admit_lasting = false;

@@ -17,6 +17,7 @@
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
+#include "utils/guc.h"
 #include "utils/timestamp.h"
 
 #include "access/xlogrecovery.h"
@@ -25,10 +26,36 @@
 #include "admission.h"
 #include "component_checks.h"
 #include "fields.h"
+#include "tenants.h"
+#include "workers.h"
 #include "replication_checks.h"
 #include "verdict.h"
 
 /* one field: its name, its type, where it is, where it appears */
+bool		ph_http_client_addresses = false;
+
+void
+ph_define_field_settings(void)
+{
+	DefineCustomBoolVariable("pg_health.http_client_addresses",
+							 "Whether /metrics and the status page show the client addresses of a primary's standbys.",
+							 "Off (the default): whoever reaches the port does not learn the standbys' addresses; health.replication (pg_monitor) shows them.",
+							 &ph_http_client_addresses,
+							 false,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
+}
+
+/*
+ * A client address as the unauthenticated doors may show it: as is when
+ * pg_health.http_client_addresses allows, else empty.
+ */
+const char *
+ph_client_addr_for_http(const char *addr)
+{
+	return ph_http_client_addresses ? addr : "";
+}
+
 #define F(name_, type_, offset_, in_) .name = (name_), .type = (type_), .offset = (offset_), .in = (in_)
 #define CONN(member) offsetof(PhConnections, member)
 #define SC(base, member) ((base) + offsetof(PhSessionCounts, member))
@@ -540,6 +567,65 @@ const PhField ph_pooler_pool_fields[] = {
 };
 const int	ph_n_pooler_pool_fields = lengthof(ph_pooler_pool_fields);
 const int	ph_n_component_fields = lengthof(ph_component_fields);
+
+/* ------------------------------------------------------------------------
+ * The asked (role, database) pairs (a PhAskedRow, tenants.h)
+ * ------------------------------------------------------------------------
+ */
+#define ASK(member) offsetof(PhAskedRow, member)
+
+static void
+asked_role(const void *base, PhValue *v)
+{
+	const PhAskedRow *r = base;
+
+	v->s = r->role[0] ? r->role : NULL;
+}
+
+static void
+asked_database(const void *base, PhValue *v)
+{
+	const PhAskedRow *r = base;
+
+	v->s = r->database[0] ? r->database : NULL;
+}
+
+static void
+asked_lookup(const void *base, PhValue *v)
+{
+	const PhAskedRow *r = base;
+
+	v->s = r->looked_up_at == 0 ? "pending" : r->missing ? "missing" : "found";
+}
+
+const PhField ph_asked_fields[] = {
+	{F("role", PH_FIELD_TEXT, 0, PH_IN_SQL), .get = asked_role},
+	{F("database", PH_FIELD_TEXT, 0, PH_IN_SQL), .get = asked_database},
+	{F("asked_by", PH_FIELD_TEXT, ASK(asked_by), PH_IN_SQL)},
+	{F("asked_at", PH_FIELD_TIME, ASK(asked_at), PH_IN_SQL)},
+	{F("asked_by_others_at", PH_FIELD_TIME, ASK(shared_at), PH_IN_SQL)},
+	{F("looked_up_at", PH_FIELD_TIME, ASK(looked_up_at), PH_IN_SQL)},
+	{F("lookup", PH_FIELD_TEXT, 0, PH_IN_SQL), .get = asked_lookup},
+};
+const int	ph_n_asked_fields = lengthof(ph_asked_fields);
+
+/* ------------------------------------------------------------------------
+ * The workers' own reports of their memory (a PhWorkerRow, workers.h)
+ * ------------------------------------------------------------------------
+ */
+static void
+worker_name(const void *base, PhValue *v)
+{
+	v->s = ((const PhWorkerRow *) base)->worker;
+}
+
+const PhField ph_worker_fields[] = {
+	{F("worker", PH_FIELD_TEXT, 0, PH_IN_SQL), .get = worker_name},
+	{F("pid", PH_FIELD_PID, offsetof(PhWorkerRow, pid), PH_IN_SQL)},
+	{F("context_bytes", PH_FIELD_BIGINT, offsetof(PhWorkerRow, context_bytes), PH_IN_SQL)},
+	{F("measured_at", PH_FIELD_TIME, offsetof(PhWorkerRow, measured_at), PH_IN_SQL)},
+};
+const int	ph_n_worker_fields = lengthof(ph_worker_fields);
 
 /* ------------------------------------------------------------------------
  * Replication (a PhSnapshot: its role and its PhReplication)

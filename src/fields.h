@@ -80,9 +80,22 @@ extern const int ph_n_pooler_fields;
 extern const PhField ph_pooler_pool_fields[];
 extern const int ph_n_pooler_pool_fields;
 
+/* a PhAskedRow (tenants.h): health.asked_pairs */
+extern const PhField ph_asked_fields[];
+extern const int ph_n_asked_fields;
+
+/* a PhWorkerRow (workers.h): health.workers */
+extern const PhField ph_worker_fields[];
+extern const int ph_n_worker_fields;
+
 /* a PhReplication: the report's "replication" and the replication metrics */
 extern const PhField ph_replication_fields[];
 extern const int ph_n_replication_fields;
+
+/* pg_health.http_client_addresses */
+extern bool ph_http_client_addresses;
+extern void ph_define_field_settings(void);
+extern const char *ph_client_addr_for_http(const char *addr);
 
 extern void ph_require_natts(TupleDesc desc, const char *view, int natts);
 extern int	ph_check_columns(TupleDesc desc, const char *view, int first,

@@ -206,10 +206,14 @@ static MemoryContext answer_cxt = NULL; /* one answer's */
 
 static const char timeout_answer[] =
 	"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-static const char busy_answer[] =
-	"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+
+/* "busy": its headers alone are the answer to a HEAD (RFC 9110, 9.3.2) */
+#define BUSY_BODY "{\"error\":\"too many HTTP clients\"}\n"
+#define BUSY_HEADERS \
+	"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n" \
 	"Content-Length: 34\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"
-	"{\"error\":\"too many HTTP clients\"}\n";
+StaticAssertDecl(sizeof(BUSY_BODY) - 1 == 34, "busy answer's Content-Length");
+static const char busy_answer[] = BUSY_HEADERS BUSY_BODY;
 
 /* ------------------------------------------------------------------------
  * Wait sets and connections
@@ -543,6 +547,8 @@ reason_phrase(int status)
 			return "Request Header Fields Too Large";
 		case 503:
 			return "Service Unavailable";
+		case 505:
+			return "HTTP Version Not Supported";
 		default:
 			return "Error";
 	}
@@ -645,20 +651,25 @@ respond(StringInfo out, int status, const char *content_type, const char *body, 
 	respond_encoded(out, status, content_type, body, len, head, false);
 }
 
+/*
+ * An error's answer.  To a HEAD, its headers only, Content-Length that of
+ * the body a GET would get: no answer to a HEAD has a body, whatever its
+ * status (RFC 9110, 9.3.2).
+ */
 static void
-respond_error(StringInfo out, int status, const char *message)
+respond_error(StringInfo out, int status, const char *message, bool head)
 {
 	StringInfoData body;
 
 	initStringInfo(&body);
 	appendStringInfo(&body, "{\"error\":\"%s\"}\n", message);
-	respond(out, status, "application/json", body.data, body.len, false);
+	respond(out, status, "application/json", body.data, body.len, head);
 	pfree(body.data);
 }
 
 /* A 400 for a query: it names the parameter at fault, never echoes input. */
 static void
-respond_bad_query(StringInfo out, PhHttpArg arg, bool about_database)
+respond_bad_query(StringInfo out, PhHttpArg arg, bool about_database, bool head)
 {
 	char		msg[256];
 	const char *name = about_database ? "database" : "user";
@@ -706,7 +717,7 @@ respond_bad_query(StringInfo out, PhHttpArg arg, bool about_database)
 					 "/replica takes lag and delay; / and /status take refresh=<seconds>");
 			break;
 	}
-	respond_error(out, 400, msg);
+	respond_error(out, 400, msg, head);
 }
 
 /*
@@ -770,22 +781,27 @@ build_response(StringInfo out, PhHttpParse parsed, const PhHttpRequest *req)
 	switch (parsed)
 	{
 		case PH_HTTP_BAD_REQUEST:
-			respond_error(out, 400, "malformed request");
+			respond_error(out, 400, "malformed request", req->head);
 			return;
 		case PH_HTTP_BAD_QUERY:
-			respond_bad_query(out, req->bad_arg, req->bad_is_database);
+			respond_bad_query(out, req->bad_arg, req->bad_is_database, req->head);
 			return;
 		case PH_HTTP_NOT_FOUND:
-			respond_error(out, 404, "unknown path: try /live, /ready, /startup, /health, /primary, /replica, /metrics or / (the status page)");
+			respond_error(out, 404, "unknown path: try /live, /ready, /startup, /health, /primary, /replica, /metrics or / (the status page)",
+						  req->head);
 			return;
 		case PH_HTTP_BAD_METHOD:
-			respond_error(out, 405, "only GET and HEAD");
+			respond_error(out, 405, "only GET and HEAD", req->head);
 			return;
 		case PH_HTTP_URI_TOO_LONG:
-			respond_error(out, 414, "request line too long");
+			respond_error(out, 414, "request line too long", req->head);
 			return;
 		case PH_HTTP_HEADERS_TOO_LARGE:
-			respond_error(out, 431, "request headers too large");
+			respond_error(out, 431, "request headers too large", req->head);
+			return;
+		case PH_HTTP_BAD_VERSION:
+			respond_error(out, 505, "HTTP version not supported: only HTTP/1.0 and HTTP/1.1",
+						  req->head);
 			return;
 		default:
 			break;
@@ -793,7 +809,8 @@ build_response(StringInfo out, PhHttpParse parsed, const PhHttpRequest *req)
 
 	if (!ph_http_admission && (req->user[0] != '\0' || req->database[0] != '\0'))
 	{
-		respond_error(out, 403, "the per-tenant question (user=, database=) is off here: pg_health.http_admission");
+		respond_error(out, 403, "the per-tenant question (user=, database=) is off here: pg_health.http_admission",
+					  req->head);
 		return;
 	}
 
@@ -961,7 +978,9 @@ make_room(HttpClient *newcomer)
 	if (oldest != NULL)
 		send_canned(oldest, timeout_answer, sizeof(timeout_answer) - 1);
 	else if (!newcomer->responding)
-		send_canned(newcomer, busy_answer, sizeof(busy_answer) - 1);
+		send_canned(newcomer, busy_answer,
+					ph_http_is_head(newcomer->in, newcomer->len) ?
+					sizeof(BUSY_HEADERS) - 1 : sizeof(busy_answer) - 1);
 	else
 		close_client(newcomer);
 }
@@ -1214,6 +1233,7 @@ pg_health_http_main(Datum main_arg)
 		serve();
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(wait_cxt);
+		ph_worker_memory_note(PH_WORKER_HTTP);
 		CHECK_FOR_INTERRUPTS();
 
 		if (ConfigReloadPending)

@@ -3,9 +3,11 @@
  *
  * Accepts "METHOD SP target SP HTTP/1.x CRLF", then header lines, then an
  * empty line (bare LF accepted too).  Only the method and target matter; the
- * headers are checked for shape and size and otherwise ignored.  A request
- * body is not expected (GET and HEAD only), and bytes after the blank line
- * are ignored.
+ * headers are checked for shape and size, Host as RFC 9112 (3.2) asks, and
+ * are otherwise ignored.  The target is origin-form ("/path?query") or
+ * absolute-form ("http://host/path?query", RFC 9112, 3.2.2).  A request body
+ * is not expected (GET and HEAD only), and bytes after the blank line are
+ * ignored.
  */
 #include <string.h>
 #include <strings.h>
@@ -293,7 +295,112 @@ static int
 is_token_char(char c)
 {
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		strchr("!#$%&'*+-.^_`|~", c) != NULL;
+		(c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static int
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* RFC 3986 (2.2, 2.3): what a host may hold besides %-escapes */
+static int
+is_host_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || is_digit(c) ||
+		(c != '\0' && strchr("-._~!$&'()*+,;=", c) != NULL);
+}
+
+/*
+ * An authority as a target or a Host names the server: host [":" port]
+ * (RFC 3986, 3.2).  The host is an IP literal in brackets or a reg-name (an
+ * IPv4 address is one), never empty (RFC 9110, 4.2.1); userinfo ("user@")
+ * is rejected, as RFC 9110 (4.2.4) advises, since it has no business in a
+ * request.
+ */
+static int
+valid_authority(const char *s, size_t len)
+{
+	size_t		i = 0;
+
+	if (len > 0 && s[0] == '[')
+	{
+		for (i = 1; i < len && s[i] != ']'; i++)
+			if (!is_host_char(s[i]) && s[i] != ':')
+				return 0;
+		if (i == len || i == 1)
+			return 0;			/* unclosed, or empty */
+		i++;
+	}
+	else
+	{
+		for (; i < len && s[i] != ':'; i++)
+		{
+			if (s[i] == '%')
+			{
+				if (i + 2 >= len || hex_value(s[i + 1]) < 0 || hex_value(s[i + 2]) < 0)
+					return 0;
+				i += 2;
+			}
+			else if (!is_host_char(s[i]))
+				return 0;
+		}
+		if (i == 0)
+			return 0;
+	}
+	if (i < len && s[i] == ':')
+		for (i++; i < len; i++)
+			if (!is_digit(s[i]))
+				return 0;
+	return i == len;
+}
+
+/*
+ * A Host header's value (RFC 9110, 7.2): an authority, or empty (what a
+ * client sends for a target without one).  Surrounding blanks are not part
+ * of it (RFC 9110, 5.5).
+ */
+static int
+valid_host_value(const char *v, size_t len)
+{
+	while (len > 0 && (*v == ' ' || *v == '\t'))
+		v++, len--;
+	while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+		len--;
+	return len == 0 || valid_authority(v, len);
+}
+
+/*
+ * An absolute-form target (RFC 9112, 3.2.2): "http://" or "https://" (the
+ * scheme in any case, RFC 3986, 3.1), an authority, then the path and query
+ * an origin-form target would carry.  *target and *len are set to those;
+ * an empty path is left empty (it means "/", RFC 9110, 4.2.3).  Returns 0
+ * for anything else: another scheme, no "//", a bad authority.  The
+ * authority itself is not compared with this server's names: whatever name
+ * reached this port is this server.
+ */
+static int
+absolute_to_origin(const char **target, size_t *len)
+{
+	const char *t = *target;
+	size_t		n = *len;
+	size_t		skip,
+				end;
+
+	if (n >= 7 && strncasecmp(t, "http://", 7) == 0)
+		skip = 7;
+	else if (n >= 8 && strncasecmp(t, "https://", 8) == 0)
+		skip = 8;
+	else
+		return 0;
+	for (end = skip; end < n && t[end] != '/' && t[end] != '?'; end++)
+		;
+	if (!valid_authority(t + skip, end - skip))
+		return 0;
+	*target = t + end;
+	*len = n - end;
+	return 1;
 }
 
 /*
@@ -387,6 +494,12 @@ parse_query(const char *q, size_t len, int accepts, PhHttpRequest *req)
 	return PH_HTTP_OK;
 }
 
+int
+ph_http_is_head(const char *buf, size_t len)
+{
+	return len >= 5 && memcmp(buf, "HEAD ", 5) == 0;
+}
+
 PhHttpParse
 ph_http_parse(const char *buf, size_t len, PhHttpRequest *req)
 {
@@ -399,11 +512,18 @@ ph_http_parse(const char *buf, size_t len, PhHttpRequest *req)
 				target_len,
 				qmark;
 	const char *target;
+	const char *version;
+	const char *path;
+	size_t		path_len;
 	int			gzip_said = 0;
+	int			http11;
+	int			hosts = 0;
 
 	memset(req, 0, sizeof(*req));
 	req->lag_bytes = -1;
 	req->delay_ms = -1;
+	/* before any verdict: a HEAD is answered without a body, even a 400 */
+	req->head = ph_http_is_head(buf, len);
 
 	line_end = memchr(buf, '\n', len);
 	if (line_end == NULL)
@@ -437,10 +557,20 @@ ph_http_parse(const char *buf, size_t len, PhHttpRequest *req)
 	if (target_len == 0 || i >= line_len)
 		return PH_HTTP_BAD_REQUEST;
 
-	/* version: HTTP/1.0 or HTTP/1.1, and nothing after it */
-	if (line_len - (i + 1) != 8 || memcmp(buf + i + 1, "HTTP/1.", 7) != 0 ||
-		(buf[i + 8] != '0' && buf[i + 8] != '1'))
+	/*
+	 * version: "HTTP/" DIGIT "." DIGIT (RFC 9112, 2.3; case-sensitive), and
+	 * nothing after it.  One that is well formed but neither 1.0 nor 1.1 is
+	 * a version this server does not speak: 505 (RFC 9110, 15.6.6), decided
+	 * before anything else the request says, which that version might mean
+	 * otherwise.  Anything else is no request line: 400.
+	 */
+	version = buf + i + 1;
+	if (line_len - (i + 1) != 8 || memcmp(version, "HTTP/", 5) != 0 ||
+		!is_digit(version[5]) || version[6] != '.' || !is_digit(version[7]))
 		return PH_HTTP_BAD_REQUEST;
+	if (version[5] != '1' || (version[7] != '0' && version[7] != '1'))
+		return PH_HTTP_BAD_VERSION;
+	http11 = version[7] == '1';
 
 	/* headers: "name: value" lines, no control characters but tab */
 	for (const char *p = line_end + 1; p < buf + end;)
@@ -474,24 +604,50 @@ ph_http_parse(const char *buf, size_t len, PhHttpRequest *req)
 		if (announces_body(p, colon, n))
 			req->body = 1;
 		note_accept_encoding(p, colon, n, &gzip_said);
+		if (colon == 4 && strncasecmp(p, "host", 4) == 0)
+		{
+			hosts++;
+			if (!valid_host_value(p + 5, n - 5))
+				return PH_HTTP_BAD_REQUEST;
+		}
 		p = nl + 1;
 	}
 	req->gzip = gzip_accepted(gzip_said);
 
-	if (method_len == 3 && memcmp(buf, "GET", 3) == 0)
-		req->head = 0;
-	else if (method_len == 4 && memcmp(buf, "HEAD", 4) == 0)
-		req->head = 1;
-	else
+	/*
+	 * RFC 9112 (3.2): 400 for an HTTP/1.1 request without Host, and for any
+	 * request with more than one (or an invalid one, above).  HTTP/1.0 did
+	 * not require it.  It comes before the method and the path: the RFC's
+	 * "MUST respond with 400" leaves such a request no other answer.
+	 */
+	if (hosts > 1 || (http11 && hosts == 0))
+		return PH_HTTP_BAD_REQUEST;
+
+	/* GET, or HEAD (req->head, above) */
+	if (!req->head && !(method_len == 3 && memcmp(buf, "GET", 3) == 0))
 		return PH_HTTP_BAD_METHOD;
 
+	/*
+	 * origin-form, or absolute-form reduced to it; nothing else is a target
+	 * of GET or HEAD (RFC 9112, 3.2: authority-form is CONNECT's,
+	 * asterisk-form OPTIONS')
+	 */
 	target = buf + target_start;
+	if (target[0] != '/' && !absolute_to_origin(&target, &target_len))
+		return PH_HTTP_BAD_REQUEST;
 	qmark = 0;
 	while (qmark < target_len && target[qmark] != '?')
 		qmark++;
+	path = target;
+	path_len = qmark;
+	if (path_len == 0)
+	{
+		path = "/";				/* "http://host" or "http://host?q": RFC 9110, 4.2.3 */
+		path_len = 1;
+	}
 	for (size_t k = 0; k < sizeof(paths) / sizeof(paths[0]); k++)
 	{
-		if (strlen(paths[k].name) == qmark && memcmp(target, paths[k].name, qmark) == 0)
+		if (strlen(paths[k].name) == path_len && memcmp(path, paths[k].name, path_len) == 0)
 		{
 			req->path = paths[k].path;
 			if (qmark == target_len)

@@ -36,9 +36,10 @@ typedef enum PhHttpParse
 	PH_HTTP_BAD_METHOD,			/* 405 */
 	PH_HTTP_URI_TOO_LONG,		/* 414 */
 	PH_HTTP_HEADERS_TOO_LARGE,	/* 431 */
-	PH_HTTP_BAD_QUERY			/* 400: a query parameter the path does not take */
+	PH_HTTP_BAD_QUERY,			/* 400: a query parameter the path does not take */
+	PH_HTTP_BAD_VERSION			/* 505: HTTP/x.y, but neither 1.0 nor 1.1 */
 } PhHttpParse;
-#define PH_HTTP_PARSE_LAST PH_HTTP_BAD_QUERY
+#define PH_HTTP_PARSE_LAST PH_HTTP_BAD_VERSION
 
 typedef enum PhHttpPath
 {
@@ -82,7 +83,7 @@ typedef enum PhHttpArg
 
 typedef struct PhHttpRequest
 {
-	int			head;			/* HEAD: no body */
+	int			head;			/* HEAD: no body, whatever the verdict */
 	PhHttpPath	path;
 	PhHttpRoleArg role;			/* ?role= */
 	long long	lag_bytes;		/* ?lag=16MB; -1: none; at most PH_HTTP_MAX_LAG_BYTES */
@@ -101,8 +102,15 @@ typedef struct PhHttpRequest
  * Parse buf[0..len).  Returns PH_HTTP_INCOMPLETE until the blank line that
  * ends the headers has arrived (or a limit is exceeded), then the verdict;
  * req is filled for PH_HTTP_OK, and bad_arg (with path) for
- * PH_HTTP_BAD_QUERY.  Never reads past len.
+ * PH_HTTP_BAD_QUERY; head for every verdict, so that no answer to a HEAD
+ * carries a body (RFC 9110, 9.3.2).  Never reads past len.
  */
 extern PhHttpParse ph_http_parse(const char *buf, size_t len, PhHttpRequest *req);
+
+/*
+ * Does buf[0..len), a request or its beginning, say HEAD?  As soon as the
+ * method and its space have arrived; methods are case-sensitive.
+ */
+extern int	ph_http_is_head(const char *buf, size_t len);
 
 #endif							/* PH_HTTP_PARSE_H */

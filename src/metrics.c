@@ -230,7 +230,7 @@ standby_metrics(StringInfo b, const PhSnapshot *snap, const PhStandbyTable *t)
 {
 	if (snap->in_recovery)
 		return;
-	family(b, "standby_info", "gauge", "Always 1: each standby connected to this primary, with its address and state (at most 32).");
+	family(b, "standby_info", "gauge", "Always 1: each standby connected to this primary, with its state, and its address when pg_health.http_client_addresses is on (at most 32).");
 	for (int i = 0; i < t->n; i++)
 	{
 		const PhStandby *s = &t->items[i];
@@ -238,7 +238,7 @@ standby_metrics(StringInfo b, const PhSnapshot *snap, const PhStandbyTable *t)
 
 		snprintf(pid, sizeof(pid), "%d", s->pid);
 		labeled(b, "standby_info", (const char *const[]) {
-			"application_name", s->application_name, "pid", pid, "client_addr", s->client_addr,
+			"application_name", s->application_name, "pid", pid, "client_addr", ph_client_addr_for_http(s->client_addr),
 				"state", ph_walsender_state_name(s->state),
 				"sync_state", ph_sync_state_name((PhSyncState) s->sync_state), NULL}, 1);
 	}

@@ -491,6 +491,7 @@ pg_health_names_main(Datum main_arg)
 		TimestampTz pass_started = GetCurrentTimestamp();
 		long		since;
 
+		ph_worker_memory_note(PH_WORKER_NAMES);
 		resolve_all();
 		look_up_tenants();
 		supervise_checker();

@@ -16,6 +16,7 @@
 #include "checks.h"
 #include "component_checks.h"
 #include "hooks.h"
+#include "fields.h"
 #include "http.h"
 #include "names.h"
 #include "pooler_checks.h"
@@ -67,6 +68,7 @@ _PG_init(void)
 	ph_define_component_settings();
 	ph_define_replication_settings();
 	ph_define_http_settings();
+	ph_define_field_settings();
 	ph_define_poller_settings();
 	ph_define_pooler_check_settings();
 	MarkGUCPrefixReserved("pg_health");

@@ -934,6 +934,7 @@ pg_health_poller_main(Datum main_arg)
 		TimestampTz next;
 
 		CHECK_FOR_INTERRUPTS();
+		ph_worker_memory_note(PH_WORKER_POLLER);
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;

@@ -10,6 +10,7 @@
  */
 #include "postgres.h"
 
+#include "miscadmin.h"
 #include "utils/memutils.h"
 
 #include "admission.h"
@@ -107,20 +108,25 @@ ph_read_page_view(PhPageView *pv)
  * judged against the view's sample: the names worker's facts and the
  * sample's slots and sessions.  From SQL (http false) a pair asked for the
  * first time waits up to may_wait_ms for the names worker, and the answer
- * carries the facts; over HTTP it never waits, its questions may not take
- * the table's reserve (tenants.c), and the facts are left out: whoever
- * reaches the port learns the answer and its reasons, not which roles are
- * superusers or when their passwords expire.
+ * carries the facts; the pair counts against the share of the session's
+ * login role (tenants.c).  Over HTTP it never waits, its questions take the
+ * HTTP share, and the answer is judged as for an ordinary role with the
+ * facts left out: whoever reaches the port learns the answer and its
+ * reasons, not which roles are superusers or when their passwords expire
+ * (admission.c).
  */
 void
 ph_read_admission(const PhView *view, const char *user, const char *database, bool http,
 				  int may_wait_ms, PhAdmission *adm)
 {
+	PhAsker		asker = {.kind = http ? PH_ASKER_HTTP : PH_ASKER_SQL,
+	.role = http ? InvalidOid : GetSessionUserId()};
+
 	memset(adm, 0, sizeof(*adm));
 	adm->user = user;
 	adm->database = database;
 	adm->hide_facts = http;
-	ph_tenant_answer(user ? user : "", database ? database : "", http ? 0 : may_wait_ms, !http,
+	ph_tenant_answer(user ? user : "", database ? database : "", http ? 0 : may_wait_ms, &asker,
 					 &adm->answer);
 	ph_judge_admission(view->snap, adm, view->now);
 }

@@ -3,13 +3,15 @@
  * access only (no database connection), started with the postmaster so it
  * can say "starting" during recovery.
  *
- * Every pg_health.sample_interval, or sooner when health.refresh() asks, it
+ * Every pg_health.sample_interval (a regular sample), and at most once more
+ * per interval when health.refresh() asks (a refresh-driven sample), it
  * has its collectors read connection slots, backend status and wait events
  * (sessions.c), recovery and replication state (replication.c), the hooks'
  * counters (hooks.c), the component states (components.c), the custom
  * checks' results (checker.c) and the poolers' last polls (poolers.c), evaluates the checks (checks.c) and publishes
  * one snapshot (shmem.c).  Status transitions become events and one LOG line
- * each.
+ * each.  Only regular samples enter the history, so that it keeps its cadence
+ * however often health.refresh() is called (docs/design.md, "The sampler").
  *
  * It only samples: the HTTP endpoint is served by a worker of its own
  * (http.c), a reader of the published snapshot like any SQL backend, so
@@ -71,11 +73,48 @@ ph_sampler_detach(int code, Datum arg)
 }
 
 /*
+ * The counters as they were at this worker's last history entry.  An
+ * entry's per-second rates span the time since the previous entry, not since
+ * the previous sample: otherwise a refresh-driven sample between two entries
+ * would leave the later entry a rate over a sliver of its interval, and what
+ * happened before the sliver in no entry at all.
+ */
+typedef struct PhHistoryBase
+{
+	TimestampTz at;				/* 0: no entry yet from this worker */
+	uint64		authenticated;
+	uint64		refused_no_slots;
+	uint64		auth_failures;
+} PhHistoryBase;
+
+static void
+history_rates(PhHistoryEntry *hist, const PhConnections *c, TimestampTz at)
+{
+	static PhHistoryBase base;
+
+	/* the first entry of a worker keeps the rates since the last sample */
+	if (base.at > 0 && at > base.at)
+	{
+		double		secs = (double) (at - base.at) / USECS_PER_SEC;
+
+		hist->connections_per_s = (c->authenticated - base.authenticated) / secs;
+		hist->refusals_per_s = (c->refused_no_slots - base.refused_no_slots) / secs;
+		hist->auth_failures_per_s = (c->auth_failures - base.auth_failures) / secs;
+	}
+	base.at = at;
+	base.authenticated = c->authenticated;
+	base.refused_no_slots = c->refused_no_slots;
+	base.auth_failures = c->auth_failures;
+}
+
+/*
  * One sample.  prev holds the last published snapshot and is updated to the
- * new one.  All allocation happens in the caller's short-lived context.
+ * new one.  A regular sample (to_history) also appends a history entry.  All
+ * allocation happens in the caller's short-lived context.
  */
 static void
-take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worker)
+take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worker,
+			bool to_history)
 {
 	static PhSnapshot cur;
 	static PhPoolTable pools;
@@ -145,7 +184,11 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 	transition = status_changed || checks_changed;
 
 	cur.sample_duration_us = GetCurrentTimestamp() - start;
-	ph_history_entry(&cur, &hist);
+	if (to_history)
+	{
+		ph_history_entry(&cur, &hist);
+		history_rates(&hist, &cur.conn, start);
+	}
 	if (transition)
 	{
 		event.occurred_at = start;
@@ -158,7 +201,8 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 	}
 	ph_clean_text(event.changes, sizeof(event.changes), event.changes, sizeof(event.changes));
 
-	ph_publish(&cur, &pools, &comps, &standbys, &poolers, &hist, transition ? &event : NULL);
+	ph_publish(&cur, &pools, &comps, &standbys, &poolers, to_history ? &hist : NULL,
+			   transition ? &event : NULL);
 	if (unnamed)
 		ph_wake_names_worker();
 	if (transition)
@@ -183,7 +227,8 @@ pg_health_sampler_main(Datum main_arg)
 	static PhSnapshot prev;
 	MemoryContext sample_cxt;
 	TimestampTz worker_started_at = GetCurrentTimestamp();
-	TimestampTz last_start = 0;
+	TimestampTz last_regular = 0;
+	TimestampTz last_extra = 0;
 	bool		first = true;
 	pid_t		other;
 
@@ -207,28 +252,57 @@ pg_health_sampler_main(Datum main_arg)
 	sample_cxt = AllocSetContextCreate(TopMemoryContext, "pg_health sample",
 									   1024 * 1024, 1024 * 1024, ALLOCSET_DEFAULT_MAXSIZE);
 
+	/*
+	 * Regular samples come every interval from the last regular one.  A
+	 * pending health.refresh() is answered by the next sample that starts,
+	 * regular or not; a refresh-driven one is taken only when none was in
+	 * the last interval, so that callers in a loop cost the sampler at most
+	 * twice its idle rate and cannot push the regular ones about.
+	 */
 	for (;;)
 	{
 		TimestampTz now = GetCurrentTimestamp();
-		TimestampTz next = TimestampTzPlusMilliseconds(last_start, ph_sample_interval_ms);
-		uint64		requested = pg_atomic_read_u64(&ph_shared->refresh_requested);
+		TimestampTz next_regular = TimestampTzPlusMilliseconds(last_regular, ph_sample_interval_ms);
+		TimestampTz next_extra = TimestampTzPlusMilliseconds(last_extra, ph_sample_interval_ms);
+		bool		pending = pg_atomic_read_u64(&ph_shared->refresh_requested) > prev.refresh_served;
+		TimestampTz wake;
+		bool		regular;
 
-		if (first || now >= next || requested > prev.refresh_served)
+		/* a clock set back must not hold sampling until it catches up */
+		if (now < last_regular)
+			next_regular = now;
+		if (now < last_extra)
+			next_extra = now;
+		regular = first || now >= next_regular;
+		if (regular || (pending && now >= next_extra))
 		{
 			MemoryContext old = MemoryContextSwitchTo(sample_cxt);
 
-			last_start = now;
-			take_sample(&prev, worker_started_at, first);
+			if (regular)
+				last_regular = now;
+			else
+				last_extra = now;
+			take_sample(&prev, worker_started_at, first, regular);
 			first = false;
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(sample_cxt);
+			ph_worker_memory_note(PH_WORKER_SAMPLER);
 			now = GetCurrentTimestamp();
-			next = TimestampTzPlusMilliseconds(last_start, ph_sample_interval_ms);
+			next_regular = TimestampTzPlusMilliseconds(last_regular, ph_sample_interval_ms);
+			next_extra = TimestampTzPlusMilliseconds(last_extra, ph_sample_interval_ms);
+			pending = pg_atomic_read_u64(&ph_shared->refresh_requested) > prev.refresh_served;
 		}
 
-		/* wait for the next sample, or a refresh request (the latch) */
+		/*
+		 * Wait for the next regular sample, or for the next allowed
+		 * refresh-driven one when a request is pending; a new request sets
+		 * the latch, and the loop looks again.
+		 */
+		wake = next_regular;
+		if (pending && next_extra < wake)
+			wake = next_extra;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 Max(TimestampDifferenceMilliseconds(now, next), 1), PG_WAIT_EXTENSION);
+						 Max(TimestampDifferenceMilliseconds(now, wake), 1), PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 

@@ -141,10 +141,20 @@ ph_shmem_startup(void)
 		for (int c = 0; c < PH_REFUSAL_CLASSES; c++)
 			for (int i = 0; i < PH_REFUSAL_RING; i++)
 				pg_atomic_init_u64(&ph_shared->refusals[c][i].ticket, 0);
+		for (int w = 0; w < PH_WORKER_KINDS; w++)
+		{
+			pg_atomic_init_u32(&ph_shared->worker_memory[w].pid, 0);
+			pg_atomic_init_u64(&ph_shared->worker_memory[w].context_bytes, 0);
+			pg_atomic_init_u64(&ph_shared->worker_memory[w].measured_at, 0);
+			pg_atomic_init_u32(&ph_shared->worker_memory[w].log_requested, 0);
+		}
 		ConditionVariableInit(&ph_shared->sampled_cv);
 		ConditionVariableInit(&ph_shared->names_cv);
 		for (int i = 0; i < PH_MAX_ASKED; i++)
+		{
 			pg_atomic_init_u64(&ph_shared->asked[i].asked_at, 0);
+			pg_atomic_init_u64(&ph_shared->asked[i].shared_at, 0);
+		}
 	}
 	LWLockRelease(AddinShmemInitLock);
 }

@@ -265,7 +265,31 @@ typedef struct PhNameMap
  * (names.c) looks every asked pair up in the shared catalogs each pass and
  * writes down what InitPostgres would consult (tenants.c keeps the table).
  */
-#define PH_MAX_ASKED		128 /* (role, database) pairs remembered */
+/*
+ * The table has a share for each kind of asker, and the shares add up to
+ * the table, so no kind can take another's entries (tenants.c): HTTP (one
+ * anonymous asker), components (the sampler asks for each), and SQL
+ * callers, each role at most PH_ASKED_PER_ROLE of the SQL share.
+ */
+#define PH_ASKED_HTTP		128 /* pairs asked over HTTP */
+#define PH_ASKED_COMPONENTS PH_MAX_COMPONENTS_LIMIT /* pairs of components */
+#define PH_ASKED_SQL		128 /* pairs asked from SQL, all roles */
+#define PH_ASKED_PER_ROLE	16	/* pairs one role holds of the SQL share */
+#define PH_MAX_ASKED		(PH_ASKED_HTTP + PH_ASKED_COMPONENTS + PH_ASKED_SQL)
+
+/* Who asked a pair first: its entry counts against that asker's share. */
+typedef enum PhAskerKind
+{
+	PH_ASKER_HTTP = 0,
+	PH_ASKER_COMPONENT,
+	PH_ASKER_SQL
+} PhAskerKind;
+
+typedef struct PhAsker
+{
+	uint8		kind;			/* PhAskerKind */
+	Oid			role;			/* PH_ASKER_SQL: the session's user */
+} PhAsker;
 
 typedef struct PhTenantFacts
 {
@@ -287,12 +311,14 @@ typedef struct PhTenantFacts
 typedef struct PhAsked
 {
 	bool		in_use;
-	bool		trusted;		/* asked from SQL or for a component, not
-								 * only over HTTP */
+	PhAsker		owner;			/* who added it: whose share it takes */
 	char		role[NAMEDATALEN];	/* "": not asked */
 	char		database[NAMEDATALEN];	/* "": not asked */
-	pg_atomic_uint64 asked_at;	/* last asked (readers touch it under the
-								 * shared lock) */
+	pg_atomic_uint64 asked_at;	/* last asked by anyone (readers touch it
+								 * under the shared lock) */
+	pg_atomic_uint64 shared_at; /* last asked by an asker other than its
+								 * owner: while recent, the owner may not
+								 * evict it */
 	TimestampTz looked_up_at;	/* 0: not yet */
 	PhTenantFacts facts;
 } PhAsked;
@@ -303,7 +329,7 @@ typedef enum PhLookup
 	PH_LOOKUP_DONE = 0,			/* facts as the names worker found them */
 	PH_LOOKUP_PENDING,			/* asked, not looked up yet */
 	PH_LOOKUP_STALE,			/* looked up too long ago (no names worker) */
-	PH_LOOKUP_FULL,				/* the table is full of recent questions */
+	PH_LOOKUP_FULL,				/* the asker's share is full of recent questions */
 	PH_LOOKUP_BUSY				/* the lock could not be had (HTTP) */
 } PhLookup;
 
@@ -316,6 +342,8 @@ typedef struct PhTenantAnswer
 	PhTenantFacts facts;
 	int			role_used;		/* sessions of the role; -1: not tracked */
 	int			db_used;		/* of the database; -1: not tracked */
+	bool		full_own_limit; /* PH_LOOKUP_FULL: the role's own limit */
+	uint8		asker_kind;		/* PH_LOOKUP_FULL: whose share (PhAskerKind) */
 } PhTenantAnswer;
 
 /* The WAL receiver's state, as walreceiver.h names it; NONE on a primary. */
@@ -678,6 +706,32 @@ typedef struct PhVerdictBlock
 } PhVerdictBlock;
 
 /*
+ * What each of pg_health's workers says about its own memory (workers.c):
+ * the bytes its memory contexts hold, renewed as it loops, and a request to
+ * log its contexts.  Its own report, since pg_log_backend_memory_contexts()
+ * reaches only processes in the proc array, which the workers without a
+ * database connection are not.  Atomics: no lock is taken either way.
+ */
+typedef enum PhWorkerKind
+{
+	PH_WORKER_SAMPLER = 0,
+	PH_WORKER_HTTP,
+	PH_WORKER_NAMES,
+	PH_WORKER_CHECKER,
+	PH_WORKER_POLLER,
+	PH_WORKER_KINDS
+} PhWorkerKind;
+
+typedef struct PhWorkerMemory
+{
+	pg_atomic_uint32 pid;		/* 0: not running */
+	pg_atomic_uint64 context_bytes; /* in all its memory contexts */
+	pg_atomic_uint64 measured_at;	/* TimestampTz */
+	pg_atomic_uint32 log_requested; /* set by a caller, cleared when logged */
+	Latch	   *latch;			/* to wake it for a log request */
+} PhWorkerMemory;
+
+/*
  * A connection refused with 53300, with its kind and names.  Writers (any
  * backend, lock-free) take a ticket, claim the ticket's slot by swapping
  * what it holds for PH_REFUSAL_BUSY (a writer that finds it busy leaves the
@@ -705,6 +759,7 @@ typedef struct PhShared
 	pid_t		worker_pid;		/* 0 when no sampler runs */
 	Latch	   *worker_latch;
 	pg_atomic_uint32 http_pid;	/* the HTTP worker's; 0 when none runs */
+	PhWorkerMemory worker_memory[PH_WORKER_KINDS];
 	pg_atomic_uint64 refresh_requested;
 	ConditionVariable sampled_cv;	/* broadcast after each publish */
 	/* hooks.c: counters written by every backend, without locks */

@@ -326,8 +326,21 @@ ph_refresh_timeout(void)
 
 /*
  * Ask the sampler for a sample that starts after this call, and wait for it.
- * The latch is set again on every wake-up, so a sampler that restarts while
- * we wait still answers.  Returns false when no sample came in time.
+ * Concurrent callers share one sample, and the sampler takes at most one
+ * refresh-driven sample per interval besides its regular ones (sampler.c),
+ * so the wait is at most about one interval, well within the timeout.
+ * Returns false when no sample came in time.
+ *
+ * Callers wake the sampler as little as they can, since many in a loop
+ * would otherwise keep it busy waking for nothing.  Only the first of the
+ * waiting requests sets its latch: when an earlier one is still unanswered,
+ * the sampler has been (or is being) woken for it, and it reads the counter
+ * when a sample starts and again after each sample it publishes, so it sees
+ * ours in time for the next sample it may take.  And the latch is set once,
+ * not at every wake-up: a sampler that does not sample at once (it took its
+ * extra sample of this interval) has seen the request and waits only until
+ * it may.  A sampler that restarts while we wait has another pid and is set
+ * again (its first sample answers every request made before it anyway).
  */
 Datum
 pg_health_refresh_1_0(PG_FUNCTION_ARGS)
@@ -335,6 +348,7 @@ pg_health_refresh_1_0(PG_FUNCTION_ARGS)
 	uint64		ticket;
 	TimestampTz deadline;
 	bool		answered = false;
+	pid_t		woken = 0;
 
 	ph_require_preloaded();
 	ticket = pg_atomic_add_fetch_u64(&ph_shared->refresh_requested, 1);
@@ -344,12 +358,14 @@ pg_health_refresh_1_0(PG_FUNCTION_ARGS)
 	for (;;)
 	{
 		Latch	   *latch;
+		pid_t		pid;
 		uint64		served;
 		long		remaining;
 
 		LWLockAcquire(ph_shared->lock, LW_SHARED);
 		served = ph_shared->snap.refresh_served;
 		latch = ph_shared->worker_latch;
+		pid = ph_shared->worker_pid;
 		LWLockRelease(ph_shared->lock);
 
 		if (served >= ticket)
@@ -360,8 +376,12 @@ pg_health_refresh_1_0(PG_FUNCTION_ARGS)
 		remaining = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
 		if (remaining <= 0)
 			break;
-		if (latch)
-			SetLatch(latch);
+		if (latch && pid != woken)
+		{
+			if (woken != 0 || served + 1 >= ticket)
+				SetLatch(latch);
+			woken = pid;
+		}
 		(void) ConditionVariableTimedSleep(&ph_shared->sampled_cv, Min(remaining, 100),
 										   PG_WAIT_EXTENSION);
 	}

@@ -849,7 +849,7 @@ replication_section(StringInfo b, const PhSnapshot *snap, const PhStandbyTable *
 
 			appendStringInfoString(b, "<tr>");
 			td(b, s->application_name);
-			td(b, s->client_addr);
+			td(b, ph_http_client_addresses ? s->client_addr : "hidden");
 			td(b, ph_walsender_state_name(s->state));
 			td(b, ph_sync_state_name((PhSyncState) s->sync_state));
 			appendStringInfoString(b, "<td class=\"n\">");

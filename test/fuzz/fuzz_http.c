@@ -10,7 +10,15 @@
  * what a startup packet may carry (at most 63 bytes of UTF-8, no NUL,
  * terminated), and a refresh period only on the status page, within 1 to
  * 3600 s and equal to the one refresh= of the query read independently; for
- * a bad query a known parameter named.
+ * a bad query a known parameter named.  And what RFC 9110 and 9112 ask, each
+ * read here independently of the parser: HEAD is known for every verdict,
+ * so that no answer to one carries a body (RFC 9110, 9.3.2); a request the
+ * parser gets as far as its method and path carries one Host if it is
+ * HTTP/1.1, never two (RFC 9112, 3.2); its target is origin-form or
+ * absolute-form http(s) with a host and no userinfo, and an absolute-form
+ * one means what the same request in origin-form means (RFC 9112, 3.2.2);
+ * and only HTTP/1.0 and HTTP/1.1 get that far, while a 505 is for a
+ * well-formed HTTP/DIGIT.DIGIT of another version (RFC 9110, 15.6.6).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -89,6 +97,115 @@ refresh_of(const char *buf, size_t len)
 	return found == 1 ? (int) v : 0;
 }
 
+/*
+ * The request line's parts, split here at its first two spaces: target at
+ * buf + *t, *tlen bytes; the version its last 8 bytes (after a space), or
+ * NULL when the line is shorter.  Returns 0 when there is no whole line with
+ * two spaces.
+ */
+static int
+split_line(const char *buf, size_t len, size_t *t, size_t *tlen, const char **version)
+{
+	const char *eol = memchr(buf, '\n', len);
+	size_t		n;
+	const char *sp1,
+			   *sp2;
+
+	if (eol == NULL)
+		return 0;
+	n = (size_t) (eol - buf);
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	sp1 = memchr(buf, ' ', n);
+	sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t) (buf + n - sp1 - 1)) : NULL;
+	if (sp2 == NULL)
+		return 0;
+	*t = (size_t) (sp1 + 1 - buf);
+	*tlen = (size_t) (sp2 - sp1 - 1);
+	*version = n >= 9 && buf[n - 9] == ' ' ? buf + n - 8 : NULL;
+	return 1;
+}
+
+/* Is v (8 bytes) HTTP/DIGIT.DIGIT? */
+static int
+is_http_version(const char *v)
+{
+	return v != NULL && memcmp(v, "HTTP/", 5) == 0 && v[5] >= '0' && v[5] <= '9' &&
+		v[6] == '.' && v[7] >= '0' && v[7] <= '9';
+}
+
+/* Header lines named Host (any case) in buf[0..len), the header block. */
+static int
+host_lines(const char *buf, size_t len)
+{
+	static const char name[] = "\nhost:";
+	int			n = 0;
+
+	for (size_t i = 0; i + sizeof(name) - 1 <= len; i++)
+		if (strncasecmp(buf + i, name, sizeof(name) - 1) == 0)
+			n++;
+	return n;
+}
+
+/*
+ * For an absolute-form target at buf + t (tlen bytes): the length of its
+ * scheme and authority ("http://host:1"), or 0 when it is not http(s) with a
+ * non-empty authority free of userinfo.
+ */
+static size_t
+absolute_prefix(const char *buf, size_t t, size_t tlen)
+{
+	size_t		skip,
+				end;
+
+	if (tlen >= 7 && strncasecmp(buf + t, "http://", 7) == 0)
+		skip = 7;
+	else if (tlen >= 8 && strncasecmp(buf + t, "https://", 8) == 0)
+		skip = 8;
+	else
+		return 0;
+	for (end = skip; end < tlen && buf[t + end] != '/' && buf[t + end] != '?'; end++)
+		if (buf[t + end] == '@')
+			return 0;
+	return end > skip ? end : 0;
+}
+
+/*
+ * An accepted absolute-form request is the same request as its origin-form:
+ * parse that (the path and query after the authority, "/" for an empty path)
+ * and compare.
+ */
+static void
+check_absolute_form(const char *buf, size_t size, PhHttpParse r, const PhHttpRequest *req,
+					size_t t, size_t tlen, size_t prefix)
+{
+	size_t		rest = tlen - prefix;
+	int			slash = rest == 0 || buf[t + prefix] == '?';
+	size_t		olen = size - prefix + slash;
+	char	   *o = malloc(olen);
+	PhHttpRequest oreq;
+	PhHttpParse or;
+
+	memcpy(o, buf, t);
+	if (slash)
+		o[t] = '/';
+	memcpy(o + t + slash, buf + t + prefix, size - t - prefix);
+	or = ph_http_parse(o, olen, &oreq);
+	if (or != r || oreq.path != req->path || oreq.head != req->head)
+		abort();
+	if (r == PH_HTTP_OK &&
+		(oreq.role != req->role || oreq.lag_bytes != req->lag_bytes ||
+		 oreq.delay_ms != req->delay_ms || strcmp(oreq.user, req->user) != 0 ||
+		 strcmp(oreq.database, req->database) != 0 || oreq.refresh_s != req->refresh_s ||
+		 oreq.gzip != req->gzip || oreq.body != req->body ||
+		 oreq.length + prefix != req->length + slash))
+		abort();
+	if (r == PH_HTTP_BAD_QUERY &&
+		(oreq.bad_arg != req->bad_arg || oreq.bad_is_database != req->bad_is_database))
+		abort();
+	free(o);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -96,9 +213,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* a copy of exactly size bytes, so that reading past it is caught */
 	char	   *buf = malloc(size ? size : 1);
 	PhHttpParse r;
+	size_t		t = 0,
+				tlen = 0;
+	const char *version = NULL;
+	int			has_line;
+	int			head;
 
 	memcpy(buf, data, size);
 	r = ph_http_parse(buf, size, &req);
+	has_line = split_line(buf, size, &t, &tlen, &version);
+	head = size >= 5 && memcmp(buf, "HEAD ", 5) == 0;
 	if (r < PH_HTTP_INCOMPLETE || r > PH_HTTP_PARSE_LAST)
 		abort();
 	if (r == PH_HTTP_OK && (req.path <= PH_PATH_NONE || req.path > PH_PATH_STATUS))
@@ -130,6 +254,43 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();				/* gzip only for a request that says Accept-Encoding */
 	if (r == PH_HTTP_INCOMPLETE && size > PH_HTTP_MAX_REQUEST)
 		abort();				/* the parser must give up past the limit */
+
+	/* RFC 9110, 9.3.2: whatever the verdict, HEAD is known (no body) */
+	if (req.head != head || ph_http_is_head(buf, size) != head)
+		abort();
+
+	/*
+	 * Past the request line and the headers: the method, the path or the
+	 * query decided.  Only HTTP/1.0 and 1.1 get here (RFC 9110, 15.6.6);
+	 * with one Host for 1.1, never two (RFC 9112, 3.2); with a target in
+	 * origin-form or http(s) absolute-form (RFC 9112, 3.2.2).
+	 */
+	if (r == PH_HTTP_OK || r == PH_HTTP_NOT_FOUND || r == PH_HTTP_BAD_QUERY ||
+		r == PH_HTTP_BAD_METHOD)
+	{
+		int			hosts = host_lines(buf, req.length);
+
+		if (!has_line || version == NULL ||
+			(memcmp(version, "HTTP/1.0", 8) != 0 && memcmp(version, "HTTP/1.1", 8) != 0))
+			abort();
+		if (hosts > 1 || (version[7] == '1' && hosts != 1))
+			abort();
+	}
+	if (r == PH_HTTP_OK || r == PH_HTTP_NOT_FOUND || r == PH_HTTP_BAD_QUERY)
+	{
+		size_t		prefix = buf[t] == '/' ? 0 : absolute_prefix(buf, t, tlen);
+
+		if (buf[t] != '/' && prefix == 0)
+			abort();			/* neither origin-form nor http(s) absolute-form */
+		if (prefix > 0)
+			check_absolute_form(buf, size, r, &req, t, tlen, prefix);
+	}
+
+	/* RFC 9110, 15.6.6: 505 only for a well-formed version we do not speak */
+	if (r == PH_HTTP_BAD_VERSION &&
+		(!has_line || !is_http_version(version) || memcmp(version, "HTTP/1.0", 8) == 0 ||
+		 memcmp(version, "HTTP/1.1", 8) == 0))
+		abort();
 	free(buf);
 	return 0;
 }

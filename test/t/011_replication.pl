@@ -10,6 +10,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use JSON::PP;
+use IPC::Run;
 use Time::HiRes qw(time usleep);
 use PgHealthTest;
 
@@ -231,6 +232,36 @@ $primary->poll_query_until('postgres',
 	"SELECT status = 'ok' FROM health.checks WHERE name = 'replication_slots'")
   or die 'slot warning did not clear';
 pass('slot dropped: replication_slots ok again');
+
+# --- A standby's address over HTTP (issue 26, item 3) ------------------------
+# pg_receivewal over TCP is a walsender with a client address (its
+# application_name is the test's, from PGAPPNAME); the
+# unauthenticated doors show it only with pg_health.http_client_addresses.
+$primary->append_conf('postgresql.conf', "listen_addresses = '127.0.0.1'\n");
+$primary->append_conf('pg_hba.conf', "host replication all 127.0.0.1/32 trust\n");
+$primary->restart;
+my $walsdir = PostgreSQL::Test::Utils::tempdir();
+my $receiver = IPC::Run::start([ 'pg_receivewal', '-h', '127.0.0.1', '-p', $primary->port, '-D', $walsdir,
+		'--no-sync', '-n' ], '<', \undef, '>', \my $rw_out, '2>', \my $rw_err);
+$primary->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM health.replication WHERE peer = '127.0.0.1'")
+  or die "pg_receivewal did not show in health.replication: $rw_err";
+pass('pg_receivewal over TCP: health.replication (pg_monitor) shows its address');
+(undef, undef, $metrics) = http_get($pport, '/metrics');
+like($metrics, qr/^pg_health_standby_info\{application_name="011_replication.pl",pid="\d+",client_addr="",state="\w+",sync_state="\w+"\} 1$/m,
+	'/metrics: pg_health.http_client_addresses off (the default): no address');
+my (undef, undef, $page) = http_get($pport, '/');
+unlike($page, qr/127\.0\.0\.1/, '... and the status page does not show it either');
+$primary->safe_psql('postgres', 'ALTER SYSTEM SET pg_health.http_client_addresses = on');
+$primary->reload;
+my $deadline = time + 10;
+do { (undef, undef, $metrics) = http_get($pport, '/metrics'); usleep(100_000); }
+  until $metrics =~ /client_addr="127\.0\.0\.1"/ || time > $deadline;
+like($metrics, qr/^pg_health_standby_info\{application_name="011_replication.pl",pid="\d+",client_addr="127\.0\.0\.1",state="\w+",sync_state="\w+"\} 1$/m,
+	'pg_health.http_client_addresses on: /metrics shows the address');
+(undef, undef, $page) = http_get($pport, '/');
+like($page, qr/<td>127\.0\.0\.1<\/td>/, '... and so does the status page');
+$receiver->kill_kill;
 
 # --- The primary goes away: not streaming, critical after the grace --------
 $primary->stop('fast');

@@ -20,9 +20,12 @@
 # extconfig/extcondition, by relation name.  A mismatch prints each
 # differing fact with both values.
 #
-# Today there is only an update script, so a fresh 1.1 IS 1.0 + the update and
-# this cannot differ; it guards the day a full pg_health--1.1.sql (or 1.2)
-# is added beside the update script.
+# Database "from11": CREATE EXTENSION pg_health VERSION '1.1' (released),
+# used, then updated to 1.2 the same way, and compared the same way.
+#
+# Today there are only update scripts, so a fresh 1.2 IS 1.0 + the updates
+# and this cannot differ; it guards the day a full pg_health--1.2.sql (or
+# later) is added beside the update scripts.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -39,6 +42,7 @@ pg_health.database = 'upgraded'
 $node->start;
 $node->safe_psql('postgres', q{
 	CREATE DATABASE upgraded;
+	CREATE DATABASE from11;
 	CREATE DATABASE fresh;
 	CREATE ROLE app_reporter;
 });
@@ -47,13 +51,16 @@ sub q1 { my ($db, $sql) = @_; return $node->safe_psql($db, $sql); }
 
 my $default_version = q1('postgres',
 	q{SELECT default_version FROM pg_available_extensions WHERE name = 'pg_health'});
-is($default_version, '1.1', "the control file's default_version is 1.1");
+is($default_version, '1.2', "the control file's default_version is 1.2");
 is(q1('postgres', q{SELECT string_agg(version, ',' ORDER BY version) FROM pg_available_extension_versions
-                     WHERE name = 'pg_health' AND version IN ('1.0', '1.1')}),
-	'1.0,1.1', 'versions 1.0 and 1.1 are available');
+                     WHERE name = 'pg_health' AND version IN ('1.0', '1.1', '1.2')}),
+	'1.0,1.1,1.2', 'versions 1.0, 1.1 and 1.2 are available');
+is(q1('postgres', qq{SELECT path FROM pg_extension_update_paths('pg_health')
+                      WHERE source = '1.1' AND target = '$default_version'}),
+	"1.1--$default_version", "an update path from 1.1 to $default_version");
 is(q1('postgres', qq{SELECT path FROM pg_extension_update_paths('pg_health')
                       WHERE source = '1.0' AND target = '$default_version'}),
-	"1.0--$default_version", "an update path from 1.0 to $default_version");
+	"1.0--1.1--$default_version", "an update path from 1.0 to $default_version, through 1.1");
 
 # 1.0 installs with the new library.  CREATE FUNCTION ... LANGUAGE C looks
 # up its symbol in the library (check_function_bodies is on), so this alone
@@ -107,6 +114,28 @@ q1('upgraded', q{
 });
 
 # The update, and a fresh install.
+# 1.1, released: installed as 1.1 and used through its own declarations
+($ret, $out, $err) = $node->psql('from11', q{CREATE EXTENSION pg_health VERSION '1.1'});
+is($ret, 0, "CREATE EXTENSION pg_health VERSION '1.1' with the new library") or diag($err);
+is(q1('from11', q{SELECT extversion FROM pg_extension WHERE extname = 'pg_health'}), '1.1',
+	'... and the installed version is 1.1');
+like(q1('from11', q{SELECT health.ready(for_user => 'app_reporter'), health.report(for_user => 'app_reporter') ->> 'status'}),
+	qr/^[tf]\|(ready|degraded)$/, '1.1: the per-tenant ready() and report()');
+for my $view (split /\n/, q1('from11', q{SELECT c.oid::regclass FROM pg_class c
+                                          WHERE c.relnamespace = 'health'::regnamespace AND c.relkind = 'v'
+                                          ORDER BY 1::text}))
+{
+	($ret, $out, $err) = $node->psql('from11', "SELECT count(*) FROM $view");
+	is($ret, 0, "1.1: SELECT FROM $view") or diag($err);
+}
+q1('from11', q{SELECT health.configure_component('api', reporter => 'app_reporter', ttl => '1h')});
+($ret, $out, $err) = $node->psql('from11', 'ALTER EXTENSION pg_health UPDATE');
+is($ret, 0, 'ALTER EXTENSION pg_health UPDATE from 1.1') or diag($err);
+is(q1('from11', q{SELECT extversion FROM pg_extension WHERE extname = 'pg_health'}), $default_version,
+	"updated from 1.1: version $default_version");
+is(q1('from11', q{SELECT string_agg(name || ' ' || reporter, ',') FROM health.component_config}),
+	'api app_reporter', '... the configuration table keeps its row');
+
 ($ret, $out, $err) = $node->psql('upgraded', 'ALTER EXTENSION pg_health UPDATE');
 is($ret, 0, 'ALTER EXTENSION pg_health UPDATE') or diag($err);
 ($ret, $out, $err) = $node->psql('fresh', 'CREATE EXTENSION pg_health');
@@ -445,7 +474,6 @@ sub diff_lines
 	return @out;
 }
 
-my $updated = facts_of('upgraded');
 my $fresh = facts_of('fresh');
 
 # The description is not vacuous: it sees the objects 1.1 is known to have.
@@ -466,42 +494,49 @@ ok(exists $fresh->{'config dump'}{'extension pg_health / config table health.cus
 ok(exists $fresh->{'init privs'}, '... pg_init_privs');
 like($fresh->{acl}{'schema health / acl'}, qr/(^|,)=U\//, '... the schema\'s privileges (USAGE to PUBLIC)');
 
-# Members only one side has: their other facts are not listed one by one.
-my %onesided;
-for my $pair ([ $updated, $fresh ], [ $fresh, $updated ])
+# Each updated database against the fresh one, fact by fact.
+for my $from ([ 'upgraded', '1.0' ], [ 'from11', '1.1' ])
 {
-	for my $k (keys %{ $pair->[0]{member} // {} })
-	{
-		$onesided{ (split m{ / }, $k)[0] } = 1 unless exists $pair->[1]{member}{$k};
-	}
-}
+	my ($db, $version) = @$from;
+	my $updated = facts_of($db);
 
-my @categories = ('member', 'not a member', 'function', 'relation', 'view', 'column', 'constraint', 'index',
-	'trigger', 'rule', 'policy', 'type', 'schema', 'cast', 'operator', 'event trigger', 'acl', 'comment',
-	'init privs', 'extension', 'config dump');
-my %known = map { $_ => 1 } @categories;
-my @all_diffs;
-for my $cat (@categories, grep { !$known{$_} } sort keys %{ { %$updated, %$fresh } })
-{
-	my @d = diff_lines($updated->{$cat} // {}, $fresh->{$cat} // {}, $cat eq 'member' ? undef : \%onesided);
-	push @all_diffs, "[$cat]", @d if @d;
-	ok(!@d, "$cat: the same after the update from 1.0 as after a fresh install");
-}
-if (@all_diffs)
-{
-	diag(join("\n", 'the updated and the fresh extension differ:', @all_diffs));
-}
-else
-{
-	note(sprintf('compared %d facts about %d members', scalar(map { keys %$_ } values %$fresh),
-		scalar(keys %{ $fresh->{member} })));
+	# Members only one side has: their other facts are not listed one by one.
+	my %onesided;
+	for my $pair ([ $updated, $fresh ], [ $fresh, $updated ])
+	{
+		for my $k (keys %{ $pair->[0]{member} // {} })
+		{
+			$onesided{ (split m{ / }, $k)[0] } = 1 unless exists $pair->[1]{member}{$k};
+		}
+	}
+
+	my @categories = ('member', 'not a member', 'function', 'relation', 'view', 'column', 'constraint', 'index',
+		'trigger', 'rule', 'policy', 'type', 'schema', 'cast', 'operator', 'event trigger', 'acl', 'comment',
+		'init privs', 'extension', 'config dump');
+	my %known = map { $_ => 1 } @categories;
+	my @all_diffs;
+	for my $cat (@categories, grep { !$known{$_} } sort keys %{ { %$updated, %$fresh } })
+	{
+		my @d = diff_lines($updated->{$cat} // {}, $fresh->{$cat} // {}, $cat eq 'member' ? undef : \%onesided);
+		push @all_diffs, "[$cat]", @d if @d;
+		ok(!@d, "$cat: the same after the update from $version as after a fresh install");
+	}
+	if (@all_diffs)
+	{
+		diag(join("\n", "the extension updated from $version and the fresh one differ:", @all_diffs));
+	}
+	else
+	{
+		note(sprintf('from %s: compared %d facts about %d members', $version,
+			scalar(map { keys %$_ } values %$fresh), scalar(keys %{ $fresh->{member} })));
+	}
 }
 
 # Nothing is left behind: DROP EXTENSION (without CASCADE) removes
 # everything in the schema, in both (an object the update made but not as a
 # member would stay).  The schema itself stays: CREATE EXTENSION made it,
 # but it is not a member.
-for my $db ('upgraded', 'fresh')
+for my $db ('upgraded', 'from11', 'fresh')
 {
 	($ret, $out, $err) = $node->psql($db, 'DROP EXTENSION pg_health');
 	is($ret, 0, "$db: DROP EXTENSION pg_health without CASCADE") or diag($err);

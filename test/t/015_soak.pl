@@ -10,9 +10,12 @@
 # and the anonymous resident memory (RssAnon) of the sampler, the HTTP
 # worker, the checker, the names worker and that one session must grow by
 # less than 2 MB between the end of a warm-up (a tenth of the work) and the
-# end; the memory contexts of the checker and the names worker (which have
-# a PGPROC, so pg_log_backend_memory_contexts reaches them) by less than
-# 2 kB.  The figures are printed.  bench/soak.sh runs the same workload for
+# end; the bytes used in the memory contexts of every worker (the sampler,
+# the HTTP worker, the checker, the names worker; each logs them when
+# health.log_worker_memory_contexts() asks, since
+# pg_log_backend_memory_contexts() reaches only the two with a database
+# connection) by less than 2 kB, and what each reports in health.workers by
+# less than 64 kB.  The figures are printed.  bench/soak.sh runs the same workload for
 # 30 minutes.
 #
 # Bounded: about a minute on an idle 2-core machine (PH_SOAK_SCALE=0.2 runs
@@ -190,14 +193,18 @@ sub phase
 
 sub measure { return { map { $_ => rss_anon_kb($pid{$_}) } @procs }; }
 
-# Bytes in use in all memory contexts of a process with a PGPROC (the checker,
-# the names worker), from pg_log_backend_memory_contexts() in the server log:
-# finer than RssAnon, which the first growth of a malloc arena hides.
+# Bytes in use in all memory contexts of a worker, from what it logs when
+# health.log_worker_memory_contexts() asks (issue 26: the HTTP worker and the
+# sampler have no PGPROC in the proc array, so pg_log_backend_memory_contexts
+# cannot reach them): finer than RssAnon, which the first growth of a malloc
+# arena hides.
+my @workers = qw(sampler http checker names);
 sub contexts_used
 {
-	my ($p) = @_;
+	my ($w) = @_;
+	my $p = $pid{$w};
 	my $offset = -s $node->logfile;
-	q1("SELECT pg_log_backend_memory_contexts($p)");
+	is(q1("SELECT health.log_worker_memory_contexts('$w')"), 't', "the $w worker is asked to log its memory contexts");
 	for (1 .. 100)
 	{
 		my $log = substr(slurp_file($node->logfile), $offset);
@@ -211,13 +218,17 @@ sub contexts_used
 phase('warm-up', int($n_http / 10), int($n_sql / 10), int($n_conn / 10));
 usleep(500_000);
 my $before = measure();
-my %used_before = map { $_ => contexts_used($pid{$_}) } qw(checker names);
+my %used_before = map { $_ => contexts_used($_) } @workers;
+my %reported_before = map { split /\|/ } split /\n/, q1('SELECT worker, context_bytes FROM health.workers');
 my $t_measured = time;
 phase('soak', $n_http - int($n_http / 10), $n_sql - int($n_sql / 10), $n_conn - int($n_conn / 10));
 # let the workers finish what is in flight: a few samples and checker loops
 usleep(500_000);
 my $after = measure();
-my %used_after = map { $_ => contexts_used($pid{$_}) } qw(checker names);
+my %used_after = map { $_ => contexts_used($_) } @workers;
+my %reported_after = map { split /\|/ } split /\n/, q1('SELECT worker, context_bytes FROM health.workers');
+is(q1(q{SELECT string_agg(worker || '=' || pid, ' ' ORDER BY worker) FROM health.workers WHERE worker <> 'poller'}),
+	join(' ', map { "$_=$pid{$_}" } sort @workers), 'health.workers names each worker with its pid');
 my $seconds = time - $t_measured;
 
 # The work was done.
@@ -258,11 +269,15 @@ for my $p (@procs)
 
 # Memory contexts: what a worker's loop leaves allocated shows here byte
 # for byte (the checker once kept each check result's detail, 32 bytes a run).
-for my $p (qw(checker names))
+for my $p (@workers)
 {
 	my ($b, $a) = ($used_before{$p}, $used_after{$p});
 	ok(defined $b && defined $a && $a - $b < 2048,
 		sprintf('%s: its memory contexts hold less than 2 kB more (%s -> %s bytes used: %+d)',
+			$p, $b // '?', $a // '?', ($a // 0) - ($b // 0)));
+	($b, $a) = ($reported_before{$p}, $reported_after{$p});
+	ok(defined $b && defined $a && $b > 0 && $a - $b < 65536,
+		sprintf('%s: health.workers reports less than 64 kB more in its contexts (%s -> %s bytes: %+d)',
 			$p, $b // '?', $a // '?', ($a // 0) - ($b // 0)));
 }
 
