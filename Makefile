@@ -2,12 +2,11 @@
 
 EXTENSION = pg_health
 MODULE_big = pg_health
-OBJS = src/pg_health.o \
-	src/shmem.o src/tenants.o src/guard.o src/workers.o src/json.o \
-	src/verdict.o src/checks.o src/replication_checks.o src/component_checks.o src/admission.o src/pooler_checks.o \
-	src/sessions.o src/replication.o src/hooks.o src/components.o src/checker.o src/names.o src/poolers.o src/poller.o src/sampler.o \
-	src/read.o \
-	src/fields.o src/report.o src/metrics.o src/status_page.o src/sql.o src/sql_pools.o src/sql_replication.o src/sql_poolers.o src/sql_tenants.o src/sql_workers.o src/http_parse.o src/http.o
+# The sources' folders are the house's layers (docs/design.md, "The house"):
+# src/pg_health.c the entry, then src/doors (with sql/ and http/), src/read,
+# src/collect, src/judge, src/ground.  Every .c in them is built.
+PH_LAYERS = ground judge collect read doors doors/sql doors/http
+OBJS = src/pg_health.o $(patsubst $(srcdir)/%.c,%.o,$(sort $(foreach d,$(PH_LAYERS),$(wildcard $(srcdir)/src/$(d)/*.c))))
 DATA = pg_health--1.0.sql pg_health--1.0--1.1.sql pg_health--1.1--1.2.sql
 PGFILEDESC = "pg_health - one authoritative readiness verdict"
 
@@ -35,9 +34,10 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# a build outside the source tree (VPATH, as pg_buildext does) needs src/ for the objects
+# a build outside the source tree (VPATH, as pg_buildext does) needs the
+# layers' folders for the objects
 ifdef VPATH
-$(shell mkdir -p src)
+$(shell mkdir -p $(addprefix src/,$(PH_LAYERS)))
 endif
 
 # after the include: Makefile.global resets PROVE_FLAGS
@@ -45,4 +45,12 @@ override PROVE_FLAGS += -I $(srcdir)/test/perl
 
 # PGXS tracks no header dependencies: every object depends on the shared
 # headers, so a changed struct never meets a stale object.
-$(OBJS): $(wildcard $(srcdir)/src/*.h)
+$(OBJS): $(foreach d,$(PH_LAYERS),$(wildcard $(srcdir)/src/$(d)/*.h))
+
+# Every build checks the house's rule on the objects it made: a call up a
+# layer, a loop, or a source file outside the layers' folders fails it.
+all: layers-checked
+layers-checked: $(OBJS)
+	perl $(srcdir)/scripts/check-layers src
+	@touch $@
+EXTRA_CLEAN += layers-checked

@@ -25,7 +25,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http_parse.h"
+#include "doors/http/http_parse.h"
 
 /* A name as the endpoint may pass it on: terminated, short, well-formed UTF-8. */
 static int

@@ -15,7 +15,7 @@ clang=$(command -v clang || command -v clang-14 || true)
 work=$(mktemp -d /tmp/pg_health_fuzz.XXXXXX)
 cp "$here"/corpus/* "$work/"
 "$clang" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	-I "$root/src" "$here/fuzz_http.c" "$root/src/http_parse.c" -o "$work/fuzz_http"
+	-I "$root/src" "$here/fuzz_http.c" "$root/src/doors/http/http_parse.c" -o "$work/fuzz_http"
 cd "$work"
 if ./fuzz_http -max_total_time="$secs" -max_len=8192 -print_final_stats=1 "$work" >"$work/log" 2>&1; then
 	echo "fuzz: $(grep -o 'stat::number_of_executed_units: *[0-9]*' log | grep -o '[0-9]*$') inputs in ${secs} s, no crash, no sanitizer report"

@@ -1,0 +1,132 @@
+/*
+ * read.c -- the one way every door reads the verdict (read).
+ *
+ * SQL functions, the HTTP endpoint and /metrics all read the same way: copy
+ * the latest published sample out of shared memory under the shared lock
+ * (shmem.c), apply the caller's own lag limits to a copy of it
+ * (replication_checks.c re-judges the replication check with them), and
+ * judge freshness at the moment of reading (verdict.c).  Formatting happens
+ * afterwards, outside the lock, in the door.
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
+#include "judge/admission.h"
+#include "read/read.h"
+#include "judge/replication_checks.h"
+#include "ground/shmem.h"
+#include "ground/asked_pairs.h"
+#include "judge/verdict.h"
+
+/*
+ * Per-process buffers for copies of the snapshot, the component table and
+ * so on.  They are large (the snapshot is ~90 kB), and allocated afresh at
+ * every call they would come from mmap and cost a page fault per page
+ * touched: that made health.report() five times slower.  Every reader fills
+ * and uses them within one call, without recursion.
+ */
+void *
+ph_reader_buffer(PhBuffer which)
+{
+	static void *bufs[PH_BUF_COUNT];
+	static const Size sizes[PH_BUF_COUNT] = {
+		[PH_BUF_SNAPSHOT] = sizeof(PhSnapshot),
+		[PH_BUF_OVERRIDDEN] = sizeof(PhSnapshot),
+		[PH_BUF_COMPONENTS] = sizeof(PhComponentTable),
+		[PH_BUF_POOLS] = sizeof(PhPoolTable),
+		[PH_BUF_CHECKS] = sizeof(PhCheck) * (PH_MAX_CHECKS + 2),
+		[PH_BUF_STANDBYS] = sizeof(PhStandbyTable),
+		[PH_BUF_POOLERS] = sizeof(PhPoolerTable),
+	};
+
+	if (bufs[which] == NULL)
+		bufs[which] = MemoryContextAlloc(TopMemoryContext, sizes[which]);
+	return bufs[which];
+}
+
+/*
+ * The latest sample for one caller: copied out (with the component and
+ * pooler tables when asked), the caller's lag limits applied to a copy of it (o may be
+ * NULL), and the verdict for role judged now.  A reader that polls for the
+ * lock (ph_reader_lock_timeout: the HTTP worker) gets its last copy when the
+ * lock stays held; the buffers are never changed in place, so that copy is
+ * always one as published.
+ */
+void
+ph_read_view(PhView *view, PhRole role, const PhOverrides *o, bool with_components)
+{
+	view->snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
+	view->components = NULL;
+	view->poolers = NULL;
+	if (with_components)
+	{
+		view->components = ph_reader_buffer(PH_BUF_COMPONENTS);
+		view->poolers = ph_reader_buffer(PH_BUF_POOLERS);
+		ph_read_snapshot_components(view->snap, view->components, view->poolers,
+									&view->worker_pid);
+	}
+	else
+		ph_read_snapshot(view->snap, &view->worker_pid);
+	if (o != NULL && (o->max_lag_bytes >= 0 || o->max_delay_ms >= 0))
+	{
+		/*
+		 * on a copy: the HTTP worker answers from its last copy when the lock
+		 * stays held, and that must stay the sample as published
+		 */
+		PhSnapshot *copy = ph_reader_buffer(PH_BUF_OVERRIDDEN);
+
+		memcpy(copy, view->snap, PH_SNAPSHOT_USED(view->snap));
+		ph_apply_overrides(copy, o);
+		view->snap = copy;
+	}
+	view->now = GetCurrentTimestamp();
+	ph_verdict_from_snapshot(view->snap, view->worker_pid, role, view->now, &view->verdict);
+}
+
+/* The latest sample for a page (read.h); into this process's buffers. */
+void
+ph_read_page_view(PhPageView *pv)
+{
+	pv->snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
+	pv->pools = ph_reader_buffer(PH_BUF_POOLS);
+	pv->components = ph_reader_buffer(PH_BUF_COMPONENTS);
+	pv->poolers = ph_reader_buffer(PH_BUF_POOLERS);
+	pv->standbys = ph_reader_buffer(PH_BUF_STANDBYS);
+	pv->checks = ph_reader_buffer(PH_BUF_CHECKS);
+	ph_read_pools(pv->pools, pv->snap, pv->components, pv->poolers, &pv->worker_pid);
+	ph_read_standbys(pv->standbys, NULL, NULL);
+	/* after the copy, as ph_read_view: freshness is judged at the time of reading */
+	pv->now = GetCurrentTimestamp();
+	ph_verdict_from_snapshot(pv->snap, pv->worker_pid, PH_ROLE_ANY, pv->now, &pv->verdict);
+	pv->nchecks = ph_collect_checks(pv->snap, pv->worker_pid, PH_ROLE_ANY, pv->now, pv->checks);
+}
+
+/*
+ * The per-tenant answer for user and database (either NULL: not asked),
+ * judged against the view's sample: the names worker's facts and the
+ * sample's slots and sessions.  From SQL (http false) a pair asked for the
+ * first time waits up to may_wait_ms for the names worker, and the answer
+ * carries the facts; the pair counts against the share of the session's
+ * login role (tenants.c).  Over HTTP it never waits, its questions take the
+ * HTTP share, and the answer is judged as for an ordinary role with the
+ * facts left out: whoever reaches the port learns the answer and its
+ * reasons, not which roles are superusers or when their passwords expire
+ * (admission.c).
+ */
+void
+ph_read_admission(const PhView *view, const char *user, const char *database, bool http,
+				  int may_wait_ms, PhAdmission *adm)
+{
+	PhAsker		asker = {.kind = http ? PH_ASKER_HTTP : PH_ASKER_SQL,
+	.role = http ? InvalidOid : GetSessionUserId()};
+
+	memset(adm, 0, sizeof(*adm));
+	adm->user = user;
+	adm->database = database;
+	adm->hide_facts = http;
+	ph_tenant_answer(user ? user : "", database ? database : "", http ? 0 : may_wait_ms, &asker,
+					 &adm->answer);
+	ph_judge_admission(view->snap, adm, view->now);
+}
