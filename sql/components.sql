@@ -84,7 +84,8 @@ DROP ROLE ph_svc_a_member, ph_svc_a, ph_svc_b;
 -- Fields described once (src/fields.c): health.components' columns and the
 -- keys of each of the report's components differ only where the table says
 -- (heartbeat_age, ttl, registered_at and first_ready_at SQL only; ttl_s and
--- ready_once JSON only), and the values agree.
+-- ready_once JSON only; the pool waits in JSON also under <name>_ms, since
+-- 1.2, beside 1.1's keys without the unit), and the values agree.
 SELECT health.set_component_state('svc-f', 'degraded', 'cache cold'), health.refresh();
 WITH cols AS (
   SELECT column_name::text AS c FROM information_schema.columns

@@ -13,19 +13,19 @@
 #include "storage/ipc.h"
 #include "utils/guc.h"
 
-#include "judge/builtin_checks.h"
-#include "judge/component_checks.h"
 #include "collect/hooks.h"
+#include "collect/names.h"
+#include "collect/pooler_worker.h"
+#include "collect/sampler.h"
 #include "doors/fields.h"
 #include "doors/http/http_server.h"
-#include "collect/names.h"
-#include "judge/pooler_checks.h"
-#include "collect/pooler_worker.h"
-#include "judge/replication_checks.h"
-#include "collect/sampler.h"
 #include "ground/shmem.h"
-#include "judge/verdict.h"
 #include "ground/workers.h"
+#include "judge/builtin_checks.h"
+#include "judge/component_checks.h"
+#include "judge/pooler_checks.h"
+#include "judge/replication_checks.h"
+#include "judge/verdict.h"
 
 PG_MODULE_MAGIC;
 
@@ -66,7 +66,6 @@ _PG_init(void)
 	ph_define_verdict_settings();
 	ph_define_check_settings();
 	ph_define_component_settings();
-	ph_define_replication_settings();
 	ph_define_http_settings();
 	ph_define_field_settings();
 	ph_define_poller_settings();

@@ -33,12 +33,12 @@
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
 
-#include "judge/admission.h"
-#include "judge/component_checks.h"
 #include "collect/components.h"
+#include "ground/asked_pairs.h"
 #include "ground/guard.h"
 #include "ground/shmem.h"
-#include "ground/asked_pairs.h"
+#include "judge/admission.h"
+#include "judge/component_checks.h"
 
 /* a heartbeat's TTL: at most a day (a restored row is clamped to it) */
 #define PH_COMPONENT_MAX_TTL_MS (86400 * 1000)
@@ -81,7 +81,8 @@ typedef struct ComponentConfig
 	int			pool_min;
 	char		for_user[NAMEDATALEN];	/* "": not said */
 	char		for_database[NAMEDATALEN];
-	char		pooler[NAMEDATALEN];	/* "": its pool is not counted at a pooler */
+	char		pooler[NAMEDATALEN];	/* "": its pool is not counted at a
+										 * pooler */
 	char		pooler_database[NAMEDATALEN];
 	char		pooler_user[NAMEDATALEN];
 	int			pool_max_wait_ms;	/* 0: none */
@@ -420,7 +421,8 @@ pg_health_configure_component_1_0(PG_FUNCTION_ARGS)
 	TEXTOID, TEXTOID, TEXTOID, INTERVALOID};
 	Datum		args[11];
 	char		nulls[11];
-	int			nargs = PG_NARGS() >= 11 ? 11 : 5;	/* 1.1 added for_user ... pool_max_wait */
+	int			nargs = PG_NARGS() >= 11 ? 11 : 5;	/* 1.1 added for_user ...
+													 * pool_max_wait */
 	ComponentConfig cfg;
 	PhComponent *c;
 	int			nestlevel;
@@ -633,7 +635,7 @@ ph_read_components(PhComponent *out)
  * The sampler: for every component that names the role and database it
  * connects with, would a new connection of it be admitted now
  * (admission.c)?  Asking every sample keeps the pair in the table of asked
- * pairs (tenants.c), so it is never forgotten while the component is known.
+ * pairs (asked_pairs.c), so it is never forgotten while the component is known.
  */
 void
 ph_component_admissions(PhComponentTable *t, const PhSnapshot *snap, TimestampTz now)
@@ -650,6 +652,8 @@ ph_component_admissions(PhComponentTable *t, const PhSnapshot *snap, TimestampTz
 		if (!r->c.in_use || (r->c.for_user[0] == '\0' && r->c.for_database[0] == '\0'))
 			continue;
 		memset(&adm, 0, sizeof(adm));
+		/* as over HTTP: an application's traffic does not use the reserves */
+		adm.hide_facts = true;
 		adm.user = r->c.for_user[0] ? r->c.for_user : NULL;
 		adm.database = r->c.for_database[0] ? r->c.for_database : NULL;
 		ph_tenant_answer(r->c.for_user, r->c.for_database, 0, &component_asker, &adm.answer);

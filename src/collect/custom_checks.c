@@ -1,5 +1,5 @@
 /*
- * checker.c -- custom checks (initialization gates) and notifications
+ * custom_checks.c -- custom checks (initialization gates) and notifications
  * (collect).
  *
  * A custom check is a named SQL query that returns one boolean, registered
@@ -12,7 +12,7 @@
  * checker records why and carries on.
  *
  * The checker also loads the poolers' configuration (health.pooler_config)
- * for the pooler worker (poolers.c), and sends NOTIFY pg_health with a JSON payload for every
+ * for the pooler worker (pooler_config.c), and sends NOTIFY pg_health with a JSON payload for every
  * event the sampler records (a transition of the overall status or of any
  * check), on a primary.
  *
@@ -39,10 +39,7 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
-#include "postmaster/interrupt.h"
 #include "storage/ipc.h"
-#include "storage/latch.h"
-#include "tcop/tcopprot.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -53,16 +50,16 @@
 #include "utils/snapmgr.h"
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
-#include "utils/wait_event.h"
 
-#include "ground/compat.h"
 #include "collect/custom_checks.h"
+#include "collect/pooler_config.h"
+#include "ground/compat.h"
 #include "ground/guard.h"
 #include "ground/json.h"
-#include "collect/pooler_config.h"
 #include "ground/shmem.h"
-#include "judge/verdict.h"
+#include "ground/worker_loop.h"
 #include "ground/workers.h"
+#include "judge/verdict.h"
 
 PG_FUNCTION_INFO_V1(pg_health_register_check_1_0);
 PG_FUNCTION_INFO_V1(pg_health_register_check_1_1);
@@ -139,18 +136,6 @@ validate_query(const char *query, const char *search_path)
 				 errhint("For example: SELECT max(version) >= 42 FROM app.schema_migrations")));
 	ph_unpin_search_path(nestlevel);
 	SPI_finish();
-}
-
-void
-ph_wake_checker(void)
-{
-	Latch	   *latch;
-
-	LWLockAcquire(ph_shared->lock, LW_SHARED);
-	latch = ph_shared->checker_latch;
-	LWLockRelease(ph_shared->lock);
-	if (latch)
-		SetLatch(latch);
 }
 
 static Datum
@@ -262,7 +247,7 @@ register_check(FunctionCallInfo fcinfo)
 	SPI_finish();
 	ph_restore_user(&save);
 
-	ph_wake_checker();
+	ph_wake_worker(PH_WORKER_CHECKER);
 }
 
 Datum
@@ -301,7 +286,7 @@ pg_health_drop_check_1_0(PG_FUNCTION_ARGS)
 	existed = SPI_processed > 0;
 	SPI_finish();
 	ph_restore_user(&save);
-	ph_wake_checker();
+	ph_wake_worker(PH_WORKER_CHECKER);
 	PG_RETURN_BOOL(existed);
 }
 
@@ -705,19 +690,6 @@ notify_events(void)
 	LWLockRelease(ph_shared->lock);
 }
 
-static void
-ph_checker_detach(int code, Datum arg)
-{
-	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
-	if (ph_shared->checker_pid == MyProcPid)
-	{
-		ph_shared->checker_pid = 0;
-		ph_shared->checker_latch = NULL;
-		ph_shared->checker_database = InvalidOid;
-	}
-	LWLockRelease(ph_shared->lock);
-}
-
 /*
  * Registered by the names worker with the database's oid as argument and
  * its own pid in bgw_extra: a checker serves the names worker that started
@@ -738,29 +710,14 @@ ph_start_checker(Oid dboid, BackgroundWorkerHandle **handle)
 	return RegisterDynamicBackgroundWorker(&worker, handle);
 }
 
-/* Is the names worker that started this checker still the one running? */
-static bool
-parent_is_current(pid_t parent)
-{
-	pid_t		names_pid;
-
-	LWLockAcquire(ph_shared->lock, LW_SHARED);
-	names_pid = ph_shared->names.pid;
-	LWLockRelease(ph_shared->lock);
-	return names_pid == parent;
-}
-
 void
 pg_health_checker_main(Datum main_arg)
 {
 	Oid			dboid = DatumGetObjectId(main_arg);
 	pid_t		parent;
-	pid_t		other;
 	MemoryContext loop_cxt;
 
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
+	ph_worker_start();
 	memcpy(&parent, MyBgworkerEntry->bgw_extra, sizeof(parent));
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 
@@ -769,26 +726,12 @@ pg_health_checker_main(Datum main_arg)
 	 * names worker that was terminated leaves on its own (below), and a new
 	 * one waits until it has.
 	 */
-	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
-	other = ph_shared->checker_pid;
-	if (other == 0 && ph_shared->names.pid == parent)
-	{
-		ph_shared->checker_pid = MyProcPid;
-		ph_shared->checker_latch = MyLatch;
-		ph_shared->checker_database = MyDatabaseId;
-	}
-	LWLockRelease(ph_shared->lock);
-	if (other != 0 || !parent_is_current(parent))
-	{
-		ereport(LOG,
-				(errmsg("pg_health checker not started: %s",
-						other != 0 ? psprintf("another checker runs with pid %d", (int) other) :
-						"the names worker that asked for it is gone")));
-		proc_exit(0);
-	}
-	before_shmem_exit(ph_checker_detach, (Datum) 0);
+	ph_worker_claim(PH_WORKER_CHECKER, parent);
 
-	/* pg_health's own statements never resolve names through the database's path */
+	/*
+	 * pg_health's own statements never resolve names through the database's
+	 * path
+	 */
 	SetConfigOption("search_path", PH_SAFE_SEARCH_PATH, PGC_SUSET, PGC_S_SESSION);
 
 	StartTransactionCommand();
@@ -803,16 +746,14 @@ pg_health_checker_main(Datum main_arg)
 	{
 		TimestampTz now;
 		TimestampTz next;
+		bool		reloaded;
 
-		CHECK_FOR_INTERRUPTS();
-		ph_worker_memory_note(PH_WORKER_CHECKER);
+		reloaded = ph_worker_step(PH_WORKER_CHECKER);
 		MemoryContextSwitchTo(loop_cxt);
-		if (ConfigReloadPending)
+		if (reloaded)
 		{
 			char	   *here;
 
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
 			StartTransactionCommand();
 			here = get_database_name(MyDatabaseId);
 			if (ph_database == NULL || here == NULL || strcmp(here, ph_database) != 0)
@@ -825,7 +766,7 @@ pg_health_checker_main(Datum main_arg)
 			CommitTransactionCommand();
 			MemoryContextSwitchTo(loop_cxt);
 		}
-		if (!parent_is_current(parent))
+		if (!ph_worker_running(PH_WORKER_NAMES, parent))
 		{
 			ereport(LOG,
 					(errmsg("pg_health checker exits: the names worker that started it (pid %d) is gone",
@@ -852,10 +793,7 @@ pg_health_checker_main(Datum main_arg)
 
 		MemoryContextSwitchTo(TopMemoryContext);
 		MemoryContextReset(loop_cxt);
-		(void) WaitLatch(MyLatch,
-						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 Max(TimestampDifferenceMilliseconds(GetCurrentTimestamp(), next), 1),
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+		ph_worker_wait(PH_WAIT_CHECKER_NEXT,
+					   TimestampDifferenceMilliseconds(GetCurrentTimestamp(), next));
 	}
 }

@@ -1,5 +1,5 @@
 /*
- * checker.h -- custom checks (checker.c): their registration, the checker
+ * custom_checks.h -- custom checks (custom_checks.c): their registration, the checker
  * worker that runs them, and the sampler's copy of their results.
  */
 #ifndef PH_CHECKER_H
@@ -12,6 +12,5 @@
 extern PGDLLEXPORT void pg_health_checker_main(Datum main_arg);
 extern bool ph_start_checker(Oid dboid, BackgroundWorkerHandle **handle);
 extern void ph_read_custom_checks(PhCustomState *out);
-extern void ph_wake_checker(void);
 
 #endif							/* PH_CHECKER_H */

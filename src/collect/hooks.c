@@ -16,8 +16,8 @@
 #include "replication/walsender.h"
 #include "utils/elog.h"
 
-#include "ground/guard.h"
 #include "collect/hooks.h"
+#include "ground/guard.h"
 #include "ground/shmem.h"
 
 static emit_log_hook_type prev_emit_log_hook = NULL;
@@ -99,11 +99,10 @@ ph_emit_log(ErrorData *edata)
 	if (ph_shared != NULL && edata->elevel == FATAL && MyProcPort != NULL)
 	{
 		/*
-		 * A replication connection takes a walsender's slot, not a
-		 * client's: "number of requested standby connections exceeds
-		 * max_wal_senders" is counted apart, or anyone who can reach the
-		 * port could make the server look full (no credentials are needed
-		 * to be refused).
+		 * A replication connection takes a walsender's slot, not a client's:
+		 * "number of requested standby connections exceeds max_wal_senders"
+		 * is counted apart, or anyone who can reach the port could make the
+		 * server look full (no credentials are needed to be refused).
 		 */
 		if (edata->sqlerrcode == ERRCODE_TOO_MANY_CONNECTIONS && am_walsender)
 			pg_atomic_fetch_add_u64(&ph_shared->refused_walsenders, 1);

@@ -13,7 +13,7 @@
  * last sample saw in the system caches and publishes them.  See
  * docs/design.md, "The names worker".
  *
- * It also answers the per-tenant question (tenants.c, admission.c): every
+ * It also answers the per-tenant question (asked_pairs.c, admission.c): every
  * pass it looks up each asked (role, database) pair by name -- the role's
  * LOGIN, VALID UNTIL, CONNECTION LIMIT and reserved-slot membership, the
  * database's ALLOW_CONNECTIONS, validity and CONNECTION LIMIT, and the
@@ -38,21 +38,18 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
-#include "postmaster/interrupt.h"
-#include "storage/ipc.h"
 #include "storage/latch.h"
-#include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
-#include "utils/wait_event.h"
 
 #include "collect/custom_checks.h"
+#include "collect/names.h"
+#include "ground/asked_pairs.h"
 #include "ground/compat.h"
 #include "ground/guard.h"
-#include "collect/names.h"
 #include "ground/shmem.h"
-#include "ground/asked_pairs.h"
+#include "ground/worker_loop.h"
 #include "ground/workers.h"
 
 #define PH_NAMES_RESTART_SECONDS 5
@@ -71,7 +68,7 @@ ph_register_names_worker(void)
 /*
  * In the sampler: give the pool table's roles and databases the names and
  * limits the map has.  Returns true when an oid is missing: the sampler then
- * wakes the names worker once the table is published (ph_wake_names_worker),
+ * wakes the names worker once the table is published (ph_wake_worker),
  * so the next sample has it.
  */
 bool
@@ -216,6 +213,39 @@ resolve_all(void)
 }
 
 /*
+ * CONNECT on a database for role as if it were no superuser: granted to
+ * PUBLIC, to the role, or to a role it is a member of (superuser status
+ * left out, unlike aclmask()).  The answer over HTTP uses it, so that it
+ * does not tell which roles are superusers (admission.c).
+ */
+static bool
+connect_as_ordinary(const Acl *acl, Oid role)
+{
+	const AclItem *items;
+	int			n = ACL_NUM(acl);
+
+	/*
+	 * An ACL never has nulls, so its items start right after the header
+	 * (ACL_DAT() says the same through a conditional that -Wsign-compare
+	 * flags in this file's headers).
+	 */
+	if (ARR_HASNULL(acl))
+		return false;
+	items = (const AclItem *) ((const char *) acl + ARR_OVERHEAD_NONULLS(ARR_NDIM(acl)));
+	for (int k = 0; k < n; k++)
+	{
+		const AclItem *item = &items[k];
+
+		if ((ACLITEM_GET_PRIVS(*item) & ACL_CONNECT) == 0)
+			continue;
+		if (item->ai_grantee == ACL_ID_PUBLIC || item->ai_grantee == role ||
+			is_member_of_role_nosuper(role, item->ai_grantee))
+			return true;
+	}
+	return false;
+}
+
+/*
  * The facts of every asked database (by name), in one plain scan of
  * pg_database (see find_database), as CheckMyDatabase() would consult them;
  * and whether each asked role (looked up before) has CONNECT on it, from
@@ -245,7 +275,11 @@ look_up_databases(PhAsked *asked, int n)
 			f->db_exists = true;
 			f->db_oid = db->oid;
 			f->allow_conn = db->datallowconn;
-			/* -2 (DATCONNLIMIT_INVALID_DB, 15.4+): a DROP DATABASE was interrupted */
+
+			/*
+			 * -2 (DATCONNLIMIT_INVALID_DB, 15.4+): a DROP DATABASE was
+			 * interrupted
+			 */
 			f->db_valid = db->datconnlimit != -2;
 			f->db_connlimit = db->datconnlimit >= 0 ? db->datconnlimit : -1;
 			if (!f->role_exists)
@@ -261,6 +295,7 @@ look_up_databases(PhAsked *asked, int n)
 			}
 			f->can_connect = f->superuser ||
 				(aclmask(acl, f->role_oid, db->datdba, ACL_CONNECT, ACLMASK_ANY) & ACL_CONNECT) != 0;
+			f->can_connect_ordinary = connect_as_ordinary(acl, f->role_oid);
 		}
 	}
 	table_endscan(scan);
@@ -293,21 +328,25 @@ look_up_role(const char *name, PhTenantFacts *f)
 	d = SysCacheGetAttr(AUTHNAME, tup, Anum_pg_authid_rolvaliduntil, &isnull);
 	f->valid_until = isnull ? DT_NOEND : DatumGetTimestampTz(d);
 	ReleaseSysCache(tup);
-	/* only reserved_connections > 0 makes it matter: spare the membership walk */
+
+	/*
+	 * only reserved_connections > 0 makes it matter: spare the membership
+	 * walk
+	 */
 	f->use_reserved = !f->superuser && PH_RESERVED_CONNECTIONS() > 0 &&
 		ph_uses_reserved_connections(f->role_oid);
 	return true;
 }
 
 /*
- * One pass over the asked (role, database) pairs (tenants.c): each looked
+ * One pass over the asked (role, database) pairs (asked_pairs.c): each looked
  * up afresh, in one transaction, and written back for the askers.
  */
 static void
 look_up_tenants(void)
 {
 	static PhAsked asked[PH_MAX_ASKED];
-	int			n = ph_tenants_to_look_up(asked, GetCurrentTimestamp());
+	int			n = ph_tenants_to_look_up(asked);
 	bool		missing = false;
 
 	if (n == 0)
@@ -316,6 +355,7 @@ look_up_tenants(void)
 	{
 		memset(&asked[i].facts, 0, sizeof(PhTenantFacts));
 		asked[i].facts.can_connect = -1;
+		asked[i].facts.can_connect_ordinary = -1;
 		asked[i].facts.role_connlimit = -1;
 		asked[i].facts.db_connlimit = -1;
 		asked[i].facts.valid_until = DT_NOEND;
@@ -369,7 +409,7 @@ find_database(const char *name)
 }
 
 /*
- * Keep one checker worker (checker.c) running in pg_health.database while
+ * Keep one checker worker (custom_checks.c) running in pg_health.database while
  * it exists: started when it appears, restarted at most every
  * PH_CHECKER_BACKOFF_MS when it exits, stopped when the setting changes.  A
  * missing database is said once in the log, not in a loop.
@@ -458,64 +498,29 @@ supervise_checker(void)
 	}
 }
 
-static void
-set_names_worker(pid_t pid, Latch *latch)
-{
-	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
-	ph_shared->names.pid = pid;
-	ph_shared->names.latch = latch;
-	LWLockRelease(ph_shared->lock);
-}
-
-static void
-ph_names_detach(int code, Datum arg)
-{
-	set_names_worker(0, NULL);
-}
-
 void
 pg_health_names_main(Datum main_arg)
 {
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-
+	ph_worker_start();
 	/* no database: the shared catalogs are all it reads */
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
-
-	before_shmem_exit(ph_names_detach, (Datum) 0);
-	set_names_worker(MyProcPid, MyLatch);
+	ph_worker_claim(PH_WORKER_NAMES, 0);
 
 	for (;;)
 	{
 		TimestampTz pass_started = GetCurrentTimestamp();
 		long		since;
 
-		ph_worker_memory_note(PH_WORKER_NAMES);
+		(void) ph_worker_step(PH_WORKER_NAMES);
 		resolve_all();
 		look_up_tenants();
 		supervise_checker();
 
-		(void) WaitLatch(MyLatch,
-						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 Max(ph_sample_interval_ms, 1000),
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
+		ph_worker_wait(PH_WAIT_NAMES_PASS, Max(ph_sample_interval_ms, 1000));
 
 		/* askers may wake it often (anyone who reaches the HTTP port): pace */
 		since = TimestampDifferenceMilliseconds(pass_started, GetCurrentTimestamp());
 		if (since < PH_NAMES_MIN_PASS_MS)
-		{
-			(void) WaitLatch(NULL, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 PH_NAMES_MIN_PASS_MS - since, PG_WAIT_EXTENSION);
-			CHECK_FOR_INTERRUPTS();
-		}
-
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+			ph_worker_nap(PH_WAIT_NAMES_PACING, PH_NAMES_MIN_PASS_MS - since);
 	}
 }

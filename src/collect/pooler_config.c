@@ -1,8 +1,8 @@
 /*
- * poolers.c -- the connection poolers in front of this server (collect):
+ * pooler_config.c -- the connection poolers in front of this server (collect):
  * health.configure_pooler() and health.drop_pooler(), the checker's loading
  * of health.pooler_config into shared memory, and the sampler's copy of
- * what the pooler worker (poller.c) read from them.
+ * what the pooler worker (pooler_worker.c) read from them.
  *
  * A pooler's conninfo may hold a password: the table is readable by
  * superusers only, only superusers configure poolers, and the conninfo in
@@ -28,9 +28,10 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "ground/guard.h"
 #include "collect/pooler_config.h"
+#include "ground/guard.h"
 #include "ground/shmem.h"
+#include "ground/worker_loop.h"
 #include "ground/workers.h"
 
 PG_FUNCTION_INFO_V1(pg_health_configure_pooler_1_1);
@@ -114,7 +115,7 @@ check_conninfo(const char *name, const char *conninfo)
 				 errmsg("invalid conninfo for pooler \"%s\": %s", name, msg),
 				 errhint("Give it as libpq takes it, for example 'hostaddr=10.0.0.5 port=6432 dbname=pgbouncer user=pg_health'.")));
 	}
-	for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+	for (PQconninfoOption * o = opts; o->keyword != NULL; o++)
 	{
 		if (o->val == NULL || o->val[0] == '\0')
 			continue;
@@ -143,19 +144,6 @@ have_pooler_config(void)
 	Oid			nsp = get_namespace_oid("health", true);
 
 	return OidIsValid(nsp) && OidIsValid(get_relname_relid("pooler_config", nsp));
-}
-
-/* Wake the checker, which loads the list at once (and then the pooler worker). */
-static void
-wake_checker(void)
-{
-	Latch	   *latch;
-
-	LWLockAcquire(ph_shared->lock, LW_SHARED);
-	latch = ph_shared->checker_latch;
-	LWLockRelease(ph_shared->lock);
-	if (latch != NULL)
-		SetLatch(latch);
 }
 
 /*
@@ -209,7 +197,8 @@ pg_health_configure_pooler_1_1(PG_FUNCTION_ARGS)
 	SPI_finish();
 	ph_unpin_search_path(nestlevel);
 	explicit_bzero(conninfo, strlen(conninfo));
-	wake_checker();
+	/* the checker loads the list at once, then wakes the pooler worker */
+	ph_wake_worker(PH_WORKER_CHECKER);
 	PG_RETURN_VOID();
 }
 
@@ -237,7 +226,7 @@ pg_health_drop_pooler_1_1(PG_FUNCTION_ARGS)
 	existed = SPI_processed > 0;
 	SPI_finish();
 	ph_unpin_search_path(nestlevel);
-	wake_checker();
+	ph_wake_worker(PH_WORKER_CHECKER);
 	PG_RETURN_BOOL(existed);
 }
 
@@ -288,7 +277,11 @@ ph_load_poolers(void)
 			if (!isnull)
 				ph_clean_text(c->name, NAMEDATALEN, TextDatumGetCString(d), NAMEDATALEN);
 			d = SPI_getbinval(row, desc, 2, &isnull);
-			/* a restored row may be longer than configure_pooler allows: it then fails to connect */
+
+			/*
+			 * a restored row may be longer than configure_pooler allows: it
+			 * then fails to connect
+			 */
 			if (!isnull)
 				strlcpy(c->conninfo, TextDatumGetCString(d), PH_CONNINFO_LEN);
 			d = SPI_getbinval(row, desc, 3, &isnull);
@@ -337,7 +330,11 @@ ph_read_pooler_polls(PhPoolerTable *out)
 	ph_copy_pooler_table(out, &ph_shared->pooler_polls);
 	out->poller_pid = ph_shared->poller_pid;
 	out->excess = ph_shared->pooler_excess;
-	/* a pooler dropped from the list (or listed anew) is gone, whatever the worker last said */
+
+	/*
+	 * a pooler dropped from the list (or listed anew) is gone, whatever the
+	 * worker last said
+	 */
 	for (int k = 0; k < out->n;)
 	{
 		bool		listed = false;
@@ -360,7 +357,10 @@ ph_read_pooler_polls(PhPoolerTable *out)
 		const PhPoolerConfig *c = &ph_shared->pooler_config[i];
 		bool		polled = false;
 
-		/* a result of an earlier conninfo of the same name is not this pooler's */
+		/*
+		 * a result of an earlier conninfo of the same name is not this
+		 * pooler's
+		 */
 		for (int k = 0; k < out->n && !polled; k++)
 			polled = strcmp(out->items[k].name, c->name) == 0 &&
 				out->items[k].loaded_at == c->loaded_at;

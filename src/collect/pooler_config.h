@@ -1,5 +1,5 @@
 /*
- * poolers.h -- the connection poolers pg_health polls (poolers.c): their
+ * pooler_config.h -- the connection poolers pg_health polls (pooler_config.c): their
  * configuration (SQL), the checker's loading of it, and the sampler's copy
  * of the pooler worker's polls.
  */

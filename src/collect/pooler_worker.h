@@ -1,5 +1,5 @@
 /*
- * poller.h -- the pooler worker (poller.c): it polls each configured
+ * pooler_worker.h -- the pooler worker (pooler_worker.c): it polls each configured
  * PgBouncer's admin console and publishes what it read.
  */
 #ifndef PH_POLLER_H

@@ -35,9 +35,9 @@
 #include "utils/backend_status.h"
 #include "utils/memutils.h"
 
+#include "collect/replication.h"
 #include "ground/compat.h"
 #include "ground/guard.h"
-#include "collect/replication.h"
 
 /* A walsender as backend status shows it, noted while the sampler reads it. */
 typedef struct WalsenderNote

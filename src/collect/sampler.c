@@ -8,13 +8,13 @@
  * has its collectors read connection slots, backend status and wait events
  * (sessions.c), recovery and replication state (replication.c), the hooks'
  * counters (hooks.c), the component states (components.c), the custom
- * checks' results (checker.c) and the poolers' last polls (poolers.c), evaluates the checks (checks.c) and publishes
+ * checks' results (custom_checks.c) and the poolers' last polls (pooler_config.c), evaluates the checks (builtin_checks.c) and publishes
  * one snapshot (shmem.c).  Status transitions become events and one LOG line
  * each.  Only regular samples enter the history, so that it keeps its cadence
  * however often health.refresh() is called (docs/design.md, "The sampler").
  *
  * It only samples: the HTTP endpoint is served by a worker of its own
- * (http.c), a reader of the published snapshot like any SQL backend, so
+ * (http_server.c), a reader of the published snapshot like any SQL backend, so
  * neither ever waits for the other.
  *
  * It never raises an error for a run-time condition: what it reads is
@@ -29,32 +29,28 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
-#include "postmaster/interrupt.h"
-#include "storage/ipc.h"
-#include "storage/latch.h"
 #include "storage/proc.h"
-#include "tcop/tcopprot.h"
 #include "utils/backend_status.h"
 #include "utils/float.h"
 #include "utils/guc.h"
 #include "common/hashfn.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
-#include "utils/wait_event.h"
 
-#include "collect/custom_checks.h"
-#include "judge/builtin_checks.h"
-#include "judge/component_checks.h"
 #include "collect/components.h"
-#include "ground/guard.h"
+#include "collect/custom_checks.h"
 #include "collect/names.h"
 #include "collect/pooler_config.h"
 #include "collect/replication.h"
 #include "collect/sampler.h"
 #include "collect/sessions.h"
+#include "ground/guard.h"
 #include "ground/shmem.h"
-#include "judge/verdict.h"
+#include "ground/worker_loop.h"
 #include "ground/workers.h"
+#include "judge/builtin_checks.h"
+#include "judge/component_checks.h"
+#include "judge/verdict.h"
 
 void
 ph_register_sampler(void)
@@ -64,12 +60,6 @@ ph_register_sampler(void)
 	ph_describe_worker(&worker, "sampler", BGWORKER_SHMEM_ACCESS,
 					   BgWorkerStart_PostmasterStart, PH_RESTART_SECONDS);
 	RegisterBackgroundWorker(&worker);
-}
-
-static void
-ph_sampler_detach(int code, Datum arg)
-{
-	(void) ph_set_worker(MyProcPid, 0, NULL);
 }
 
 /*
@@ -140,6 +130,7 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 	cur.generation = prev->generation + 1;
 	cur.sampled_at = start;
 	cur.worker_started_at = worker_started_at;
+
 	/*
 	 * One read of the recovery state for both, so that a promotion between
 	 * two reads cannot leave a sample in recovery with no role.  A server
@@ -151,7 +142,8 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 	cur.in_recovery = recovery != RECOVERY_STATE_DONE;
 	cur.server_role = !cur.in_recovery ? PH_SERVER_PRIMARY :
 		recovery == RECOVERY_STATE_ARCHIVE ? PH_SERVER_STANDBY : PH_SERVER_UNKNOWN;
-	(void) RecoveryInProgress();	/* this process's view of it, for what follows */
+	(void) RecoveryInProgress();	/* this process's view of it, for what
+									 * follows */
 	cur.consistent = !cur.in_recovery || HotStandbyActive();
 
 	ph_collect_slots(&cur.conn, prev->generation > 0 ? prev->conn.slots_free : MaxConnections);
@@ -204,9 +196,9 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 	ph_publish(&cur, &pools, &comps, &standbys, &poolers, to_history ? &hist : NULL,
 			   transition ? &event : NULL);
 	if (unnamed)
-		ph_wake_names_worker();
+		ph_wake_worker(PH_WORKER_NAMES);
 	if (transition)
-		ph_wake_checker();		/* it sends the NOTIFY */
+		ph_wake_worker(PH_WORKER_CHECKER);	/* it sends the NOTIFY */
 
 	if (status_changed)
 		ereport(LOG,
@@ -232,19 +224,8 @@ pg_health_sampler_main(Datum main_arg)
 	bool		first = true;
 	pid_t		other;
 
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-
-	/* one sampler at a time; the place is released by ph_sampler_detach */
-	before_shmem_exit(ph_sampler_detach, (Datum) 0);
-	other = ph_set_worker(0, MyProcPid, MyLatch);
-	if (other != 0)
-	{
-		ereport(LOG,
-				(errmsg("pg_health sampler already running with pid %d, exiting", (int) other)));
-		proc_exit(1);
-	}
+	ph_worker_start();
+	ph_worker_claim(PH_WORKER_SAMPLER, 0);
 	/* carry on from the last sample: generation, since, started_at */
 	ph_read_snapshot(&prev, &other);
 
@@ -255,18 +236,25 @@ pg_health_sampler_main(Datum main_arg)
 	/*
 	 * Regular samples come every interval from the last regular one.  A
 	 * pending health.refresh() is answered by the next sample that starts,
-	 * regular or not; a refresh-driven one is taken only when none was in
-	 * the last interval, so that callers in a loop cost the sampler at most
-	 * twice its idle rate and cannot push the regular ones about.
+	 * regular or not; a refresh-driven one is taken only when none was in the
+	 * last interval, so that callers in a loop cost the sampler at most twice
+	 * its idle rate and cannot push the regular ones about.
 	 */
 	for (;;)
 	{
-		TimestampTz now = GetCurrentTimestamp();
-		TimestampTz next_regular = TimestampTzPlusMilliseconds(last_regular, ph_sample_interval_ms);
-		TimestampTz next_extra = TimestampTzPlusMilliseconds(last_extra, ph_sample_interval_ms);
-		bool		pending = pg_atomic_read_u64(&ph_shared->refresh_requested) > prev.refresh_served;
+		TimestampTz now;
+		TimestampTz next_regular;
+		TimestampTz next_extra;
+		bool		pending;
 		TimestampTz wake;
 		bool		regular;
+
+		/* a reload may change the interval: read it after */
+		(void) ph_worker_step(PH_WORKER_SAMPLER);
+		now = GetCurrentTimestamp();
+		next_regular = TimestampTzPlusMilliseconds(last_regular, ph_sample_interval_ms);
+		next_extra = TimestampTzPlusMilliseconds(last_extra, ph_sample_interval_ms);
+		pending = pg_atomic_read_u64(&ph_shared->refresh_requested) > prev.refresh_served;
 
 		/* a clock set back must not hold sampling until it catches up */
 		if (now < last_regular)
@@ -286,7 +274,6 @@ pg_health_sampler_main(Datum main_arg)
 			first = false;
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(sample_cxt);
-			ph_worker_memory_note(PH_WORKER_SAMPLER);
 			now = GetCurrentTimestamp();
 			next_regular = TimestampTzPlusMilliseconds(last_regular, ph_sample_interval_ms);
 			next_extra = TimestampTzPlusMilliseconds(last_extra, ph_sample_interval_ms);
@@ -301,15 +288,6 @@ pg_health_sampler_main(Datum main_arg)
 		wake = next_regular;
 		if (pending && next_extra < wake)
 			wake = next_extra;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 Max(TimestampDifferenceMilliseconds(now, wake), 1), PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		ph_worker_wait(PH_WAIT_SAMPLER_NEXT, TimestampDifferenceMilliseconds(now, wake));
 	}
 }

@@ -21,13 +21,13 @@
 #include "utils/memutils.h"
 #include "utils/wait_event.h"
 
-#include "judge/builtin_checks.h"
-#include "ground/compat.h"
-#include "judge/component_checks.h"
 #include "collect/hooks.h"
 #include "collect/replication.h"
 #include "collect/sessions.h"
+#include "ground/compat.h"
 #include "ground/shmem.h"
+#include "judge/builtin_checks.h"
+#include "judge/component_checks.h"
 
 static int
 cmp_pid(const void *a, const void *b)
@@ -441,9 +441,9 @@ ph_collect_sessions(PhConnections *c, PhPoolTable *t, PhComponentTable *comps)
 										 sizeof(OidCount), NULL, true);
 
 	/*
-	 * Pool entries are not cleared at every sample: an entry that this
-	 * sample does not count is stale and skipped, and stale ones are swept
-	 * out only when they outnumber the live ones.
+	 * Pool entries are not cleared at every sample: an entry that this sample
+	 * does not count is stale and skipped, and stale ones are swept out only
+	 * when they outnumber the live ones.
 	 */
 	sample_no++;
 	pools = sampler_hash(&pools_h, "pg_health pools", sizeof(PoolKey), sizeof(PoolEntry),
@@ -609,7 +609,10 @@ ph_collect_refusals(PhConnections *c, const PhSnapshot *prev, TimestampTz now)
 		touched = true;
 	}
 
-	/* the last refusal of each cause, and the newer of the two (health.connections) */
+	/*
+	 * the last refusal of each cause, and the newer of the two
+	 * (health.connections)
+	 */
 	note_refusal(&c->last_slot_refusal, PH_REFUSAL_CLASS_SLOTS,
 				 c->refused_no_slots - limited, &prev->conn.last_slot_refusal);
 	note_refusal(&c->last_limit_refusal, PH_REFUSAL_CLASS_LIMITS, limited,
@@ -623,10 +626,10 @@ ph_collect_refusals(PhConnections *c, const PhSnapshot *prev, TimestampTz now)
 
 	/*
 	 * The counters as they were when the window began.  The ring keeps a
-	 * worker's first sample and then only the samples whose counters
-	 * changed, so refreshes cannot push a refusal out of it early, and a
-	 * window of any length back to the ring's oldest change is exact; the
-	 * check also judges by the last refusal's time (checks.c).
+	 * worker's first sample and then only the samples whose counters changed,
+	 * so refreshes cannot push a refusal out of it early, and a window of any
+	 * length back to the ring's oldest change is exact; the check also judges
+	 * by the last refusal's time (builtin_checks.c).
 	 */
 	if (nseen == 0 ||
 		seen[(head - 1 + PH_WINDOW_SAMPLES) % PH_WINDOW_SAMPLES].refused != c->refused_no_slots ||

@@ -26,6 +26,7 @@ typedef enum PhFieldType
 	PH_FIELD_LSN,				/* XLogRecPtr; invalid: NULL */
 	PH_FIELD_TEXT,				/* a string; NULL: NULL */
 	PH_FIELD_BOOL,
+	PH_FIELD_JSONB,				/* a JSON text; SQL jsonb (SQL tables only) */
 } PhFieldType;
 
 /* where a field appears */
@@ -34,8 +35,11 @@ typedef enum PhFieldType
 #define PH_IN_BOTH	(PH_IN_SQL | PH_IN_JSON)
 #define PH_ON_STANDBY 0x04		/* only on a standby (replication figures) */
 #define PH_ON_PRIMARY 0x08		/* only on a primary */
-#define PH_SINCE_1_1 0x10		/* an SQL column from 1.1 on: a view declared by
-								 * 1.0 (an update not yet applied) lacks it */
+#define PH_SINCE_1_1 0x10		/* an SQL column from 1.1 on: a view declared
+								 * by 1.0 (an update not yet applied) lacks it */
+#define PH_JSON_UNITLESS_1_1 0x20	/* an interval 1.1 put out in JSON under
+									 * its bare name (milliseconds): 1.2 adds
+									 * <name>_ms and keeps the bare key */
 
 /* a field's value, for the fields a getter derives */
 typedef struct PhValue
@@ -53,7 +57,8 @@ typedef struct PhField
 	PhFieldType type;
 	uint16		offset;			/* in the table's struct (without a getter) */
 	uint8		in;				/* PH_IN_*, PH_ON_* */
-	void		(*get) (const void *base, PhValue *v);	/* or the value is at offset */
+	void		(*get) (const void *base, PhValue *v);	/* or the value is at
+														 * offset */
 	/* in /metrics: pg_health_<metric>{<label>="<label_value>"} value*scale */
 	const char *metric;
 	const char *label;
@@ -80,7 +85,13 @@ extern const int ph_n_pooler_fields;
 extern const PhField ph_pooler_pool_fields[];
 extern const int ph_n_pooler_pool_fields;
 
-/* a PhAskedRow (tenants.h): health.asked_pairs */
+/* a PhHistoryEntry: health.history; a PhEvent: health.events */
+extern const PhField ph_history_fields[];
+extern const int ph_n_history_fields;
+extern const PhField ph_event_fields[];
+extern const int ph_n_event_fields;
+
+/* a PhAskedRow (asked_pairs.h): health.asked_pairs */
 extern const PhField ph_asked_fields[];
 extern const int ph_n_asked_fields;
 

@@ -5,14 +5,14 @@
  */
 #include "postgres.h"
 
-#include "judge/admission.h"
-#include "ground/json.h"
-#include "read/read.h"
-#include "judge/replication_checks.h"
-#include "judge/component_checks.h"
 #include "doors/fields.h"
 #include "doors/report.h"
+#include "ground/json.h"
+#include "judge/admission.h"
+#include "judge/component_checks.h"
+#include "judge/replication_checks.h"
 #include "judge/verdict.h"
+#include "read/read.h"
 
 /* The connection figures, as fields.c describes them. */
 static void
@@ -33,7 +33,7 @@ json_verdict(PhJson *j, const PhSnapshot *snap, PhRole role, const PhVerdict *v)
 	ph_json_bool(j, "live", v->live);
 	ph_json_bool(j, "started", v->started);
 	ph_json_str(j, "role", snap->generation == 0 ? NULL :
-			 ph_role_name(ph_role_of(snap->in_recovery)));
+				ph_role_name(ph_role_of(snap->in_recovery)));
 	ph_json_str(j, "requested_role", ph_role_name(role));
 	ph_json_int(j, "generation", (int64) snap->generation);
 	ph_json_time(j, "sampled_at", snap->sampled_at);
@@ -150,7 +150,7 @@ json_admission(PhJson *j, const PhAdmission *adm, bool server_ready)
  * health.report() returns and GET /health renders.  Built from a
  * copied-out snapshot, never under the lock.
  */
-Jsonb *
+Jsonb	   *
 ph_report_jsonb(const PhSnapshot *snap, const PhComponentTable *components,
 				const PhPoolerTable *poolers, pid_t worker_pid, PhRole role, TimestampTz now, const PhAdmission *adm)
 {

@@ -1,5 +1,5 @@
 /*
- * tenants.c -- the table of asked (role, database) pairs (ground).
+ * asked_pairs.c -- the table of asked (role, database) pairs (ground).
  *
  * "Would a new connection for this role to this database be admitted now?"
  * is asked by name, from SQL and from the HTTP endpoint, which has no
@@ -20,13 +20,22 @@
  *   the table, so an asker under its share always finds a free entry, and
  *   no asker ever takes an entry from another's share.
  * - Once an asker's share is full, a new question of its own may take, in
- *   this order: an entry of its share nobody asked for PH_ASK_KEEP_MS; one
- *   about a name that does not exist; for a role at its own limit, the
- *   entry it asked about longest ago.  Never one that another asker asked
- *   about within PH_ASK_KEEP_MS (shared_at), and never one still waiting
- *   for its lookup (that would let a flood keep the names worker busy).
- *   Otherwise the question is answered "full" under the shared lock: a
- *   flood costs its sender its own answers, not anyone else's.
+ *   this order: an entry of its share whose owner has not asked about it
+ *   for PH_ASK_KEEP_MS (a component's pair: three samples); one of its own
+ *   about a name that does not exist; for a role at its own limit, its own
+ *   entry asked about longest ago.  Never one still waiting for its lookup
+ *   (that would let a flood keep the names worker busy).  Otherwise the
+ *   question is answered "full" under the shared lock: a flood costs its
+ *   sender its own answers, not anyone else's.
+ * - The charge follows the interest: an entry holds its place on its
+ *   owner's asking alone.  Another asker's questions keep a pair from being
+ *   forgotten but never keep it in someone else's share; once its owner
+ *   lets it go, whoever still asks adds it again to their own share (a
+ *   lookup later: the HTTP worker waits for it, as it does for any new
+ *   pair).  So nobody can pin entries of another's share by asking about
+ *   them.
+ * - Times are monotonic (ph_monotonic_ms), so a step of the wall clock
+ *   neither freezes the table nor stretches a wait.
  *
  * Pairs not asked for PH_ASK_FORGET_MS are forgotten by the names worker.
  */
@@ -37,12 +46,16 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
-#include "ground/shmem.h"
 #include "ground/asked_pairs.h"
+#include "ground/clock.h"
+#include "ground/shmem.h"
+#include "ground/worker_loop.h"
 #include "ground/workers.h"
 
-#define PH_ASK_KEEP_MS		60000	/* a pair asked this recently keeps its entry */
-#define PH_ASK_FORGET_MS	600000	/* a pair not asked this long is forgotten */
+#define PH_ASK_KEEP_MS		60000	/* a pair its owner asked this recently
+									 * keeps its entry */
+#define PH_ASK_FORGET_MS	600000	/* a pair nobody asked this long is
+									 * forgotten */
 
 static PhAsked *
 find_pair(const char *role, const char *database)
@@ -90,9 +103,24 @@ older(PhAsked *a, PhAsked *b)
 }
 
 static bool
-asked_within(pg_atomic_uint64 *at, TimestampTz now, int ms)
+asked_within(pg_atomic_uint64 *at, uint64 now, int ms)
 {
-	return !TimestampDifferenceExceeds((TimestampTz) pg_atomic_read_u64(at), now, ms);
+	return now - pg_atomic_read_u64(at) < (uint64) ms;
+}
+
+/*
+ * How long its owner's interest keeps an entry: a minute (at least three
+ * samples); a component's pair is asked every sample, so three samples (a
+ * pair a reconfigured or dropped component no longer names frees soon).
+ */
+static int
+keep_ms(const PhAsked *a)
+{
+	int			interval = Max(ph_sample_interval_ms, 100);
+
+	if (a->owner.kind == PH_ASKER_COMPONENT)
+		return Max(3 * interval, 1000);
+	return Max(PH_ASK_KEEP_MS, 3 * Max(interval, 1000));
 }
 
 /*
@@ -102,9 +130,8 @@ asked_within(pg_atomic_uint64 *at, TimestampTz now, int ms)
  * bound.
  */
 static PhAsked *
-choose_entry(const PhAsker *asker, TimestampTz now, bool *own_limit)
+choose_entry(const PhAsker *asker, uint64 now, bool *own_limit)
 {
-	int			keep_ms = Max(PH_ASK_KEEP_MS, 3 * Max(ph_sample_interval_ms, 1000));
 	int			share = asker->kind == PH_ASKER_HTTP ? PH_ASKED_HTTP :
 		asker->kind == PH_ASKER_COMPONENT ? PH_ASKED_COMPONENTS : PH_ASKED_SQL;
 	PhAsked    *free_entry = NULL;
@@ -131,14 +158,15 @@ choose_entry(const PhAsker *asker, TimestampTz now, bool *own_limit)
 		in_use++;
 		mine = same_asker(&a->owner, asker);
 		own += mine;
-		if (!asked_within(&a->asked_at, now, keep_ms))
+		if (!asked_within(&a->owner_at, now, keep_ms(a)))
 		{
+			/* its owner let it go: any asker of the share may take it */
 			idle = older(idle, a);
 			if (mine)
 				idle_own = older(idle_own, a);
 		}
-		else if (!mine || asked_within(&a->shared_at, now, keep_ms) || a->looked_up_at == 0)
-			continue;			/* someone else's, another's interest, or pending */
+		else if (!mine || a->looked_up_at == 0)
+			continue;			/* someone else's while they ask, or pending */
 		else if (is_negative(a))
 			negative = older(negative, a);
 		else
@@ -160,7 +188,7 @@ choose_entry(const PhAsker *asker, TimestampTz now, bool *own_limit)
  * its share is full (*own_limit: a role's own limit).
  */
 static bool
-add_pair(const char *role, const char *database, const PhAsker *asker, TimestampTz now,
+add_pair(const char *role, const char *database, const PhAsker *asker, uint64 now,
 		 bool *own_limit)
 {
 	PhAsked    *a;
@@ -177,8 +205,9 @@ add_pair(const char *role, const char *database, const PhAsker *asker, Timestamp
 	strlcpy(a->database, database, NAMEDATALEN);
 	a->looked_up_at = 0;
 	memset(&a->facts, 0, sizeof(a->facts));
-	pg_atomic_write_u64(&a->asked_at, (uint64) now);
-	pg_atomic_write_u64(&a->shared_at, 0);
+	pg_atomic_write_u64(&a->asked_at, now);
+	pg_atomic_write_u64(&a->owner_at, now);
+	pg_atomic_write_u64(&a->others_at, 0);
 	return true;
 }
 
@@ -211,16 +240,17 @@ void
 ph_tenant_answer(const char *role, const char *database, int may_wait_ms, const PhAsker *asker,
 				 PhTenantAnswer *out)
 {
-	TimestampTz start = GetCurrentTimestamp();
+	uint64		start = ph_monotonic_ms();
 	int			stale_ms = Max(3 * Max(ph_sample_interval_ms, 1000), 10000);
 
 	memset(out, 0, sizeof(*out));
 	for (;;)
 	{
 		PhAsked    *a;
-		TimestampTz now = GetCurrentTimestamp();
+		uint64		now = ph_monotonic_ms();
 		bool		room = true;
 		bool		own_limit = false;
+		uint32		event;
 
 		if (!ph_lock_for_reading())
 		{
@@ -231,9 +261,8 @@ ph_tenant_answer(const char *role, const char *database, int may_wait_ms, const 
 		a = find_pair(role, database);
 		if (a != NULL)
 		{
-			pg_atomic_write_u64(&a->asked_at, (uint64) now);
-			if (!same_asker(&a->owner, asker))
-				pg_atomic_write_u64(&a->shared_at, (uint64) now);
+			pg_atomic_write_u64(&a->asked_at, now);
+			pg_atomic_write_u64(same_asker(&a->owner, asker) ? &a->owner_at : &a->others_at, now);
 			if (a->looked_up_at != 0)
 			{
 				const PhPoolTable *t = ph_shared_pool_table();
@@ -253,7 +282,7 @@ ph_tenant_answer(const char *role, const char *database, int may_wait_ms, const 
 
 		if (a != NULL && out->looked_up_at != 0)
 		{
-			out->lookup = TimestampDifferenceExceeds(out->looked_up_at, now, stale_ms) ?
+			out->lookup = TimestampDifferenceExceeds(out->looked_up_at, GetCurrentTimestamp(), stale_ms) ?
 				PH_LOOKUP_STALE : PH_LOOKUP_DONE;
 			return;
 		}
@@ -281,14 +310,14 @@ ph_tenant_answer(const char *role, const char *database, int may_wait_ms, const 
 		else
 		{
 			out->lookup = PH_LOOKUP_PENDING;
-			ph_wake_names_worker();
+			ph_wake_worker(PH_WORKER_NAMES);
 		}
-		if (may_wait_ms <= 0 ||
-			TimestampDifferenceExceeds(start, GetCurrentTimestamp(), may_wait_ms))
+		if (may_wait_ms <= 0 || ph_monotonic_ms() - start >= (uint64) may_wait_ms)
 			return;
 		/* one pass: a broadcast, or a short nap should it have come between */
+		event = ph_wait_event(PH_WAIT_ASKED_PAIR);
 		ConditionVariablePrepareToSleep(&ph_shared->names_cv);
-		(void) ConditionVariableTimedSleep(&ph_shared->names_cv, 100, PG_WAIT_EXTENSION);
+		(void) ConditionVariableTimedSleep(&ph_shared->names_cv, 100, event);
 		ConditionVariableCancelSleep();
 		CHECK_FOR_INTERRUPTS();
 	}
@@ -300,8 +329,9 @@ ph_tenant_answer(const char *role, const char *database, int may_wait_ms, const 
  * for PH_ASK_FORGET_MS.
  */
 int
-ph_tenants_to_look_up(PhAsked *out, TimestampTz now)
+ph_tenants_to_look_up(PhAsked *out)
 {
+	uint64		now = ph_monotonic_ms();
 	int			n = 0;
 
 	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
@@ -311,8 +341,7 @@ ph_tenants_to_look_up(PhAsked *out, TimestampTz now)
 
 		if (!a->in_use)
 			continue;
-		if (TimestampDifferenceExceeds((TimestampTz) pg_atomic_read_u64(&a->asked_at), now,
-									   PH_ASK_FORGET_MS))
+		if (!asked_within(&a->asked_at, now, PH_ASK_FORGET_MS))
 		{
 			a->in_use = false;
 			continue;
@@ -347,14 +376,25 @@ ph_tenants_looked_up(const PhAsked *looked, int n, TimestampTz at)
 	ConditionVariableBroadcast(&ph_shared->names_cv);
 }
 
+/* A monotonic time as the wall clock told it (0: never). */
+static TimestampTz
+wall_time(TimestampTz wall, uint64 now, uint64 at)
+{
+	if (at == 0)
+		return 0;
+	return wall - (TimestampTz) (now - at) * 1000;
+}
+
 /*
  * For health.asked_pairs: the pairs in the table, as rows (out has room for
  * PH_MAX_ASKED); copied under the shared lock, names resolved by the caller.
  */
 int
-ph_tenants_copy(PhAskedRow *out)
+ph_tenants_copy(PhAskedRow * out)
 {
 	int			n = 0;
+	TimestampTz wall = GetCurrentTimestamp();
+	uint64		now = ph_monotonic_ms();
 
 	LWLockAcquire(ph_shared->lock, LW_SHARED);
 	for (int i = 0; i < PH_MAX_ASKED; i++)
@@ -368,8 +408,8 @@ ph_tenants_copy(PhAskedRow *out)
 		memcpy(r->role, a->role, NAMEDATALEN);
 		memcpy(r->database, a->database, NAMEDATALEN);
 		r->owner = a->owner;
-		r->asked_at = (TimestampTz) pg_atomic_read_u64((pg_atomic_uint64 *) &a->asked_at);
-		r->shared_at = (TimestampTz) pg_atomic_read_u64((pg_atomic_uint64 *) &a->shared_at);
+		r->asked_at = wall_time(wall, now, pg_atomic_read_u64((pg_atomic_uint64 *) &a->asked_at));
+		r->shared_at = wall_time(wall, now, pg_atomic_read_u64((pg_atomic_uint64 *) &a->others_at));
 		r->looked_up_at = a->looked_up_at;
 		r->missing = is_negative(a);
 	}

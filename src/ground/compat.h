@@ -208,4 +208,19 @@ ph_log_memory_contexts(void)
 #endif
 }
 
+/*
+ * A wait of pg_health's own, named in pg_stat_activity.wait_event
+ * (wait_events.c).  PG17 (commit c9af05465, "Support custom wait events for
+ * wait event type Extension"): WaitEventExtensionNew() registers a name in
+ * shared memory, under WaitEventCustomLock, and returns its wait event;
+ * before, every wait of an extension is PG_WAIT_EXTENSION, "Extension".
+ */
+#if PG_VERSION_NUM >= 170000
+#define PH_HAVE_NAMED_WAIT_EVENTS 1
+#define ph_register_wait_event(name)	WaitEventExtensionNew(name)
+#define PH_WAIT_EVENT_NAMES_LOCK		WaitEventCustomLock
+#else
+#define PH_HAVE_NAMED_WAIT_EVENTS 0
+#endif
+
 #endif							/* PG_HEALTH_COMPAT_H */

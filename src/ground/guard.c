@@ -269,7 +269,7 @@ ph_valid_name(const char *name, const char **why)
 	return true;
 }
 
-char *
+char	   *
 ph_name_arg(FunctionCallInfo fcinfo, int argno, const char *what)
 {
 	char	   *name;

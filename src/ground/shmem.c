@@ -17,11 +17,14 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "utils/wait_event.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
 #include "utils/guc.h"
 
+#include "ground/clock.h"
 #include "ground/shmem.h"
+#include "ground/wait_events.h"
 
 PhShared   *ph_shared = NULL;
 
@@ -153,7 +156,8 @@ ph_shmem_startup(void)
 		for (int i = 0; i < PH_MAX_ASKED; i++)
 		{
 			pg_atomic_init_u64(&ph_shared->asked[i].asked_at, 0);
-			pg_atomic_init_u64(&ph_shared->asked[i].shared_at, 0);
+			pg_atomic_init_u64(&ph_shared->asked[i].owner_at, 0);
+			pg_atomic_init_u64(&ph_shared->asked[i].others_at, 0);
 		}
 	}
 	LWLockRelease(AddinShmemInitLock);
@@ -263,7 +267,7 @@ ph_lock_for_reading(void)
 
 /*
  * The lock, exclusively, for a reader that must write a little (an asked
- * pair, tenants.c): waiting for it, or with ph_reader_lock_timeout set, one
+ * pair, asked_pairs.c): waiting for it, or with ph_reader_lock_timeout set, one
  * try only (false when it is held).
  */
 bool
@@ -284,19 +288,6 @@ ph_shared_pool_table(void)
 	return ph_pool_table();
 }
 
-/* Wake the names worker (names.c), if it runs. */
-void
-ph_wake_names_worker(void)
-{
-	Latch	   *latch;
-
-	if (!ph_lock_for_reading())
-		return;
-	latch = ph_shared->names.latch;
-	LWLockRelease(ph_shared->lock);
-	if (latch != NULL)
-		SetLatch(latch);
-}
 
 /*
  * Copy the used part of a pool table: its counts and the first npools,
@@ -373,89 +364,95 @@ ph_publish(const PhSnapshot *snap, const PhPoolTable *pools,
 	ConditionVariableBroadcast(&ph_shared->sampled_cv);
 }
 
-/* The snapshot (false: the lock could not be had, see ph_read_pools). */
+/*
+ * A ring's last want entries (oldest first) into buf, which has room for
+ * them; the caller holds the lock.  Returns how many there were.
+ */
+static int
+copy_ring_tail(const void *ring, Size entry_size, int capacity, uint64 total, int want, void *buf)
+{
+	int			n = (int) Min(total, (uint64) Min(want, capacity));
+	uint64		first = total - n;
+
+	for (int i = 0; i < n; i++)
+		memcpy((char *) buf + (Size) i * entry_size,
+			   (const char *) ring + ((first + i) % capacity) * entry_size,
+			   entry_size);
+	return n;
+}
+
+/*
+ * The one copy of what the sampler published: the snapshot (unless snap is
+ * NULL) and the parts a reader asks for (PH_PART_*), all under one
+ * acquisition of the lock, so a
+ * page never mixes two samples.  Ring buffers are allocated here before the
+ * lock is taken, for at most what is asked and what the ring holds (fixed at
+ * server start), in the caller's memory context.  False when the lock could
+ * not be had (only with ph_reader_lock_timeout: the HTTP worker): nothing is
+ * copied, worker_pid is the last one read.
+ */
+bool
+ph_copy_published(PhPublished *out, uint32 parts)
+{
+	int			want_history = 0;
+	int			want_events = 0;
+
+	out->nhistory = out->nevents = 0;
+	out->events_total = 0;
+	if ((parts & PH_PART_HISTORY) && ph_shared->history_size > 0)
+	{
+		want_history = out->history_max > 0 ? Min(out->history_max, ph_shared->history_size) :
+			ph_shared->history_size;
+		out->history = palloc(mul_size(want_history, sizeof(PhHistoryEntry)));
+	}
+	if ((parts & PH_PART_EVENTS) && ph_shared->events_size > 0)
+	{
+		want_events = out->events_max > 0 ? Min(out->events_max, ph_shared->events_size) :
+			ph_shared->events_size;
+		out->events = palloc(mul_size(want_events, sizeof(PhEvent)));
+	}
+	out->shmem_initialized_at = ph_shared->shmem_initialized_at;
+	out->shmem_size = ph_shared->shmem_size;
+
+	if (!ph_lock_for_reading())
+	{
+		out->worker_pid = last_worker_pid;
+		return false;
+	}
+	if (out->snap != NULL)
+		memcpy(out->snap, &ph_shared->snap, PH_SNAPSHOT_USED(&ph_shared->snap));
+	out->worker_pid = last_worker_pid = ph_shared->worker_pid;
+	if (parts & PH_PART_POOLS)
+		copy_pool_table(out->pools, ph_pool_table());
+	if (parts & PH_PART_COMPONENTS)
+		copy_component_table(out->components, &ph_shared->component_table);
+	if (parts & PH_PART_POOLERS)
+		ph_copy_pooler_table(out->poolers, &ph_shared->pooler_table);
+	if (parts & PH_PART_STANDBYS)
+		copy_standby_table(out->standbys, &ph_shared->standby_table);
+	if (want_history > 0)
+		out->nhistory = copy_ring_tail(ph_history_ring(), sizeof(PhHistoryEntry),
+									   ph_shared->history_size, ph_shared->history_count,
+									   want_history, out->history);
+	if (want_events > 0)
+	{
+		out->events_total = ph_shared->events_count;
+		out->nevents = copy_ring_tail(ph_events_ring(), sizeof(PhEvent), ph_shared->events_size,
+									  ph_shared->events_count, want_events, out->events);
+	}
+	LWLockRelease(ph_shared->lock);
+	return true;
+}
+
+/* The snapshot alone (the sampler carrying on from the last sample). */
 bool
 ph_read_snapshot(PhSnapshot *out, pid_t *worker_pid)
 {
-	if (!ph_lock_for_reading())
-	{
-		*worker_pid = last_worker_pid;
-		return false;
-	}
-	memcpy(out, &ph_shared->snap, PH_SNAPSHOT_USED(&ph_shared->snap));
-	*worker_pid = last_worker_pid = ph_shared->worker_pid;
-	LWLockRelease(ph_shared->lock);
-	return true;
-}
+	PhPublished p = {.snap = out};
+	bool		ok = ph_copy_published(&p, 0);
 
-/*
- * The snapshot and its pool table (and its poolers when poolers is not
- * NULL), copied under one lock.  False when the
- * lock could not be had (only with ph_reader_lock_timeout): nothing copied,
- * *worker_pid the last one read.
- */
-bool
-ph_read_pools(PhPoolTable *out, PhSnapshot *snap, PhComponentTable *components,
-			  PhPoolerTable *poolers, pid_t *worker_pid)
-{
-	if (!ph_lock_for_reading())
-	{
-		*worker_pid = last_worker_pid;
-		return false;
-	}
-	memcpy(snap, &ph_shared->snap, PH_SNAPSHOT_USED(&ph_shared->snap));
-	*worker_pid = last_worker_pid = ph_shared->worker_pid;
-	copy_pool_table(out, ph_pool_table());
-	copy_component_table(components, &ph_shared->component_table);
-	if (poolers != NULL)
-		ph_copy_pooler_table(poolers, &ph_shared->pooler_table);
-	LWLockRelease(ph_shared->lock);
-	return true;
-}
-
-/*
- * The snapshot and the components as it judged them, and its poolers when
- * poolers is not NULL, under one lock (false: as above).
- */
-bool
-ph_read_snapshot_components(PhSnapshot *snap, PhComponentTable *out, PhPoolerTable *poolers,
-							pid_t *worker_pid)
-{
-	if (!ph_lock_for_reading())
-	{
-		*worker_pid = last_worker_pid;
-		return false;
-	}
-	memcpy(snap, &ph_shared->snap, PH_SNAPSHOT_USED(&ph_shared->snap));
-	*worker_pid = last_worker_pid = ph_shared->worker_pid;
-	copy_component_table(out, &ph_shared->component_table);
-	if (poolers != NULL)
-		ph_copy_pooler_table(poolers, &ph_shared->pooler_table);
-	LWLockRelease(ph_shared->lock);
-	return true;
-}
-
-/*
- * The standbys of the latest sample (health.replication, /metrics), with the
- * snapshot when snap is not NULL, under one lock (false: as above).
- */
-bool
-ph_read_standbys(PhStandbyTable *out, PhSnapshot *snap, pid_t *worker_pid)
-{
-	if (!ph_lock_for_reading())
-	{
-		if (snap != NULL)
-			*worker_pid = last_worker_pid;
-		return false;
-	}
-	if (snap != NULL)
-	{
-		memcpy(snap, &ph_shared->snap, PH_SNAPSHOT_USED(&ph_shared->snap));
-		*worker_pid = last_worker_pid = ph_shared->worker_pid;
-	}
-	copy_standby_table(out, &ph_shared->standby_table);
-	LWLockRelease(ph_shared->lock);
-	return true;
+	*worker_pid = p.worker_pid;
+	return ok;
 }
 
 /* The roles and databases of the latest pool table (names worker). */
@@ -529,68 +526,87 @@ ph_read_verdict_input(PhRole role, PhVerdictInput *out)
 }
 
 /*
- * Copy a ring out, oldest first: its last max entries (all of them when max
- * <= 0).  Returns the number copied, or -1 when the lock could not be had
- * (only with ph_reader_lock_timeout).  The buffer is allocated before taking
- * the lock, for at most what the ring holds (fixed at server start).
- */
-static int
-ph_read_ring(void *ring, Size entry_size, int capacity, const uint64 *count, int max,
-			 void **out, uint64 *total_out)
-{
-	char	   *buf;
-	int			n;
-	int			want = (max > 0 && max < capacity) ? max : capacity;
-	uint64		total,
-				first;
-
-	*out = NULL;
-	if (total_out)
-		*total_out = 0;
-	if (capacity <= 0)
-		return 0;
-	buf = palloc(mul_size(want, entry_size));
-
-	/* the HTTP worker gives up after its reader timeout: -1, nothing copied */
-	if (!ph_lock_for_reading())
-	{
-		pfree(buf);
-		return -1;
-	}
-	total = *count;
-	n = (int) Min(total, (uint64) want);
-	first = total - n;
-	for (int i = 0; i < n; i++)
-		memcpy(buf + (Size) i * entry_size,
-			   (char *) ring + ((first + i) % capacity) * entry_size,
-			   entry_size);
-	LWLockRelease(ph_shared->lock);
-
-	*out = buf;
-	if (total_out)
-		*total_out = total;
-	return n;
-}
-
-/* The last max samples (all: max <= 0), oldest first. */
-int
-ph_read_history(PhHistoryEntry **out, int max)
-{
-	return ph_read_ring(ph_history_ring(), sizeof(PhHistoryEntry),
-						ph_shared->history_size, &ph_shared->history_count, max,
-						(void **) out, NULL);
-}
-
-/*
- * The last max events (all: max <= 0), oldest first; *total counts every
- * event ever recorded.
+ * The last max events (all: max <= 0), oldest first, palloc'd; *total counts
+ * every event ever recorded (the checker's NOTIFY).  -1: the lock could not
+ * be had.
  */
 int
 ph_read_events(PhEvent **out, int max, uint64 *total)
 {
-	return ph_read_ring(ph_events_ring(), sizeof(PhEvent),
-						ph_shared->events_size, &ph_shared->events_count, max,
-						(void **) out, total);
+	PhPublished p = {.events_max = max};
+
+	if (!ph_copy_published(&p, PH_PART_EVENTS))
+		return -1;
+	*out = p.events;
+	if (total)
+		*total = p.events_total;
+	return p.nevents;
+}
+
+/*
+ * Ask the sampler for a sample that starts after this call and wait for it,
+ * at most timeout_ms: health.refresh().  Concurrent callers share a sample
+ * (the sampler serves every request made before it starts), and the sampler
+ * paces the samples refreshes ask for (sampler.c).  False when no sample
+ * came in time.
+ */
+bool
+ph_request_sample(int timeout_ms)
+{
+	uint64		ticket;
+	uint64		start = ph_monotonic_ms();
+	uint32		event = ph_wait_event(PH_WAIT_REFRESH);
+	bool		answered = false;
+	pid_t		woken = 0;
+
+	ticket = pg_atomic_add_fetch_u64(&ph_shared->refresh_requested, 1);
+
+	ConditionVariablePrepareToSleep(&ph_shared->sampled_cv);
+	for (;;)
+	{
+		Latch	   *latch;
+		uint64		served;
+		pid_t		pid;
+		long		remaining;
+
+		LWLockAcquire(ph_shared->lock, LW_SHARED);
+		served = ph_shared->snap.refresh_served;
+		latch = ph_shared->worker_latch;
+		pid = ph_shared->worker_pid;
+		LWLockRelease(ph_shared->lock);
+
+		if (served >= ticket)
+		{
+			answered = true;
+			break;
+		}
+		/* monotonic: a step of the wall clock neither cuts nor stretches it */
+		remaining = (long) timeout_ms - (long) (ph_monotonic_ms() - start);
+		if (remaining <= 0)
+			break;
+
+		/*
+		 * Wake the sampler once, and only when no earlier request is waiting
+		 * (that one woke it already); again only for a sampler that has
+		 * changed since, which never saw our request.
+		 */
+		if (latch && pid != woken)
+		{
+			if (woken != 0 || served + 1 >= ticket)
+				SetLatch(latch);
+			woken = pid;
+		}
+		(void) ConditionVariableTimedSleep(&ph_shared->sampled_cv, Min(remaining, 100), event);
+	}
+	ConditionVariableCancelSleep();
+	return answered;
+}
+
+/* Whether shared memory exists: the library was preloaded. */
+bool
+ph_preloaded(void)
+{
+	return ph_shared != NULL;
 }
 
 /* SQL functions: shared memory exists only when the library was preloaded. */

@@ -41,7 +41,8 @@
 #define PH_TOP_SLOTS		5	/* slots kept per sample, by WAL retained */
 #define PH_MAX_POOLERS		8	/* PgBouncers polled (health.configure_pooler) */
 #define PH_MAX_POOLER_POOLS 32	/* pools kept per pooler; the rest are folded */
-#define PH_CONNINFO_LEN		1024	/* a pooler's conninfo, with its terminator */
+#define PH_CONNINFO_LEN		1024	/* a pooler's conninfo, with its
+									 * terminator */
 #define PH_POOLER_ERROR_LEN 256
 
 /* Status of one check. */
@@ -156,7 +157,7 @@ typedef struct PhConnections
 									 * -1 before PG16 */
 	double		utilization_pct;	/* slots_used / usable */
 
-	PhSessionCounts s;		/* client sessions seen in backend status */
+	PhSessionCounts s;			/* client sessions seen in backend status */
 
 	/*
 	 * processes of any kind waiting for a heavyweight lock, by the mode they
@@ -177,13 +178,15 @@ typedef struct PhConnections
 	int			refusals_in_window; /* refused_no_slots in the window */
 	TimestampTz last_refusal_at;
 	bool		last_refusal_authenticated; /* false: the names are what an
-											 * unauthenticated client asked for */
+											 * unauthenticated client asked
+											 * for */
 	char		last_refused_role[NAMEDATALEN];
 	char		last_refused_database[NAMEDATALEN];
 	/* of refused_no_slots: those a CONNECTION LIMIT refused, by kind */
 	uint64		refused_role_limit;
 	uint64		refused_database_limit;
-	uint64		refused_walsenders; /* replication connections: not counted above */
+	uint64		refused_walsenders; /* replication connections: not counted
+									 * above */
 	int			slot_refusals_in_window;	/* for lack of server slots */
 	int			limit_refusals_in_window;	/* by a CONNECTION LIMIT */
 	PhRefusalNote last_slot_refusal;
@@ -200,7 +203,7 @@ typedef struct PhConnections
  * CountDBConnections); name and limit come from the names worker's map
  * (names.c), because the sampler cannot read the catalogs.
  */
-struct PgBackendStatus;		/* utils/backend_status.h */
+struct PgBackendStatus;			/* utils/backend_status.h */
 
 typedef struct PhLimit
 {
@@ -218,8 +221,8 @@ typedef struct PhPool
 	Oid			datid;
 	Oid			roleid;
 	char		application_name[NAMEDATALEN];
-	int			folded;			/* >0: this row sums that many groups that
-								 * did not fit */
+	int			folded;			/* >0: this row sums that many groups that did
+								 * not fit */
 	int			role_index;		/* into PhPoolTable.roles; -1: none */
 	int			db_index;		/* into PhPoolTable.databases; -1: none */
 	PhSessionCounts s;
@@ -263,11 +266,11 @@ typedef struct PhNameMap
  * /ready?user=&database=): "would a new connection for this role to this
  * database be admitted now?".  Callers ask by name; the names worker
  * (names.c) looks every asked pair up in the shared catalogs each pass and
- * writes down what InitPostgres would consult (tenants.c keeps the table).
+ * writes down what InitPostgres would consult (asked_pairs.c keeps the table).
  */
 /*
  * The table has a share for each kind of asker, and the shares add up to
- * the table, so no kind can take another's entries (tenants.c): HTTP (one
+ * the table, so no kind can take another's entries (asked_pairs.c): HTTP (one
  * anonymous asker), components (the sampler asks for each), and SQL
  * callers, each role at most PH_ASKED_PER_ROLE of the SQL share.
  */
@@ -306,6 +309,8 @@ typedef struct PhTenantFacts
 	Oid			db_oid;
 	int			db_connlimit;	/* -1: none */
 	int8		can_connect;	/* CONNECT privilege: 1, 0; -1 not judged */
+	int8		can_connect_ordinary;	/* the same, were the role no
+										 * superuser */
 } PhTenantFacts;
 
 typedef struct PhAsked
@@ -314,11 +319,11 @@ typedef struct PhAsked
 	PhAsker		owner;			/* who added it: whose share it takes */
 	char		role[NAMEDATALEN];	/* "": not asked */
 	char		database[NAMEDATALEN];	/* "": not asked */
-	pg_atomic_uint64 asked_at;	/* last asked by anyone (readers touch it
-								 * under the shared lock) */
-	pg_atomic_uint64 shared_at; /* last asked by an asker other than its
-								 * owner: while recent, the owner may not
-								 * evict it */
+	/* monotonic milliseconds (ph_monotonic_ms), set under the shared lock */
+	pg_atomic_uint64 asked_at;	/* last asked by anyone: forgotten when old */
+	pg_atomic_uint64 owner_at;	/* last asked by its owner: while recent, it
+								 * holds its entry in the owner's share */
+	pg_atomic_uint64 others_at; /* last asked by someone else (shown only) */
 	TimestampTz looked_up_at;	/* 0: not yet */
 	PhTenantFacts facts;
 } PhAsked;
@@ -329,7 +334,8 @@ typedef enum PhLookup
 	PH_LOOKUP_DONE = 0,			/* facts as the names worker found them */
 	PH_LOOKUP_PENDING,			/* asked, not looked up yet */
 	PH_LOOKUP_STALE,			/* looked up too long ago (no names worker) */
-	PH_LOOKUP_FULL,				/* the asker's share is full of recent questions */
+	PH_LOOKUP_FULL,				/* the asker's share is full of recent
+								 * questions */
 	PH_LOOKUP_BUSY				/* the lock could not be had (HTTP) */
 } PhLookup;
 
@@ -427,7 +433,8 @@ typedef struct PhStandby
 	XLogRecPtr	write_lsn;
 	XLogRecPtr	flush_lsn;
 	XLogRecPtr	replay_lsn;
-	int64		replay_lag_bytes;	/* primary's position - replay (or flush); -1: unknown */
+	int64		replay_lag_bytes;	/* primary's position - replay (or flush);
+									 * -1: unknown */
 	int64		replay_lag_us;	/* -1: not known (idle) */
 	TimestampTz reply_at;
 } PhStandby;
@@ -511,15 +518,17 @@ typedef struct PhComponent
 	TimestampTz last_heartbeat;
 	TimestampTz first_ready_at; /* 0: never ready since registered */
 	int			ttl_s;			/* -1: pg_health.component_ttl */
-	char		pool_application_name[NAMEDATALEN];	/* "": no pool */
+	char		pool_application_name[NAMEDATALEN]; /* "": no pool */
 	int			pool_min;
-	char		for_user[NAMEDATALEN];	/* the role it connects as; "": not said */
+	char		for_user[NAMEDATALEN];	/* the role it connects as; "": not
+										 * said */
 	char		for_database[NAMEDATALEN];	/* ... and its database */
 	/* its pool counted at a pooler instead of by application_name */
 	char		pooler[NAMEDATALEN];	/* "": not at a pooler */
 	char		pooler_database[NAMEDATALEN];	/* "": for_database */
 	char		pooler_user[NAMEDATALEN];	/* "": for_user; both "": any */
-	int			pool_max_wait_ms;	/* its own pool's wait that is critical; 0: none */
+	int			pool_max_wait_ms;	/* its own pool's wait that is critical;
+									 * 0: none */
 	/* its own pool (health.report_pool) */
 	TimestampTz app_pool_at;	/* 0: never reported */
 	int			app_in_use;
@@ -536,18 +545,21 @@ typedef struct PhComponentResult
 	bool		required;
 	uint8		effective;		/* PhComponentState, TTL applied */
 	int			ttl_s;			/* effective TTL; 0: none */
-	int			pool_connections;	/* -1: no pool declared, or not known (pooler) */
+	int			pool_connections;	/* -1: no pool declared, or not known
+									 * (pooler) */
 	bool		pool_at_pooler; /* counted at its pooler (c.pooler) */
 	bool		pool_unknown;	/* ... which has not answered within its grace */
 	uint8		status;			/* PhCheckStatus of its check */
-	int8		admit;			/* PhAdmit for for_user, for_database; -1: not asked */
-	bool		admit_lasting;	/* a "no" that lasts until the configuration changes */
+	int8		admit;			/* PhAdmit for for_user, for_database; -1: not
+								 * asked */
+	bool		admit_lasting;	/* a "no" that lasts until the configuration
+								 * changes */
 	char		admission[PH_DETAIL_LEN];	/* why not, and the fix */
 } PhComponentResult;
 
 /*
  * A custom check (initialization gate) and its last result, written by the
- * checker worker (checker.c) under PhShared.lock; the sampler turns each into
+ * checker worker (custom_checks.c) under PhShared.lock; the sampler turns each into
  * a "custom:<name>" check.
  */
 typedef struct PhCustomCheck
@@ -569,7 +581,7 @@ typedef struct PhCustomState
 {
 	int			n;
 	int			excess;			/* registered beyond PH_MAX_CUSTOM_CHECKS */
-	char		first_skipped[NAMEDATALEN];	/* the first of those, by name */
+	char		first_skipped[NAMEDATALEN]; /* the first of those, by name */
 	pid_t		checker_pid;
 	TimestampTz loaded_at;
 	PhCustomCheck checks[PH_MAX_CUSTOM_CHECKS];
@@ -584,7 +596,7 @@ typedef struct PhComponentTable
 
 /*
  * A connection pooler (PgBouncer) in front of this server, as the pooler
- * worker (poller.c) read its admin console: one pool per (database, user).
+ * worker (pooler_worker.c) read its admin console: one pool per (database, user).
  */
 typedef struct PhPoolerPool
 {
@@ -638,7 +650,8 @@ typedef struct PhPoolerTable
 {
 	uint64		generation;
 	int			n;
-	int			excess;			/* configured beyond PH_MAX_POOLERS: not polled */
+	int			excess;			/* configured beyond PH_MAX_POOLERS: not
+								 * polled */
 	pid_t		poller_pid;		/* the pooler worker's; 0: none runs */
 	PhPooler	items[PH_MAX_POOLERS];
 } PhPoolerTable;
@@ -649,7 +662,8 @@ typedef struct PhPoolerConfig
 	char		name[NAMEDATALEN];
 	char		conninfo[PH_CONNINFO_LEN];	/* read by the pooler worker only */
 	TimestampTz configured_at;
-	TimestampTz loaded_at;		/* this name and conninfo in shared memory since */
+	TimestampTz loaded_at;		/* this name and conninfo in shared memory
+								 * since */
 } PhPoolerConfig;
 
 typedef struct PhHistoryEntry
@@ -744,8 +758,8 @@ typedef struct PhRefusal
 	pg_atomic_uint64 ticket;
 	TimestampTz at;
 	uint8		kind;			/* PhRefusalKind */
-	bool		authenticated;	/* false: names as an unauthenticated
-								 * startup packet gave them */
+	bool		authenticated;	/* false: names as an unauthenticated startup
+								 * packet gave them */
 	char		role[NAMEDATALEN];
 	char		database[NAMEDATALEN];
 } PhRefusal;
@@ -766,16 +780,18 @@ typedef struct PhShared
 	pg_atomic_uint64 authenticated;
 	pg_atomic_uint64 auth_failures;
 	pg_atomic_uint64 refused_no_slots;	/* every 53300 */
-	pg_atomic_uint64 refused_role_limit;	/* of those: a role's CONNECTION LIMIT */
+	pg_atomic_uint64 refused_role_limit;	/* of those: a role's CONNECTION
+											 * LIMIT */
 	pg_atomic_uint64 refused_database_limit;	/* a database's */
 	pg_atomic_uint64 refused_starting;
-	pg_atomic_uint64 refused_walsenders;	/* replication connections refused: not client slots */
+	pg_atomic_uint64 refused_walsenders;	/* replication connections
+											 * refused: not client slots */
 	/* the last refusals, a ring per class: for lack of slots, by a limit */
 	pg_atomic_uint64 refusal_ticket[PH_REFUSAL_CLASSES];
 	PhRefusal	refusals[PH_REFUSAL_CLASSES][PH_REFUSAL_RING];
 	PhSnapshot	snap;
 	PhNameMap	names;
-	/* tenants.c: the asked (role, database) pairs; PhShared.lock */
+	/* asked_pairs.c: the asked (role, database) pairs; PhShared.lock */
 	PhAsked		asked[PH_MAX_ASKED];
 	ConditionVariable names_cv; /* broadcast after each names pass */
 	int			max_components;
@@ -787,7 +803,8 @@ typedef struct PhShared
 	pid_t		checker_pid;
 	Latch	   *checker_latch;
 	Oid			checker_database;
-	TimestampTz checks_loaded_at;	/* the checker first read the list; 0 = not yet */
+	TimestampTz checks_loaded_at;	/* the checker first read the list; 0 =
+									 * not yet */
 	uint64		events_notified;	/* events sent with NOTIFY so far */
 	int			ncustom;
 	PhCustomCheck custom[PH_MAX_CUSTOM_CHECKS];
@@ -807,7 +824,7 @@ typedef struct PhShared
 	int			events_size;
 	uint64		events_count;
 	/* pool table, history ring, then events ring follow (see shmem.c) */
-} PhShared;
+}			PhShared;
 
 /* What a reader needs to decide, copied from shared memory. */
 typedef struct PhVerdictInput

@@ -119,7 +119,11 @@ worker_memory_gone(int code, Datum arg)
 
 	/* only our own place: a second worker of the kind may have taken it */
 	if (pg_atomic_read_u32(&m->pid) == (uint32) MyProcPid)
+	{
+		m->latch = NULL;
+		pg_write_barrier();
 		pg_atomic_write_u32(&m->pid, 0);
+	}
 }
 
 /*
@@ -171,10 +175,13 @@ bool
 ph_worker_memory_request_log(PhWorkerKind kind)
 {
 	PhWorkerMemory *m = &ph_shared->worker_memory[kind];
-	Latch	   *latch = m->latch;
+	Latch	   *latch;
 
+	/* the pid first: a worker that left cleared its latch before its pid */
 	if (pg_atomic_read_u32(&m->pid) == 0)
 		return false;
+	pg_read_barrier();
+	latch = m->latch;
 	pg_atomic_write_u32(&m->log_requested, 1);
 	if (latch != NULL)
 		SetLatch(latch);
@@ -183,7 +190,7 @@ ph_worker_memory_request_log(PhWorkerKind kind)
 
 /* The figures of one kind's worker (a pid of 0: none runs). */
 void
-ph_worker_memory_read(PhWorkerKind kind, PhWorkerRow *row)
+ph_worker_memory_read(PhWorkerKind kind, PhWorkerRow * row)
 {
 	PhWorkerMemory *m = &ph_shared->worker_memory[kind];
 

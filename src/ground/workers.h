@@ -32,12 +32,12 @@ typedef struct PhWorkerRow
 	pid_t		pid;			/* 0: none runs */
 	int64		context_bytes;	/* 0 until measured */
 	TimestampTz measured_at;	/* 0: never */
-} PhWorkerRow;
+}			PhWorkerRow;
 
 extern const char *ph_worker_kind_name(PhWorkerKind kind);
 extern bool ph_worker_kind_from_name(const char *name, PhWorkerKind *kind);
 extern void ph_worker_memory_note(PhWorkerKind kind);
 extern bool ph_worker_memory_request_log(PhWorkerKind kind);
-extern void ph_worker_memory_read(PhWorkerKind kind, PhWorkerRow *row);
+extern void ph_worker_memory_read(PhWorkerKind kind, PhWorkerRow * row);
 
 #endif							/* PH_WORKERS_H */

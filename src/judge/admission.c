@@ -9,7 +9,7 @@
  * LIMIT (superusers are exempt, as in core); and a slot is free for this
  * role: an ordinary one, or a reserved one for a superuser or (16+) a member
  * of pg_use_reserved_connections.  Every "no" is a reason with the command
- * that fixes it.  The facts come from the names worker's lookup (tenants.c);
+ * that fixes it.  The facts come from the names worker's lookup (asked_pairs.c);
  * the slot and session figures from the sample.  What it cannot see is said
  * in docs/checks.md: pg_hba.conf and the client's credentials.
  */
@@ -33,7 +33,8 @@ ph_admit_name(PhAdmit admit)
 }
 
 /* A reason: one that refuses (no), or one that leaves the answer unknown. */
-static void pg_attribute_printf(5, 6)
+static void
+pg_attribute_printf(5, 6)
 add(PhAdmission *adm, bool refuses, const char *reason, const char *fix, const char *fmt,...)
 {
 	PhAdmissionReason *r;
@@ -120,8 +121,10 @@ judge_lookup(PhAdmission *adm)
 			else
 				add_unknown(adm, "asked_table_full", "Ask again in a minute.",
 							"%d other role and database pairs were asked about %s in the last minute: no room to remember this one yet",
-							a->asker_kind == PH_ASKER_HTTP ? PH_ASKED_HTTP : PH_ASKED_SQL,
-							a->asker_kind == PH_ASKER_HTTP ? "over HTTP" : "from SQL");
+							a->asker_kind == PH_ASKER_HTTP ? PH_ASKED_HTTP :
+							a->asker_kind == PH_ASKER_COMPONENT ? PH_ASKED_COMPONENTS : PH_ASKED_SQL,
+							a->asker_kind == PH_ASKER_HTTP ? "over HTTP" :
+							a->asker_kind == PH_ASKER_COMPONENT ? "for components" : "from SQL");
 			break;
 		case PH_LOOKUP_BUSY:
 			add_unknown(adm, "busy", "Ask again.",
@@ -166,6 +169,7 @@ judge_database(PhAdmission *adm)
 	const PhTenantFacts *f = &adm->answer.facts;
 	const char *q = quote_identifier(adm->database);
 	char		fix[PH_DETAIL_LEN];
+
 	/* over HTTP everyone is judged as an ordinary role: see judge_slots() */
 	bool		superuser = adm->user != NULL && f->role_exists && f->superuser && !adm->hide_facts;
 
@@ -191,7 +195,8 @@ judge_database(PhAdmission *adm)
 	}
 	if (!superuser)
 		judge_limit(adm, "database", adm->database, f->db_connlimit, adm->answer.db_used);
-	if (adm->user != NULL && f->role_exists && f->can_connect == 0)
+	if (adm->user != NULL && f->role_exists &&
+		(adm->hide_facts ? f->can_connect_ordinary : f->can_connect) == 0)
 	{
 		snprintf(fix, sizeof(fix), "GRANT CONNECT ON DATABASE %s TO %s;", q,
 				 quote_identifier(adm->user));

@@ -1,25 +1,17 @@
 /*
- * checks.h -- the built-in checks and the evaluation of a sample (checks.c):
- * the sampler's one call that turns figures into check rows and a state per
- * role, and what it derives for history and events.
+ * builtin_checks.h -- evaluating a sample (builtin_checks.c): the sampler's
+ * one call that turns figures into check rows and a state per role, and
+ * what it derives for history and events.
  */
-#ifndef PH_CHECKS_H
-#define PH_CHECKS_H
+#ifndef PH_BUILTIN_CHECKS_H
+#define PH_BUILTIN_CHECKS_H
 
 #include "ground/snapshot.h"
 
-/* the thresholds of the built-in checks (docs/settings.md) */
-extern int	ph_connections_warning;
-extern int	ph_connections_critical;
-extern int	ph_idle_xact_warning_s;
-extern int	ph_idle_xact_critical_s;
-extern int	ph_long_xact_warning_s;
-extern int	ph_long_xact_critical_s;
-extern int	ph_blocked_warning;
-extern int	ph_blocked_critical;
-extern int	ph_refusal_window_s;
-extern int	ph_limit_warning;
-extern int	ph_limit_critical;
+/* the built-in checks' thresholds, for the files that read them beside ph_evaluate() */
+#include "judge/check_table.h"
+
+/* pg_health.hold_samples */
 extern int	ph_hold_samples;
 
 extern void ph_define_check_settings(void);
@@ -32,4 +24,4 @@ extern void ph_reasons(const PhSnapshot *snap, PhRole role, char *buf, size_t le
 extern bool ph_check_changes(const PhSnapshot *cur, const PhSnapshot *prev,
 							 char *buf, size_t len);
 
-#endif							/* PH_CHECKS_H */
+#endif							/* PH_BUILTIN_CHECKS_H */

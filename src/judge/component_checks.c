@@ -11,9 +11,9 @@
 #include "utils/guc.h"
 #include "utils/varlena.h"
 
+#include "ground/guard.h"
 #include "judge/admission.h"
 #include "judge/component_checks.h"
-#include "ground/guard.h"
 #include "judge/pooler_checks.h"
 #include "judge/verdict.h"
 

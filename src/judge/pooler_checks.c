@@ -1,7 +1,7 @@
 /*
  * pooler_checks.c -- judging the connection poolers in front of the server
  * (judge).  What the pooler worker read from each PgBouncer's admin console
- * (poller.c) becomes one check, "pooler:<name>": critical when the oldest
+ * (pooler_worker.c) becomes one check, "pooler:<name>": critical when the oldest
  * client waiting for a server connection has waited longer than
  * pg_health.pooler_wait_critical, or when the pooler has not answered for
  * longer than pg_health.pooler_grace; a warning above
@@ -76,7 +76,11 @@ ph_check_pooler(PhCheck *c, const PhPooler *p, pid_t poller_pid, TimestampTz now
 {
 	char		name[PH_NAME_LEN];
 	StringInfoData d;
-	/* since its last answer, or since it was first polled (a restart is no silence) */
+
+	/*
+	 * since its last answer, or since it was first polled (a restart is no
+	 * silence)
+	 */
 	TimestampTz silent_since = Max(p->answered_at, p->watched_since);
 	double		silent = ph_age_seconds(silent_since, now);
 	bool		beyond_grace = now - silent_since > (int64) ph_pooler_grace_ms * 1000;

@@ -13,57 +13,19 @@
 #include "access/xlogdefs.h"
 #include "access/xlogrecovery.h"
 #include "replication/walsender_private.h"
-#include "utils/float.h"
-#include "utils/guc.h"
 
 #include "judge/replication_checks.h"
 #include "judge/verdict.h"
 
+/*
+ * The settings' variables; their rows in check_table.c define the settings
+ * (these initial values are the rows' defaults).
+ */
 double		ph_replica_max_lag_bytes = -1;
 int			ph_replica_max_delay_ms = -1;
 int			ph_replica_stream_grace_ms = 30000;
 int			ph_min_sync_standbys = 0;
 int			ph_slot_retained_warning_kb = 1024 * 1024;
-
-void
-ph_define_replication_settings(void)
-{
-	DefineCustomRealVariable("pg_health.replica_max_lag_bytes",
-							 "Replay lag above which a standby is not ready (critical).",
-							 "WAL received but not yet replayed; -1 (the default) turns it off.",
-							 &ph_replica_max_lag_bytes,
-							 -1, -1, 1e15,
-							 PGC_SIGHUP, GUC_UNIT_BYTE,
-							 NULL, NULL, NULL);
-	DefineCustomIntVariable("pg_health.replica_max_delay",
-							"Replay delay above which a standby is not ready (critical).",
-							"How long received WAL has waited to be replayed; -1 (the default) turns it off.",
-							&ph_replica_max_delay_ms,
-							-1, -1, INT_MAX,
-							PGC_SIGHUP, GUC_UNIT_MS,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("pg_health.replica_stream_grace",
-							"Time a standby may go without streaming before it is not ready (critical).",
-							"-1 does not require streaming (a standby fed from the archive).",
-							&ph_replica_stream_grace_ms,
-							30000, -1, INT_MAX,
-							PGC_SIGHUP, GUC_UNIT_MS,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("pg_health.min_sync_standbys",
-							"Synchronous standbys a primary needs to be ready; 0 (the default) turns it off.",
-							NULL,
-							&ph_min_sync_standbys,
-							0, 0, 1000,
-							PGC_SIGHUP, 0,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("pg_health.slot_retained_warning",
-							"WAL retained by an inactive replication slot above which there is a warning.",
-							"-1 turns it off.",
-							&ph_slot_retained_warning_kb,
-							1024 * 1024, -1, INT_MAX,
-							PGC_SIGHUP, GUC_UNIT_KB,
-							NULL, NULL, NULL);
-}
 
 /* ------------------------------------------------------------------------
  * Names
@@ -263,18 +225,12 @@ ph_check_replication(PhCheck *c, const PhReplication *r, bool in_recovery,
 /*
  * "sync_standbys" on a primary: critical with fewer synchronous standbys
  * than pg_health.min_sync_standbys; a warning when synchronous_standby_names
- * asks for more than are connected (commits wait for them).
+ * asks for more than are connected (commits wait for them).  A standby's
+ * row only says that it is a primary's concern (its row in check_table.c).
  */
 void
-ph_check_sync_standbys(PhCheck *c, const PhReplication *r, bool in_recovery)
+ph_check_sync_standbys(PhCheck *c, const PhReplication *r)
 {
-	if (in_recovery)
-	{
-		ph_init_check(c, "sync_standbys", get_float8_nan());
-		snprintf(c->detail, sizeof(c->detail),
-				 "a standby: synchronous standbys are a primary's concern");
-		return;
-	}
 	ph_init_check(c, "sync_standbys", (double) r->sync_standbys);
 	if (ph_min_sync_standbys > 0)
 		c->critical_threshold = (double) ph_min_sync_standbys;

@@ -3,10 +3,10 @@
  * of each role from its checks, and the verdict a reader takes from a
  * snapshot at the time of reading.
  *
- * ph_evaluate() (checks.c) runs in the sampler, once per sample, and turns
- * the figures of a PhSnapshot into check rows and one state per requested
- * role.  The readers only add what depends on the time of reading: whether
- * the sample is fresh (ph_verdict, and the "sampler" row of
+ * ph_evaluate() (builtin_checks.c) runs in the sampler, once per sample,
+ * and turns the figures of a PhSnapshot into check rows and one state per
+ * requested role.  The readers only add what depends on the time of
+ * reading: whether the sample is fresh (ph_verdict, and the "sampler" row of
  * ph_collect_checks).  SQL and HTTP call the same functions, so they cannot
  * disagree.
  */
@@ -17,8 +17,8 @@
 #include "utils/float.h"
 #include "utils/guc.h"
 
-#include "judge/verdict.h"
 #include "ground/workers.h"
+#include "judge/verdict.h"
 
 int			ph_stale_after_ms = 5000;
 
@@ -149,7 +149,8 @@ threshold_status(double value, double warning, double critical)
 
 /*
  * A check row with no thresholds, status ok: every check starts here, the
- * built-in ones (checks.c), replication_checks.c's and component_checks.c's.
+ * built-in ones (check_table.c), replication_checks.c's and
+ * component_checks.c's.
  */
 void
 ph_init_check(PhCheck *c, const char *name, double value)
@@ -300,32 +301,4 @@ ph_collect_checks(const PhSnapshot *snap, pid_t worker_pid, PhRole role,
 		n++;
 	}
 	return n;
-}
-
-/*
- * The unit of a check's figure (docs/checks.md gives them), and the factor
- * that takes the figure to the base unit: the sampler's age is in
- * milliseconds, the shares of slots and limits in percent.
- */
-PhCheckUnit
-ph_check_unit(const char *name, bool in_recovery, double *scale)
-{
-	*scale = 1;
-	if (strcmp(name, "sampler") == 0)
-	{
-		*scale = 0.001;
-		return PH_UNIT_SECONDS;
-	}
-	if (strcmp(name, "connections") == 0 || strcmp(name, "connection_limits") == 0)
-	{
-		*scale = 0.01;
-		return PH_UNIT_RATIO;
-	}
-	if (strcmp(name, "idle_in_transaction") == 0 || strcmp(name, "long_transaction") == 0 ||
-		strncmp(name, "component:", 10) == 0 || strncmp(name, "pooler:", 7) == 0)
-		return PH_UNIT_SECONDS;
-	if (strcmp(name, "replication_slots") == 0 ||
-		(strcmp(name, "replication") == 0 && in_recovery))
-		return PH_UNIT_BYTES;
-	return PH_UNIT_COUNT;		/* a primary's replication: its standbys streaming */
 }

@@ -15,7 +15,7 @@ extern int	ph_stale_after_ms;
 extern void ph_define_verdict_settings(void);
 extern int	ph_stale_after(void);
 
-/* the unit of a check's figure, and the factor to its base unit */
+/* the unit of a check's figure */
 typedef enum PhCheckUnit
 {
 	PH_UNIT_COUNT,				/* a count or a 1/0 flag */
@@ -24,6 +24,11 @@ typedef enum PhCheckUnit
 	PH_UNIT_RATIO				/* its figure is a percentage: scale 0.01 */
 } PhCheckUnit;
 
+/*
+ * The unit of a check's figure, and the factor to its base unit.  Defined
+ * by the check table (check_table.c), which knows the built-in checks';
+ * declared here, beside the units, for the readers that show figures.
+ */
 extern PhCheckUnit ph_check_unit(const char *name, bool in_recovery, double *scale);
 
 extern const char *ph_state_name(PhState state);

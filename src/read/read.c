@@ -13,12 +13,12 @@
 #include "miscadmin.h"
 #include "utils/memutils.h"
 
-#include "judge/admission.h"
-#include "read/read.h"
-#include "judge/replication_checks.h"
-#include "ground/shmem.h"
 #include "ground/asked_pairs.h"
+#include "ground/shmem.h"
+#include "judge/admission.h"
+#include "judge/replication_checks.h"
 #include "judge/verdict.h"
+#include "read/read.h"
 
 /*
  * Per-process buffers for copies of the snapshot, the component table and
@@ -27,7 +27,7 @@
  * touched: that made health.report() five times slower.  Every reader fills
  * and uses them within one call, without recursion.
  */
-void *
+void	   *
 ph_reader_buffer(PhBuffer which)
 {
 	static void *bufs[PH_BUF_COUNT];
@@ -57,18 +57,18 @@ ph_reader_buffer(PhBuffer which)
 void
 ph_read_view(PhView *view, PhRole role, const PhOverrides *o, bool with_components)
 {
-	view->snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
+	PhPublished p = {0};
+
+	p.snap = view->snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
 	view->components = NULL;
 	view->poolers = NULL;
 	if (with_components)
 	{
-		view->components = ph_reader_buffer(PH_BUF_COMPONENTS);
-		view->poolers = ph_reader_buffer(PH_BUF_POOLERS);
-		ph_read_snapshot_components(view->snap, view->components, view->poolers,
-									&view->worker_pid);
+		p.components = view->components = ph_reader_buffer(PH_BUF_COMPONENTS);
+		p.poolers = view->poolers = ph_reader_buffer(PH_BUF_POOLERS);
 	}
-	else
-		ph_read_snapshot(view->snap, &view->worker_pid);
+	(void) ph_copy_published(&p, with_components ? PH_PART_COMPONENTS | PH_PART_POOLERS : 0);
+	view->worker_pid = p.worker_pid;
 	if (o != NULL && (o->max_lag_bytes >= 0 || o->max_delay_ms >= 0))
 	{
 		/*
@@ -85,22 +85,58 @@ ph_read_view(PhView *view, PhRole role, const PhOverrides *o, bool with_componen
 	ph_verdict_from_snapshot(view->snap, view->worker_pid, role, view->now, &view->verdict);
 }
 
-/* The latest sample for a page (read.h); into this process's buffers. */
+/*
+ * The latest sample with the parts a page or a view shows (PH_PART_*, read.h),
+ * all under one acquisition of the lock, into this process's buffers (the
+ * rings' tails, at most history_max and events_max entries, palloc'd in the
+ * caller's context); then the verdict for any role and the checks, as read
+ * now.  When the lock could not be had (the HTTP worker), the tables hold
+ * the last copy and the rings nothing: copied says so.
+ */
 void
-ph_read_page_view(PhPageView *pv)
+ph_read_page(PhPageView *pv, uint32 parts, int history_max, int events_max)
 {
-	pv->snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
-	pv->pools = ph_reader_buffer(PH_BUF_POOLS);
-	pv->components = ph_reader_buffer(PH_BUF_COMPONENTS);
-	pv->poolers = ph_reader_buffer(PH_BUF_POOLERS);
-	pv->standbys = ph_reader_buffer(PH_BUF_STANDBYS);
+	PhPublished p = {0};
+
+	p.snap = pv->snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
+	p.pools = pv->pools = ph_reader_buffer(PH_BUF_POOLS);
+	p.components = pv->components = ph_reader_buffer(PH_BUF_COMPONENTS);
+	p.poolers = pv->poolers = ph_reader_buffer(PH_BUF_POOLERS);
+	p.standbys = pv->standbys = ph_reader_buffer(PH_BUF_STANDBYS);
+	p.history_max = history_max;
+	p.events_max = events_max;
+	pv->copied = ph_copy_published(&p, parts);
+	pv->worker_pid = p.worker_pid;
+	pv->history = p.history;
+	pv->nhistory = p.nhistory;
+	pv->events = p.events;
+	pv->nevents = p.nevents;
+	pv->events_total = p.events_total;
+	pv->shmem_initialized_at = p.shmem_initialized_at;
+	pv->shmem_size = p.shmem_size;
+
+	/*
+	 * after the copy, as ph_read_view: freshness is judged at the time of
+	 * reading
+	 */
 	pv->checks = ph_reader_buffer(PH_BUF_CHECKS);
-	ph_read_pools(pv->pools, pv->snap, pv->components, pv->poolers, &pv->worker_pid);
-	ph_read_standbys(pv->standbys, NULL, NULL);
-	/* after the copy, as ph_read_view: freshness is judged at the time of reading */
 	pv->now = GetCurrentTimestamp();
 	ph_verdict_from_snapshot(pv->snap, pv->worker_pid, PH_ROLE_ANY, pv->now, &pv->verdict);
 	pv->nchecks = ph_collect_checks(pv->snap, pv->worker_pid, PH_ROLE_ANY, pv->now, pv->checks);
+}
+
+/* What /metrics shows: the tables, no rings. */
+void
+ph_read_page_view(PhPageView *pv)
+{
+	ph_read_page(pv, PH_PART_POOLS | PH_PART_COMPONENTS | PH_PART_POOLERS | PH_PART_STANDBYS, 0, 0);
+}
+
+/* health.refresh(): a sample that starts after the call, waited for. */
+bool
+ph_read_fresh_sample(int timeout_ms)
+{
+	return ph_request_sample(timeout_ms);
 }
 
 /*
@@ -109,8 +145,9 @@ ph_read_page_view(PhPageView *pv)
  * sample's slots and sessions.  From SQL (http false) a pair asked for the
  * first time waits up to may_wait_ms for the names worker, and the answer
  * carries the facts; the pair counts against the share of the session's
- * login role (tenants.c).  Over HTTP it never waits, its questions take the
- * HTTP share, and the answer is judged as for an ordinary role with the
+ * login role (asked_pairs.c).  Over HTTP it never waits (the HTTP worker
+ * parks the request instead: ph_read_admission_pending), its questions take
+ * the HTTP share, and the answer is judged as for an ordinary role with the
  * facts left out: whoever reaches the port learns the answer and its
  * reasons, not which roles are superusers or when their passwords expire
  * (admission.c).
@@ -129,4 +166,31 @@ ph_read_admission(const PhView *view, const char *user, const char *database, bo
 	ph_tenant_answer(user ? user : "", database ? database : "", http ? 0 : may_wait_ms, &asker,
 					 &adm->answer);
 	ph_judge_admission(view->snap, adm, view->now);
+}
+
+/*
+ * Does this answer wait for the names worker: the pair not looked up yet,
+ * and a names worker running that will, within a pass?  Then the HTTP
+ * worker, which never waits inside a request, parks the request and asks
+ * again (ph_read_admission_pending) instead of answering "looking_up".
+ */
+bool
+ph_read_lookup_pending(const PhTenantAnswer *answer)
+{
+	return answer->lookup == PH_LOOKUP_PENDING && answer->names_pid != 0;
+}
+
+/*
+ * For a parked HTTP request: is its pair's lookup still pending?  Asked as
+ * ph_read_admission asks over HTTP (which wakes the names worker again), but
+ * without copying or judging the sample: cheap enough for every wake-up.
+ */
+bool
+ph_read_admission_pending(const char *user, const char *database)
+{
+	PhAsker		asker = {.kind = PH_ASKER_HTTP,.role = InvalidOid};
+	PhTenantAnswer answer;
+
+	ph_tenant_answer(user ? user : "", database ? database : "", 0, &asker, &answer);
+	return ph_read_lookup_pending(&answer);
 }

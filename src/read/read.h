@@ -5,6 +5,7 @@
 #ifndef PH_READ_H
 #define PH_READ_H
 
+#include "ground/shmem.h"
 #include "ground/snapshot.h"
 
 /* Per-process buffers a reader copies a sample into (see read.c). */
@@ -36,18 +37,27 @@ typedef struct PhView
 extern void ph_read_view(PhView *view, PhRole role, const PhOverrides *o, bool with_components);
 
 /*
- * Everything of the latest sample that the HTTP worker's pages show
- * (/metrics, the status page): the snapshot with its pools, components and
- * poolers under one lock, the standbys, the checks as read now, and the
- * verdict for any role.
+ * The latest sample with what a page or a view shows (/metrics, the status
+ * page, health.pools, health.replication, health.history, health.events,
+ * health.status): the snapshot and the parts asked for under one lock
+ * (PH_PART_*, ground/shmem.h), the checks as read now, and the verdict for
+ * any role.
  */
 typedef struct PhPageView
 {
+	bool		copied;			/* false: the lock could not be had */
 	PhSnapshot *snap;
 	PhPoolTable *pools;
 	PhComponentTable *components;
 	PhPoolerTable *poolers;
 	PhStandbyTable *standbys;
+	PhHistoryEntry *history;	/* oldest first */
+	int			nhistory;
+	PhEvent    *events;			/* oldest first */
+	int			nevents;
+	uint64		events_total;	/* every event ever recorded */
+	TimestampTz shmem_initialized_at;
+	Size		shmem_size;
 	PhCheck    *checks;
 	int			nchecks;
 	pid_t		worker_pid;
@@ -55,10 +65,14 @@ typedef struct PhPageView
 	PhVerdict	verdict;
 } PhPageView;
 
+extern void ph_read_page(PhPageView *pv, uint32 parts, int history_max, int events_max);
 extern void ph_read_page_view(PhPageView *pv);
+extern bool ph_read_fresh_sample(int timeout_ms);
 
 struct PhAdmission;
 extern void ph_read_admission(const PhView *view, const char *user, const char *database,
 							  bool http, int may_wait_ms, struct PhAdmission *adm);
+extern bool ph_read_lookup_pending(const PhTenantAnswer *answer);
+extern bool ph_read_admission_pending(const char *user, const char *database);
 
 #endif							/* PH_READ_H */

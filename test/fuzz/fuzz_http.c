@@ -1,7 +1,8 @@
 /*
  * fuzz_http.c -- libFuzzer target for the HTTP request parser
- * (src/http_parse.c), which reads bytes from the network in the worker that
- * every probe depends on.  Run by test/fuzz/run.sh; see docs/testing.md.
+ * (src/doors/http/http_parse.c), which reads bytes from the network in the
+ * worker that every probe depends on.  Run by test/fuzz/run.sh; see
+ * docs/testing.md.
  *
  * Besides the sanitizers' own checks, it asserts what the parser promises:
  * a known verdict; for an accepted request a known path, a length within
@@ -9,8 +10,10 @@
  * product of them can overflow), and role and database names that are
  * what a startup packet may carry (at most 63 bytes of UTF-8, no NUL,
  * terminated), and a refresh period only on the status page, within 1 to
- * 3600 s and equal to the one refresh= of the query read independently; for
- * a bad query a known parameter named.  And what RFC 9110 and 9112 ask, each
+ * 3600 s and equal to the one refresh= of the query read independently;
+ * that the route table holds: the path of an origin-form request is one of
+ * its route's paths, its method one of its route's, and a parameter given
+ * only where its route takes it; for a bad query a known parameter named.  And what RFC 9110 and 9112 ask, each
  * read here independently of the parser: HEAD is known for every verdict,
  * so that no answer to one carries a body (RFC 9110, 9.3.2); a request the
  * parser gets as far as its method and path carries one Host if it is
@@ -206,6 +209,50 @@ check_absolute_form(const char *buf, size_t size, PhHttpParse r, const PhHttpReq
 	free(o);
 }
 
+/*
+ * An accepted request against the route table: its method is one its route
+ * answers; in origin-form, its path is one of its route's paths; and each
+ * parameter it carries is one its route takes.
+ */
+static void
+check_route(const char *buf, size_t size, const PhHttpRequest *req)
+{
+	const PhHttpRoute *route = &ph_http_routes[req->path];
+	size_t		t,
+				tlen,
+				plen;
+	const char *version;
+	const char *sp = memchr(buf, ' ', size);
+	int			method = 0,
+				matched = 0;
+
+	for (const PhHttpMethod *m = ph_http_methods; m->name != NULL; m++)
+		if (sp != NULL && (size_t) (sp - buf) == strlen(m->name) &&
+			memcmp(buf, m->name, strlen(m->name)) == 0)
+			method = m->bit;
+	if (!(route->methods & method))
+		abort();
+	if (!split_line(buf, size, &t, &tlen, &version))
+		abort();
+	if (buf[t] == '/')
+	{
+		const char *q = memchr(buf + t, '?', tlen);
+
+		plen = q ? (size_t) (q - buf - t) : tlen;
+		for (int k = 0; k < PH_ROUTE_MAX_PATHS && route->paths[k] != NULL; k++)
+			matched |= strlen(route->paths[k]) == plen && memcmp(route->paths[k], buf + t, plen) == 0;
+		if (!matched)
+			abort();
+	}
+	if ((req->role != PH_ROLE_ARG_NONE && !(route->params & PH_PARAM_ROLE)) ||
+		(req->lag_bytes >= 0 && !(route->params & PH_PARAM_LAG)) ||
+		(req->delay_ms >= 0 && !(route->params & PH_PARAM_DELAY)) ||
+		(req->user[0] && !(route->params & PH_PARAM_USER)) ||
+		(req->database[0] && !(route->params & PH_PARAM_DATABASE)) ||
+		(req->refresh_s != 0 && !(route->params & PH_PARAM_REFRESH)))
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -225,7 +272,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	head = size >= 5 && memcmp(buf, "HEAD ", 5) == 0;
 	if (r < PH_HTTP_INCOMPLETE || r > PH_HTTP_PARSE_LAST)
 		abort();
-	if (r == PH_HTTP_OK && (req.path <= PH_PATH_NONE || req.path > PH_PATH_STATUS))
+	if (r == PH_HTTP_OK && (req.path <= PH_PATH_NONE || req.path > PH_PATH_LAST))
 		abort();
 	if (r == PH_HTTP_OK && (req.length == 0 || req.length > size))
 		abort();				/* the request's length is within what was read */
@@ -243,11 +290,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 							(req.refresh_s != 0 && req.path != PH_PATH_STATUS) ||
 							req.refresh_s != refresh_of(buf, req.length)))
 		abort();				/* refresh: only the status page's, within its range, as asked */
+	if (r == PH_HTTP_OK)
+		check_route(buf, size, &req);
 	if (r == PH_HTTP_OK && req.bad_arg != PH_ARG_NONE)
 		abort();				/* an accepted request names no bad parameter */
 	if (r == PH_HTTP_BAD_QUERY &&
 		(req.bad_arg < PH_ARG_NONE || req.bad_arg > PH_ARG_LAST ||
-		 req.path <= PH_PATH_NONE || req.path > PH_PATH_STATUS))
+		 req.path <= PH_PATH_NONE || req.path > PH_PATH_LAST))
 		abort();				/* a bad query names a known parameter of a known path */
 	if (r == PH_HTTP_OK && req.gzip != 0 &&
 		(req.gzip != 1 || !has_accept_encoding(buf, req.length)))

@@ -321,6 +321,20 @@ for my $i (1 .. 3000) { http_get($hport, "/ready?user=made_up_$i&database=nowher
 my $grown = rss_anon_kb($names_pid) - $rss0;
 cmp_ok($grown, '<', 300, "3,000 made-up names: the names worker grew $grown kB");
 
+# Over HTTP the CONNECT privilege is judged as for an ordinary role: a
+# superuser's answer does not differ from anyone's without the grant (on a
+# database someone else owns, without CONNECT for PUBLIC).
+q1(q{CREATE ROLE dbowner; CREATE ROLE stranger LOGIN});
+$node->safe_psql('postgres', 'CREATE DATABASE elsewhere OWNER dbowner');
+q1('REVOKE CONNECT ON DATABASE elsewhere FROM PUBLIC');
+is(admission($su, 'elsewhere'), 'yes ', 'from SQL a superuser is admitted to it, as the server would');
+for my $who ($su, 'stranger')
+{
+	my $b = poll_body("/ready?user=$who&database=elsewhere", qr/"reason":"no_connect_privilege"/);
+	like($b, qr/"reason":"no_connect_privilege"/,
+		"over HTTP, role $who on a database without CONNECT for PUBLIC: no_connect_privilege, as for any role without the grant");
+}
+
 # Over HTTP the answer carries its reasons, not the facts.
 q1('CREATE ROLE locked NOLOGIN');
 $body = poll_body('/ready?user=locked&database=appdb', qr/role_cannot_login/);

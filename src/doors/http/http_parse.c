@@ -1,5 +1,8 @@
 /*
- * http_parse.c -- the request parser of the HTTP endpoint (see http_parse.h).
+ * http_parse.c -- the request parser of the HTTP endpoint (see http_parse.h),
+ * and what it matches requests with: the routes (each path's methods, query
+ * parameters, content type, gzip and note for the help), the methods and the
+ * query parameters (each one's reading and its help).
  *
  * Accepts "METHOD SP target SP HTTP/1.x CRLF", then header lines, then an
  * empty line (bare LF accepted too).  Only the method and target matter; the
@@ -14,34 +17,39 @@
 
 #include "doors/http/http_parse.h"
 
-/* query parameters a path accepts */
-#define Q_ROLE	1				/* role=primary|replica */
-#define Q_LAG	2				/* lag=<size>, delay=<duration> */
-#define Q_TENANT 4				/* user=<role>, database=<name> */
-#define Q_REFRESH 8				/* refresh=<seconds> */
+/*
+ * The routes.  A new path is a row here (its paths, methods, parameters,
+ * content type, gzip and note for the 404) and a handler in
+ * http_answers.c's table.
+ */
+#define JSON "application/json"
+#define GET_HEAD (PH_METHOD_GET | PH_METHOD_HEAD)
+#define VERDICT_PARAMS (PH_PARAM_ROLE | PH_PARAM_LAG | PH_PARAM_DELAY | PH_PARAM_USER | PH_PARAM_DATABASE)
 
-static const struct
-{
-	const char *name;
-	PhHttpPath	path;
-	int			query;
-}			paths[] = {
-	{"/live", PH_PATH_LIVE, 0},
-	{"/ready", PH_PATH_READY, Q_ROLE | Q_LAG | Q_TENANT},
-	{"/startup", PH_PATH_STARTUP, 0},
-	{"/health", PH_PATH_HEALTH, Q_ROLE | Q_LAG | Q_TENANT},
-	{"/primary", PH_PATH_PRIMARY, 0},
-	{"/replica", PH_PATH_REPLICA, Q_LAG},
-	{"/metrics", PH_PATH_METRICS, 0},
-	{"/", PH_PATH_STATUS, Q_REFRESH},
-	{"/status", PH_PATH_STATUS, Q_REFRESH},
+const PhHttpRoute ph_http_routes[PH_PATH_LAST + 1] = {
+	[PH_PATH_LIVE] = {{"/live"}, GET_HEAD, 0, JSON, 0, NULL},
+	[PH_PATH_READY] = {{"/ready"}, GET_HEAD, VERDICT_PARAMS, JSON, 0, NULL},
+	[PH_PATH_STARTUP] = {{"/startup"}, GET_HEAD, 0, JSON, 0, NULL},
+	/* the probes' short answers go as they are: only the report is worth gzip */
+	[PH_PATH_HEALTH] = {{"/health"}, GET_HEAD, VERDICT_PARAMS, JSON, 1, NULL},
+	[PH_PATH_PRIMARY] = {{"/primary"}, GET_HEAD, 0, JSON, 0, NULL},
+	[PH_PATH_REPLICA] = {{"/replica"}, GET_HEAD, PH_PARAM_LAG | PH_PARAM_DELAY, JSON, 0, NULL},
+	[PH_PATH_METRICS] = {{"/metrics"}, GET_HEAD, 0, "text/plain; version=0.0.4; charset=utf-8", 1, NULL},
+	[PH_PATH_STATUS] = {{"/", "/status"}, GET_HEAD, PH_PARAM_REFRESH, "text/html; charset=utf-8", 1,
+	"the status page"},
+};
+
+const PhHttpMethod ph_http_methods[] = {
+	{"GET", PH_METHOD_GET},
+	{"HEAD", PH_METHOD_HEAD},
+	{NULL}
 };
 
 typedef struct
 {
 	const char *name;
 	long long	factor;
-}			Unit;
+} Unit;
 
 /* sizes as PostgreSQL and Patroni write them (kB = 1024 bytes) */
 static const Unit size_units[] = {
@@ -404,12 +412,91 @@ absolute_to_origin(const char **target, size_t *len)
 }
 
 /*
- * The query string: "&"-separated role=primary|replica (where the path takes
- * a role), lag=<bytes, or with kB/MB/GB/TB> and delay=<n ms|s|min|h|d>
- * (where it takes lag limits), each within its maximum, and user=<role> and
- * database=<name> (where it takes the per-tenant question), once each.  Anything else is a
- * bad request; req->bad_arg says which parameter and why, so that the answer
- * can name it.
+ * The query parameters: each one's reading of its value v[0..len) into req,
+ * PH_ARG_NONE when it is good, else what is wrong with it (for the 400,
+ * which names it).
+ */
+static PhHttpArg
+param_role(const char *v, size_t len, PhHttpRequest *req)
+{
+	if (len == 7 && memcmp(v, "primary", 7) == 0)
+		req->role = PH_ROLE_ARG_PRIMARY;
+	else if (len == 7 && memcmp(v, "replica", 7) == 0)
+		req->role = PH_ROLE_ARG_REPLICA;
+	else
+		return PH_ARG_ROLE;
+	return PH_ARG_NONE;
+}
+
+static PhHttpArg
+param_lag(const char *v, size_t len, PhHttpRequest *req)
+{
+	int			r = parse_with_unit(v, len, size_units, PH_HTTP_MAX_LAG_BYTES, &req->lag_bytes);
+
+	return r > 0 ? PH_ARG_NONE : r < 0 ? PH_ARG_LAG_RANGE : PH_ARG_LAG;
+}
+
+static PhHttpArg
+param_delay(const char *v, size_t len, PhHttpRequest *req)
+{
+	int			r = parse_with_unit(v, len, time_units, PH_HTTP_MAX_DELAY_MS, &req->delay_ms);
+
+	return r > 0 ? PH_ARG_NONE : r < 0 ? PH_ARG_DELAY_RANGE : PH_ARG_DELAY;
+}
+
+/* user= or database=: a name, once */
+static PhHttpArg
+param_name(const char *v, size_t len, PhHttpRequest *req, int is_db)
+{
+	char	   *dst = is_db ? req->database : req->user;
+
+	req->bad_is_database = is_db;
+	return dst[0] != '\0' ? PH_ARG_NAME_REPEATED : decode_name(v, len, dst);
+}
+
+static PhHttpArg
+param_user(const char *v, size_t len, PhHttpRequest *req)
+{
+	return param_name(v, len, req, 0);
+}
+
+static PhHttpArg
+param_database(const char *v, size_t len, PhHttpRequest *req)
+{
+	return param_name(v, len, req, 1);
+}
+
+/* whole seconds, 1 to PH_HTTP_MAX_REFRESH_S, once */
+static PhHttpArg
+param_refresh(const char *v, size_t len, PhHttpRequest *req)
+{
+	int			secs = 0;
+	size_t		k;
+
+	for (k = 0; k < len && v[k] >= '0' && v[k] <= '9' && secs <= PH_HTTP_MAX_REFRESH_S; k++)
+		secs = secs * 10 + (v[k] - '0');
+	if (k == 0 || k < len || secs < 1 || secs > PH_HTTP_MAX_REFRESH_S || req->refresh_s != 0)
+		return PH_ARG_REFRESH;
+	req->refresh_s = secs;
+	return PH_ARG_NONE;
+}
+
+/* The parameters a route may take (its PH_PARAM_* bits), in the 400's order. */
+const PhHttpParam ph_http_params[] = {
+	{"role", PH_PARAM_ROLE, "role=primary|replica", param_role},
+	{"lag", PH_PARAM_LAG, "lag=<bytes, or n kB|MB|GB|TB>", param_lag},
+	{"delay", PH_PARAM_DELAY, "delay=<n ms|s|min|h|d>", param_delay},
+	{"user", PH_PARAM_USER, "user=<role>", param_user},
+	{"database", PH_PARAM_DATABASE, "database=<name>", param_database},
+	{"refresh", PH_PARAM_REFRESH, "refresh=<seconds>", param_refresh},
+	{NULL}
+};
+
+/*
+ * The query string: "&"-separated name=value pairs, each a parameter the
+ * route takes (accepts: its PH_PARAM_* bits), read by its row of params.
+ * Anything else is a bad request; req->bad_arg says which parameter and why,
+ * so that the answer can name it.
  */
 static PhHttpParse
 parse_query(const char *q, size_t len, int accepts, PhHttpRequest *req)
@@ -421,78 +508,56 @@ parse_query(const char *q, size_t len, int accepts, PhHttpRequest *req)
 		const char *p = q + start;
 		const char *amp = memchr(p, '&', len - start);
 		size_t		n = amp ? (size_t) (amp - p) : len - start;
-		int			r;
+		PhHttpArg	bad = PH_ARG_NONE;
+		int			found = 0;
 
-		if (n >= 5 && (accepts & Q_ROLE) && memcmp(p, "role=", 5) == 0)
+		for (const PhHttpParam *param = ph_http_params; param->name != NULL && !found; param++)
 		{
-			if (n == 12 && memcmp(p + 5, "primary", 7) == 0)
-				req->role = PH_ROLE_ARG_PRIMARY;
-			else if (n == 12 && memcmp(p + 5, "replica", 7) == 0)
-				req->role = PH_ROLE_ARG_REPLICA;
-			else
-			{
-				req->bad_arg = PH_ARG_ROLE;
-				return PH_HTTP_BAD_QUERY;
-			}
-		}
-		else if (n >= 4 && (accepts & Q_LAG) && memcmp(p, "lag=", 4) == 0)
-		{
-			r = parse_with_unit(p + 4, n - 4, size_units, PH_HTTP_MAX_LAG_BYTES, &req->lag_bytes);
-			if (r <= 0)
-			{
-				req->bad_arg = r < 0 ? PH_ARG_LAG_RANGE : PH_ARG_LAG;
-				return PH_HTTP_BAD_QUERY;
-			}
-		}
-		else if (n >= 6 && (accepts & Q_LAG) && memcmp(p, "delay=", 6) == 0)
-		{
-			r = parse_with_unit(p + 6, n - 6, time_units, PH_HTTP_MAX_DELAY_MS, &req->delay_ms);
-			if (r <= 0)
-			{
-				req->bad_arg = r < 0 ? PH_ARG_DELAY_RANGE : PH_ARG_DELAY;
-				return PH_HTTP_BAD_QUERY;
-			}
-		}
-		else if ((accepts & Q_TENANT) &&
-				 ((n >= 5 && memcmp(p, "user=", 5) == 0) ||
-				  (n >= 9 && memcmp(p, "database=", 9) == 0)))
-		{
-			int			is_db = p[0] == 'd';
-			size_t		skip = is_db ? 9 : 5;
-			char	   *dst = is_db ? req->database : req->user;
-			PhHttpArg	bad;
+			size_t		name_len = strlen(param->name);
 
-			req->bad_is_database = is_db;
-			bad = dst[0] != '\0' ? PH_ARG_NAME_REPEATED : decode_name(p + skip, n - skip, dst);
-			if (bad != PH_ARG_NONE)
+			if ((accepts & param->bit) && n > name_len &&
+				memcmp(p, param->name, name_len) == 0 && p[name_len] == '=')
 			{
-				req->bad_arg = bad;
-				return PH_HTTP_BAD_QUERY;
+				found = 1;
+				bad = param->read(p + name_len + 1, n - name_len - 1, req);
 			}
 		}
-		else if (n >= 8 && (accepts & Q_REFRESH) && memcmp(p, "refresh=", 8) == 0)
+		if (!found || bad != PH_ARG_NONE)
 		{
-			int			secs = 0;
-			size_t		k;
-
-			for (k = 8; k < n && p[k] >= '0' && p[k] <= '9' && secs <= PH_HTTP_MAX_REFRESH_S; k++)
-				secs = secs * 10 + (p[k] - '0');
-			if (k == 8 || k < n || secs < 1 || secs > PH_HTTP_MAX_REFRESH_S || req->refresh_s != 0)
-			{
-				req->bad_arg = PH_ARG_REFRESH;
-				return PH_HTTP_BAD_QUERY;
-			}
-			req->refresh_s = secs;
-		}
-		else
-		{
-			req->bad_arg = PH_ARG_NONE;
+			req->bad_arg = bad; /* PH_ARG_NONE: not a parameter of this path */
 			return PH_HTTP_BAD_QUERY;
 		}
 		start += n + 1;
 	}
 	return PH_HTTP_OK;
 }
+
+int
+ph_http_all_methods(void)
+{
+	int			mask = 0;
+
+	for (int id = 1; id <= PH_PATH_LAST; id++)
+		mask |= ph_http_routes[id].methods;
+	return mask;
+}
+
+/* The route of path[0..len), PH_PATH_NONE when none has it. */
+static PhHttpPath
+find_route(const char *path, size_t len)
+{
+	for (int id = 1; id <= PH_PATH_LAST; id++)
+		for (int k = 0; k < PH_ROUTE_MAX_PATHS && ph_http_routes[id].paths[k] != NULL; k++)
+			if (strlen(ph_http_routes[id].paths[k]) == len &&
+				memcmp(path, ph_http_routes[id].paths[k], len) == 0)
+				return (PhHttpPath) id;
+	return PH_PATH_NONE;
+}
+
+/* ------------------------------------------------------------------------
+ * The request
+ * ------------------------------------------------------------------------
+ */
 
 int
 ph_http_is_head(const char *buf, size_t len)
@@ -516,6 +581,7 @@ ph_http_parse(const char *buf, size_t len, PhHttpRequest *req)
 	const char *path;
 	size_t		path_len;
 	int			gzip_said = 0;
+	int			method = 0;
 	int			http11;
 	int			hosts = 0;
 
@@ -559,8 +625,8 @@ ph_http_parse(const char *buf, size_t len, PhHttpRequest *req)
 
 	/*
 	 * version: "HTTP/" DIGIT "." DIGIT (RFC 9112, 2.3; case-sensitive), and
-	 * nothing after it.  One that is well formed but neither 1.0 nor 1.1 is
-	 * a version this server does not speak: 505 (RFC 9110, 15.6.6), decided
+	 * nothing after it.  One that is well formed but neither 1.0 nor 1.1 is a
+	 * version this server does not speak: 505 (RFC 9110, 15.6.6), decided
 	 * before anything else the request says, which that version might mean
 	 * otherwise.  Anything else is no request line: 400.
 	 */
@@ -623,8 +689,11 @@ ph_http_parse(const char *buf, size_t len, PhHttpRequest *req)
 	if (hosts > 1 || (http11 && hosts == 0))
 		return PH_HTTP_BAD_REQUEST;
 
-	/* GET, or HEAD (req->head, above) */
-	if (!req->head && !(method_len == 3 && memcmp(buf, "GET", 3) == 0))
+	/* a method some route answers (methods are case-sensitive) */
+	for (const PhHttpMethod *m = ph_http_methods; m->name != NULL; m++)
+		if (strlen(m->name) == method_len && memcmp(buf, m->name, method_len) == 0)
+			method = m->bit;
+	if (!(method & ph_http_all_methods()))
 		return PH_HTTP_BAD_METHOD;
 
 	/*
@@ -642,19 +711,17 @@ ph_http_parse(const char *buf, size_t len, PhHttpRequest *req)
 	path_len = qmark;
 	if (path_len == 0)
 	{
-		path = "/";				/* "http://host" or "http://host?q": RFC 9110, 4.2.3 */
+		path = "/";				/* "http://host" or "http://host?q": RFC 9110,
+								 * 4.2.3 */
 		path_len = 1;
 	}
-	for (size_t k = 0; k < sizeof(paths) / sizeof(paths[0]); k++)
-	{
-		if (strlen(paths[k].name) == path_len && memcmp(path, paths[k].name, path_len) == 0)
-		{
-			req->path = paths[k].path;
-			if (qmark == target_len)
-				return PH_HTTP_OK;
-			return parse_query(target + qmark + 1, target_len - qmark - 1,
-							   paths[k].query, req);
-		}
-	}
-	return PH_HTTP_NOT_FOUND;
+	req->path = find_route(path, path_len);
+	if (req->path == PH_PATH_NONE)
+		return PH_HTTP_NOT_FOUND;
+	if (!(method & ph_http_routes[req->path].methods))
+		return PH_HTTP_BAD_METHOD;	/* req->path tells the answer its Allow */
+	if (qmark == target_len)
+		return PH_HTTP_OK;
+	return parse_query(target + qmark + 1, target_len - qmark - 1,
+					   ph_http_routes[req->path].params, req);
 }

@@ -18,10 +18,10 @@
 
 #include "doors/fields.h"
 #include "doors/http/metrics.h"
-#include "judge/replication_checks.h"
-#include "read/read.h"
 #include "ground/shmem.h"
+#include "judge/replication_checks.h"
 #include "judge/verdict.h"
+#include "read/read.h"
 
 #define PH_METRICS_POOLS 20
 
@@ -105,16 +105,26 @@ static const struct
 	[PH_UNIT_RATIO] = {"check_value_ratio", "Each check's figure that is a share: of the usable slots, of a CONNECTION LIMIT."},
 };
 
-/* pg_health_<name>{k1="v1",...} v, for labels in pairs (NULL-terminated) */
+/*
+ * pg_health_<name>{k1="v1",...} v, for labels given as pairs of strings
+ * after v, the last pair followed by NULL.
+ */
 static void
-labeled(StringInfo b, const char *name, const char *const *labels, double v)
+labeled(StringInfo b, const char *name, double v,...)
 {
+	va_list		ap;
+	const char *key;
+	bool		first = true;
+
 	appendStringInfo(b, "pg_health_%s{", name);
-	for (int i = 0; labels[i] != NULL; i += 2)
+	va_start(ap, v);
+	while ((key = va_arg(ap, const char *)) != NULL)
 	{
-		appendStringInfo(b, "%s%s=", i > 0 ? "," : "", labels[i]);
-		label_value(b, labels[i + 1]);
+		appendStringInfo(b, "%s%s=", first ? "" : ",", key);
+		label_value(b, va_arg(ap, const char *));
+		first = false;
 	}
+	va_end(ap);
 	appendStringInfoChar(b, '}');
 	value(b, v);
 }
@@ -159,9 +169,8 @@ pooler_metrics(StringInfo b, const PhPoolerTable *t)
 			const int	v[] = {p->cl_active, p->cl_waiting};
 
 			for (int s = 0; s < (int) lengthof(cl_states); s++)
-				labeled(b, "pooler_clients", (const char *const[]) {
-					"pooler", t->items[k].name, "database", p->database, "user", p->user,
-						"state", cl_states[s], NULL}, v[s]);
+				labeled(b, "pooler_clients", v[s],
+						"pooler", t->items[k].name, "database", p->database, "user", p->user, "state", cl_states[s], NULL);
 		}
 	family(b, "pooler_servers", "gauge", "Server connections of a pool at the pooler, by state.");
 	for (int k = 0; k < t->n; k++)
@@ -171,9 +180,8 @@ pooler_metrics(StringInfo b, const PhPoolerTable *t)
 			const int	v[] = {p->sv_active, p->sv_idle, p->sv_used, p->sv_tested, p->sv_login};
 
 			for (int s = 0; s < (int) lengthof(sv_states); s++)
-				labeled(b, "pooler_servers", (const char *const[]) {
-					"pooler", t->items[k].name, "database", p->database, "user", p->user,
-						"state", sv_states[s], NULL}, v[s]);
+				labeled(b, "pooler_servers", v[s],
+						"pooler", t->items[k].name, "database", p->database, "user", p->user, "state", sv_states[s], NULL);
 		}
 	family(b, "pooler_max_wait_seconds", "gauge", "How long the oldest client of a pool at the pooler has waited.");
 	for (int k = 0; k < t->n; k++)
@@ -181,9 +189,8 @@ pooler_metrics(StringInfo b, const PhPoolerTable *t)
 		{
 			const PhPoolerPool *p = &t->items[k].pools[j];
 
-			labeled(b, "pooler_max_wait_seconds", (const char *const[]) {
-				"pooler", t->items[k].name, "database", p->database, "user", p->user, NULL},
-					p->maxwait_us / 1e6);
+			labeled(b, "pooler_max_wait_seconds", p->maxwait_us / 1e6,
+					"pooler", t->items[k].name, "database", p->database, "user", p->user, NULL);
 		}
 }
 
@@ -198,9 +205,12 @@ component_pool_metrics(StringInfo b, const PhComponentTable *t)
 
 		if (!c->in_use || c->app_pool_at == 0)
 			continue;
-		labeled(b, "component_pool_connections", (const char *const[]) {"component", c->name, "state", "in_use", NULL}, c->app_in_use);
-		labeled(b, "component_pool_connections", (const char *const[]) {"component", c->name, "state", "idle", NULL}, c->app_idle);
-		labeled(b, "component_pool_connections", (const char *const[]) {"component", c->name, "state", "waiting", NULL}, c->app_waiting);
+		labeled(b, "component_pool_connections", c->app_in_use,
+				"component", c->name, "state", "in_use", NULL);
+		labeled(b, "component_pool_connections", c->app_idle,
+				"component", c->name, "state", "idle", NULL);
+		labeled(b, "component_pool_connections", c->app_waiting,
+				"component", c->name, "state", "waiting", NULL);
 	}
 	family(b, "component_pool_max_size", "gauge", "The most connections a component's own pool may hold.");
 	for (int k = 0; k < t->n; k++)
@@ -237,10 +247,8 @@ standby_metrics(StringInfo b, const PhSnapshot *snap, const PhStandbyTable *t)
 		char		pid[16];
 
 		snprintf(pid, sizeof(pid), "%d", s->pid);
-		labeled(b, "standby_info", (const char *const[]) {
-			"application_name", s->application_name, "pid", pid, "client_addr", ph_client_addr_for_http(s->client_addr),
-				"state", ph_walsender_state_name(s->state),
-				"sync_state", ph_sync_state_name((PhSyncState) s->sync_state), NULL}, 1);
+		labeled(b, "standby_info", 1,
+				"application_name", s->application_name, "pid", pid, "client_addr", ph_client_addr_for_http(s->client_addr), "state", ph_walsender_state_name(s->state), "sync_state", ph_sync_state_name((PhSyncState) s->sync_state), NULL);
 	}
 	family(b, "standby_replay_lag_bytes", "gauge", "WAL this primary wrote that the standby has not replayed yet.");
 	for (int i = 0; i < t->n; i++)
@@ -345,11 +353,10 @@ database_session_metrics(StringInfo b, const PhPoolTable *pools)
 		/* the rest: a name no database can have */
 		name = d == &rest ? "" :
 			ph_limit_name(d->db_index >= 0 ? &pools->databases[d->db_index] : NULL, d->datid,
-						dbuf, sizeof(dbuf));
+						  dbuf, sizeof(dbuf));
 		for (int j = 0; j < (int) lengthof(states); j++)
-			labeled(b, "database_sessions", (const char *const[]) {
-				"database", name, "state", states[j].state, NULL},
-					*(const int *) ((const char *) &d->s + states[j].offset));
+			labeled(b, "database_sessions", *(const int *) ((const char *) &d->s + states[j].offset),
+					"database", name, "state", states[j].state, NULL);
 	}
 }
 
@@ -422,9 +429,8 @@ ph_metrics_text(StringInfo b)
 	nchecks = pv.nchecks;
 
 	family(b, "build_info", "gauge", "Always 1: the versions of pg_health's library and of the PostgreSQL it runs in.");
-	labeled(b, "build_info", (const char *const[]) {
-		"version", PH_LIBRARY_VERSION,
-			"pg_version", GetConfigOption("server_version", false, false), NULL}, 1);
+	labeled(b, "build_info", 1,
+			"version", PH_LIBRARY_VERSION, "pg_version", GetConfigOption("server_version", false, false), NULL);
 	family(b, "live", "gauge", "1 when the pg_health worker is sampling (its last sample is fresh).");
 	sample(b, "live", v.live);
 	family(b, "started", "gauge", "1 once initialization is complete (health.started()).");
@@ -475,8 +481,12 @@ ph_metrics_text(StringInfo b)
 					  snap->sampled_at, snap->in_recovery);
 		standby_metrics(b, snap, pv.standbys);
 		database_session_metrics(b, pools);
-		/* the 5 slots that retain the most; whether each is in use apart, so
-		 * that a slot's series does not change when its consumer comes and goes */
+
+		/*
+		 * the 5 slots that retain the most; whether each is in use apart, so
+		 * that a slot's series does not change when its consumer comes and
+		 * goes
+		 */
 		family(b, "slot_retained_bytes", "gauge", "WAL retained by each of the 5 replication slots that retain the most, active or not.");
 		for (int k = 0; k < snap->repl.ntop_slots; k++)
 			sample1(b, "slot_retained_bytes", "slot", snap->repl.top_slots[k].name,
@@ -506,9 +516,9 @@ ph_metrics_text(StringInfo b)
 				}
 				pool_sample(b, "pool_sessions",
 							ph_limit_name(p->db_index >= 0 ? &pools->databases[p->db_index] : NULL,
-										p->datid, dbuf, sizeof(dbuf)),
+										  p->datid, dbuf, sizeof(dbuf)),
 							ph_limit_name(p->role_index >= 0 ? &pools->roles[p->role_index] : NULL,
-										p->roleid, rbuf, sizeof(rbuf)),
+										  p->roleid, rbuf, sizeof(rbuf)),
 							p->application_name, p->s.sessions);
 			}
 			if (any_other)

@@ -1,7 +1,7 @@
 /*
- * sql_tenants.c -- health.asked_pairs (doors): the (role, database) pairs
+ * sql_asked_pairs.c -- health.asked_pairs (doors): the (role, database) pairs
  * the per-tenant question has been asked about, who asked first (whose
- * share of the table the entry takes, tenants.c), when, and how their
+ * share of the table the entry takes, asked_pairs.c), when, and how their
  * lookup went.  For a DBA who wants to see who uses the table; the columns
  * come from fields.c.
  */
@@ -13,8 +13,8 @@
 #include "utils/acl.h"
 
 #include "doors/fields.h"
-#include "ground/shmem.h"
 #include "ground/asked_pairs.h"
+#include "ground/shmem.h"
 
 PG_FUNCTION_INFO_V1(pg_health_asked_pairs_1_2);
 

@@ -2,7 +2,7 @@
  * sql_poolers.c -- health.poolers and health.pooler_pools (doors): the
  * connection poolers in front of the server as the latest sample saw them,
  * one row per pooler and one per pool (database, user) at a pooler.  What
- * they show is the pooler worker's last poll (poller.c), copied with the
+ * they show is the pooler worker's last poll (pooler_worker.c), copied with the
  * snapshot; the columns come from fields.c.  Never the conninfo.
  */
 #include "postgres.h"
@@ -12,9 +12,9 @@
 #include "utils/builtins.h"
 
 #include "doors/fields.h"
-#include "read/read.h"
 #include "ground/shmem.h"
 #include "judge/verdict.h"
+#include "read/read.h"
 
 PG_FUNCTION_INFO_V1(pg_health_poolers_1_1);
 PG_FUNCTION_INFO_V1(pg_health_pooler_pools_1_1);

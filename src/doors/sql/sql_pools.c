@@ -34,13 +34,13 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
-#include "ground/compat.h"
-#include "judge/builtin_checks.h"
 #include "doors/fields.h"
+#include "ground/compat.h"
 #include "ground/guard.h"
-#include "read/read.h"
 #include "ground/shmem.h"
+#include "judge/builtin_checks.h"
 #include "judge/verdict.h"
+#include "read/read.h"
 
 PG_FUNCTION_INFO_V1(pg_health_pools_1_0);
 PG_FUNCTION_INFO_V1(pg_health_sessions_1_0);
@@ -105,9 +105,9 @@ pg_health_pools_1_0(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	PhPoolTable *t;
+	PhPageView	pv;
 	PhSnapshot *snap;
 	PhComponentTable *comps;
-	pid_t		worker_pid;
 	uint8		skip;
 
 	ph_require_preloaded();
@@ -121,10 +121,10 @@ pg_health_pools_1_0(PG_FUNCTION_ARGS)
 				 errmsg("health.pools has %d columns, not the %d the pg_health library fills",
 						rsinfo->setDesc->natts, POOL_KEY_COLUMNS + POOL_AFTER_COLUMNS + ph_n_session_fields),
 				 errhint("Update the extension to the library's version: ALTER EXTENSION pg_health UPDATE.")));
-	t = ph_reader_buffer(PH_BUF_POOLS);
-	snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
-	comps = ph_reader_buffer(PH_BUF_COMPONENTS);
-	ph_read_pools(t, snap, comps, NULL, &worker_pid);
+	ph_read_page(&pv, PH_PART_POOLS | PH_PART_COMPONENTS, 0, 0);
+	t = pv.pools;
+	snap = pv.snap;
+	comps = pv.components;
 	if (snap->generation == 0 || t->generation != snap->generation)
 		return (Datum) 0;
 

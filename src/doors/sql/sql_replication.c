@@ -12,10 +12,10 @@
 
 #include "doors/fields.h"
 #include "ground/guard.h"
-#include "read/read.h"
-#include "judge/replication_checks.h"
 #include "ground/shmem.h"
+#include "judge/replication_checks.h"
 #include "judge/verdict.h"
+#include "read/read.h"
 
 PG_FUNCTION_INFO_V1(pg_health_replication_1_0);
 
@@ -34,18 +34,18 @@ Datum
 pg_health_replication_1_0(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PhPageView	pv;
 	PhSnapshot *snap;
 	PhStandbyTable *t;
-	pid_t		worker_pid;
 	Datum		values[REPLICATION_COLS];
 	bool		nulls[REPLICATION_COLS];
 
 	ph_require_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
 	ph_require_natts(rsinfo->setDesc, "health.replication", REPLICATION_COLS);
-	snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
-	t = ph_reader_buffer(PH_BUF_STANDBYS);
-	ph_read_standbys(t, snap, &worker_pid);
+	ph_read_page(&pv, PH_PART_STANDBYS, 0, 0);
+	snap = pv.snap;
+	t = pv.standbys;
 	if (snap->generation == 0)
 		return (Datum) 0;
 

@@ -1,8 +1,8 @@
 /*
- * sql.c -- the verdict functions and the views of the verdict (doors):
+ * sql_verdicts.c -- the verdict functions and the views of the verdict (doors):
  * live(), ready(), started(), checks, report, refresh, status, connections,
  * history, events, components.  sql_pools.c and sql_replication.c serve the
- * other views; components.c and checker.c the configuration functions.
+ * other views; components.c and custom_checks.c the configuration functions.
  *
  * Each reads through read.c (or copies a few words, or a ring, out of shared
  * memory under a shared lock, shmem.c) and formats after releasing it.  The verdict functions copy a few words, so
@@ -29,14 +29,14 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
-#include "judge/admission.h"
-#include "judge/component_checks.h"
 #include "doors/fields.h"
-#include "read/read.h"
 #include "doors/report.h"
 #include "ground/shmem.h"
-#include "judge/verdict.h"
 #include "ground/workers.h"
+#include "judge/admission.h"
+#include "judge/component_checks.h"
+#include "judge/verdict.h"
+#include "read/read.h"
 
 PG_FUNCTION_INFO_V1(pg_health_live_1_0);
 PG_FUNCTION_INFO_V1(pg_health_ready_1_0);
@@ -154,7 +154,7 @@ pg_health_live_1_0(PG_FUNCTION_ARGS)
 {
 	PhVerdict	v;
 
-	if (ph_shared == NULL)
+	if (!ph_preloaded())
 		PG_RETURN_BOOL(false);
 	verdict_now(PH_ROLE_ANY, &v);
 	PG_RETURN_BOOL(v.live);
@@ -178,7 +178,7 @@ pg_health_ready_1_0(PG_FUNCTION_ARGS)
 		PhView		view;
 		PhAdmission adm;
 
-		if (ph_shared == NULL)
+		if (!ph_preloaded())
 			PG_RETURN_BOOL(false);
 		(void) overrides_arg(fcinfo, 1, &o);
 		ph_read_view(&view, role, &o, false);
@@ -187,7 +187,7 @@ pg_health_ready_1_0(PG_FUNCTION_ARGS)
 	}
 	if (!overrides_arg(fcinfo, 1, &o))
 	{
-		if (ph_shared == NULL)
+		if (!ph_preloaded())
 			PG_RETURN_BOOL(false);
 		verdict_now(role, &v);	/* O(1), no lock */
 	}
@@ -195,7 +195,7 @@ pg_health_ready_1_0(PG_FUNCTION_ARGS)
 	{
 		PhView		view;
 
-		if (ph_shared == NULL)
+		if (!ph_preloaded())
 			PG_RETURN_BOOL(false);
 		ph_read_view(&view, role, &o, false);
 		v = view.verdict;
@@ -300,7 +300,7 @@ pg_health_components_1_0(PG_FUNCTION_ARGS)
 	t = view.components;
 	if (snap->generation == 0)
 		return (Datum) 0;
-	/* every call: the declaration called may be any (a few µs) */
+	/* every call: the declaration called may be any (a few us) */
 	ph_check_columns(rsinfo->setDesc, "health.components", 0, ph_component_fields,
 					 ph_n_component_fields, after, &skip);
 	if (rsinfo->setDesc->natts > (int) lengthof(values))
@@ -345,48 +345,10 @@ ph_refresh_timeout(void)
 Datum
 pg_health_refresh_1_0(PG_FUNCTION_ARGS)
 {
-	uint64		ticket;
-	TimestampTz deadline;
-	bool		answered = false;
-	pid_t		woken = 0;
+	bool		answered;
 
 	ph_require_preloaded();
-	ticket = pg_atomic_add_fetch_u64(&ph_shared->refresh_requested, 1);
-	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ph_refresh_timeout());
-
-	ConditionVariablePrepareToSleep(&ph_shared->sampled_cv);
-	for (;;)
-	{
-		Latch	   *latch;
-		pid_t		pid;
-		uint64		served;
-		long		remaining;
-
-		LWLockAcquire(ph_shared->lock, LW_SHARED);
-		served = ph_shared->snap.refresh_served;
-		latch = ph_shared->worker_latch;
-		pid = ph_shared->worker_pid;
-		LWLockRelease(ph_shared->lock);
-
-		if (served >= ticket)
-		{
-			answered = true;
-			break;
-		}
-		remaining = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
-		if (remaining <= 0)
-			break;
-		if (latch && pid != woken)
-		{
-			if (woken != 0 || served + 1 >= ticket)
-				SetLatch(latch);
-			woken = pid;
-		}
-		(void) ConditionVariableTimedSleep(&ph_shared->sampled_cv, Min(remaining, 100),
-										   PG_WAIT_EXTENSION);
-	}
-	ConditionVariableCancelSleep();
-
+	answered = ph_read_fresh_sample(ph_refresh_timeout());
 	if (!answered)
 		ereport(WARNING,
 				(errmsg("pg_health sampler did not take a sample within %d ms",
@@ -409,7 +371,7 @@ Datum
 pg_health_status_1_0(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc = result_tupdesc(fcinfo);
-	PhView		view;
+	PhPageView	pv;
 	const PhSnapshot *snap;
 	pid_t		worker_pid;
 	PhVerdict	v;
@@ -419,10 +381,10 @@ pg_health_status_1_0(PG_FUNCTION_ARGS)
 
 	ph_require_preloaded();
 	ph_require_natts(tupdesc, "health.status", lengthof(values));
-	ph_read_view(&view, PH_ROLE_ANY, NULL, false);
-	snap = view.snap;
-	worker_pid = view.worker_pid;
-	v = view.verdict;
+	ph_read_page(&pv, 0, 0, 0);
+	snap = pv.snap;
+	worker_pid = pv.worker_pid;
+	v = pv.verdict;
 
 	values[i++] = CStringGetTextDatum(ph_state_name(v.state));
 	values[i++] = BoolGetDatum(v.ready);
@@ -439,7 +401,7 @@ pg_health_status_1_0(PG_FUNCTION_ARGS)
 		values[i++] = BoolGetDatum(snap->in_recovery);
 	}
 	ph_set_time(values, nulls, i++, PgStartTime);
-	ph_set_time(values, nulls, i++, ph_shared->shmem_initialized_at);
+	ph_set_time(values, nulls, i++, pv.shmem_initialized_at);
 	ph_set_time(values, nulls, i++, snap->started_at);
 	if (worker_pid == 0)
 		nulls[i++] = true;
@@ -458,7 +420,7 @@ pg_health_status_1_0(PG_FUNCTION_ARGS)
 		values[i++] = ph_interval_datum(v.age_ms * 1000);
 		values[i++] = ph_interval_datum(snap->sample_duration_us);
 	}
-	values[i++] = Int64GetDatum((int64) ph_shared->shmem_size);
+	values[i++] = Int64GetDatum((int64) pv.shmem_size);
 	Assert(i == tupdesc->natts);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
@@ -478,7 +440,7 @@ pg_health_connections_1_0(PG_FUNCTION_ARGS)
 
 	ph_require_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
-	/* every call: the declaration called may be any (a few µs) */
+	/* every call: the declaration called may be any (a few us) */
 	ph_check_columns(rsinfo->setDesc, "health.connections", 0, ph_connection_fields,
 					 ph_n_connection_fields, after, &skip);
 	if (rsinfo->setDesc->natts > (int) lengthof(values))
@@ -498,73 +460,50 @@ pg_health_connections_1_0(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-Datum
-pg_health_history_1_0(PG_FUNCTION_ARGS)
+/* health.history and health.events: a ring, its columns from fields.c. */
+static void
+ring_rows(FunctionCallInfo fcinfo, const char *view, uint32 part, const PhField *fields, int nfields)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	PhHistoryEntry *h;
+	static const char *const nothing_after[] = {NULL};
+	PhPageView	pv;
+	Datum		values[32];
+	bool		nulls[32];
+	uint8		skip;
 	int			n;
+	Size		size;
 
 	ph_require_preloaded();
 	InitMaterializedSRF(fcinfo, 0);
-	ph_require_natts(rsinfo->setDesc, "health.history", 17);
-	n = ph_read_history(&h, 0);
+	/* exactly the table's columns, or an error (never past the arrays) */
+	ph_check_columns(rsinfo->setDesc, view, 0, fields, nfields, nothing_after, &skip);
+	if (rsinfo->setDesc->natts > (int) lengthof(values))
+		elog(ERROR, "%s has more columns than pg_health can fill", view);
+	ph_read_page(&pv, part, 0, 0);
+	n = part == PH_PART_HISTORY ? pv.nhistory : pv.nevents;
+	size = part == PH_PART_HISTORY ? sizeof(PhHistoryEntry) : sizeof(PhEvent);
 	for (int k = 0; k < n; k++)
 	{
-		Datum		values[17];
-		bool		nulls[17] = {0};
+		const char *entry = (part == PH_PART_HISTORY ? (const char *) pv.history :
+							 (const char *) pv.events) + k * size;
 		int			i = 0;
 
-		values[i++] = TimestampTzGetDatum(h[k].sampled_at);
-		values[i++] = Int64GetDatum((int64) h[k].generation);
-		values[i++] = CStringGetTextDatum(ph_state_name((PhState) h[k].state));
-		values[i++] = BoolGetDatum(h[k].in_recovery);
-		values[i++] = Int32GetDatum(h[k].client_backends);
-		values[i++] = Int32GetDatum(h[k].available_ordinary);
-		values[i++] = Float8GetDatum(h[k].utilization_pct);
-		values[i++] = Int32GetDatum(h[k].active);
-		values[i++] = Int32GetDatum(h[k].idle_in_transaction);
-		values[i++] = Int32GetDatum(h[k].waiting_on_locks);
-		if (h[k].oldest_xact_age_us > 0)
-			values[i++] = ph_interval_datum(h[k].oldest_xact_age_us);
-		else
-			nulls[i++] = true;
-		values[i++] = Int32GetDatum(h[k].warnings);
-		values[i++] = Int32GetDatum(h[k].criticals);
-		values[i++] = ph_interval_datum(h[k].sample_duration_us);
-		ph_set_float(values, nulls, i++, h[k].connections_per_s);
-		ph_set_float(values, nulls, i++, h[k].refusals_per_s);
-		ph_set_float(values, nulls, i++, h[k].auth_failures_per_s);
-		Assert(i == rsinfo->setDesc->natts);
+		memset(nulls, 0, sizeof(nulls));
+		ph_put_fields(values, nulls, &i, fields, nfields, entry, 0, skip);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+}
+
+Datum
+pg_health_history_1_0(PG_FUNCTION_ARGS)
+{
+	ring_rows(fcinfo, "health.history", PH_PART_HISTORY, ph_history_fields, ph_n_history_fields);
 	return (Datum) 0;
 }
 
 Datum
 pg_health_events_1_0(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	PhEvent    *e;
-	int			n;
-
-	ph_require_preloaded();
-	InitMaterializedSRF(fcinfo, 0);
-	ph_require_natts(rsinfo->setDesc, "health.events", 6);
-	n = ph_read_events(&e, 0, NULL);
-	for (int k = 0; k < n; k++)
-	{
-		Datum		values[6];
-		bool		nulls[6] = {0};
-
-		values[0] = TimestampTzGetDatum(e[k].occurred_at);
-		values[1] = Int64GetDatum((int64) e[k].generation);
-		values[2] = CStringGetTextDatum(ph_state_name((PhState) e[k].old_state));
-		values[3] = CStringGetTextDatum(ph_state_name((PhState) e[k].new_state));
-		values[4] = CStringGetTextDatum(e[k].reasons);
-		values[5] = DirectFunctionCall1(jsonb_in,
-										CStringGetDatum(e[k].changes[0] ? e[k].changes : "[]"));
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
+	ring_rows(fcinfo, "health.events", PH_PART_EVENTS, ph_event_fields, ph_n_event_fields);
 	return (Datum) 0;
 }
