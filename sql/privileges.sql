@@ -27,8 +27,10 @@ SELECT query, public.ph_sqlstate_of(query) AS sqlstate
  ORDER BY 1;
 RESET ROLE;
 
--- pg_monitor members read everything
+-- pg_monitor members read everything (a sample taken since this session
+-- began, so that its own pool is in it)
 SET ROLE ph_monitor;
+SELECT health.refresh();
 SELECT (SELECT count(*) FROM health.checks) > 0 AS checks,
        health.report() ? 'status' AS report,
        (SELECT count(*) FROM health.status) = 1 AS status,
