@@ -89,6 +89,17 @@ is(until_via($wport, $where, "false $p1"), "false $p1",
 is(until_via($rport, $where, "true $p2"), "true $p2",
 	'read frontend: reaches the standby (pg_is_in_recovery true)');
 
+# HAProxy starts with every server up and marks one down after "fall 2"
+# failed checks (500 ms apart): until then the round robin may still pick
+# the primary for a read.  Wait for three reads in a row on the standby.
+my $streak = 0;
+my $settle = time + 30;
+while ($streak < 3 && time < $settle)
+{
+	$streak = (via($rport, $where))[1] eq "true $p2" ? $streak + 1 : 0;
+	usleep(100_000) if $streak < 3;
+}
+
 my @w = map { (via($wport, $where))[1] } 1 .. 6;
 is_deeply(\@w, [ ("false $p1") x 6 ], 'six write connections: every one on the primary');
 my @r = map { (via($rport, $where))[1] } 1 .. 6;
