@@ -663,8 +663,9 @@ notify_events(void)
 	LWLockRelease(ph_shared->lock);
 	if (sent >= total)
 		return;
-	n = ph_read_events(&events, 0, &total);
-	if (n == 0)
+	/* only the new ones (more may have come since: the copy says how many) */
+	n = ph_read_events(&events, (int) Min(total - sent, (uint64) INT_MAX), &total);
+	if (n <= 0)
 		return;
 
 	SetCurrentStatementStartTimestamp();

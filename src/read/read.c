@@ -98,11 +98,14 @@ ph_read_page(PhPageView *pv, uint32 parts, int history_max, int events_max)
 {
 	PhPublished p = {0};
 
+	/* buffers only for the parts asked for: a process keeps what it takes */
 	p.snap = pv->snap = ph_reader_buffer(PH_BUF_SNAPSHOT);
-	p.pools = pv->pools = ph_reader_buffer(PH_BUF_POOLS);
-	p.components = pv->components = ph_reader_buffer(PH_BUF_COMPONENTS);
-	p.poolers = pv->poolers = ph_reader_buffer(PH_BUF_POOLERS);
-	p.standbys = pv->standbys = ph_reader_buffer(PH_BUF_STANDBYS);
+	p.pools = pv->pools = (parts & PH_PART_POOLS) ? ph_reader_buffer(PH_BUF_POOLS) : NULL;
+	p.components = pv->components =
+		(parts & PH_PART_COMPONENTS) ? ph_reader_buffer(PH_BUF_COMPONENTS) : NULL;
+	p.poolers = pv->poolers = (parts & PH_PART_POOLERS) ? ph_reader_buffer(PH_BUF_POOLERS) : NULL;
+	p.standbys = pv->standbys =
+		(parts & PH_PART_STANDBYS) ? ph_reader_buffer(PH_BUF_STANDBYS) : NULL;
 	p.history_max = history_max;
 	p.events_max = events_max;
 	pv->copied = ph_copy_published(&p, parts);

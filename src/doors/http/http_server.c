@@ -80,6 +80,7 @@
 #include "doors/http/http_listen.h"
 #include "doors/http/http_parse.h"
 #include "doors/http/http_server.h"
+#include "ground/clock.h"
 #include "ground/compat.h"
 #include "ground/shmem.h"
 #include "ground/worker_loop.h"
@@ -137,6 +138,8 @@ ph_define_http_settings(void)
  */
 #define PH_HTTP_PARK_MS		300
 #define PH_HTTP_PARK_POLL_MS 10
+/* a request is parked only when this much is left after PH_HTTP_PARK_MS */
+#define PH_HTTP_PARK_MARGIN_MS 200
 
 /*
  * Parking's budget: PH_HTTP_PARK_BURST requests at once, one more every
@@ -159,8 +162,8 @@ typedef struct HttpClient
 								 * for names */
 	bool		clean;			/* whole request read, nothing more expected */
 	bool		listed;			/* in client_wes */
-	TimestampTz parked_until;	/* when a parked one is answered, looked up or
-								 * not */
+	uint64		parked_until;	/* monotonic ms: when a parked one is
+								 * answered, looked up or not */
 	PhHttpRequest req;			/* a parked one's request */
 	char	   *out;			/* the answer's bytes not sent yet, in
 								 * http_cxt */
@@ -180,10 +183,9 @@ static int	nopen = 0;			/* open clients; at most nclient_slots between
 								 * accepts */
 static int	nparked = 0;		/* of them, parked */
 static uint64 next_seq = 0;
-static TimestampTz parked_asked_at = 0; /* when the parked ones last asked
-										 * again */
+static uint64 parked_asked_at = 0;	/* when the parked ones last asked again */
 static int	parks_left = PH_HTTP_PARK_BURST;	/* the budget */
-static TimestampTz parks_refilled_at = 0;
+static uint64 parks_refilled_at = 0;	/* monotonic ms */
 
 static WaitEventSet *base_wes = NULL;	/* latch, postmaster death, listeners */
 static WaitEventSet *client_wes = NULL; /* the same and the open clients */
@@ -347,21 +349,27 @@ send_some(pgsocket fd, const char *buf, size_t len)
 	return (ssize_t) done;
 }
 
-/* May one more request be parked now?  The budget, refilled. */
+/*
+ * May c's request be parked now?  The budget, refilled; and time enough
+ * before its deadline to wait and still send the answer.  Times that only
+ * measure intervals are monotonic (a step of the wall clock must not hold
+ * a parked client, nor stop the budget's refill).
+ */
 static bool
-may_park(void)
+may_park(const HttpClient *c)
 {
-	TimestampTz now = GetCurrentTimestamp();
-	long		refills = TimestampDifferenceMilliseconds(parks_refilled_at, now) /
-		PH_HTTP_PARK_REFILL_MS;
+	uint64		now = ph_monotonic_ms();
+	uint64		refills = (now - parks_refilled_at) / PH_HTTP_PARK_REFILL_MS;
 
 	if (refills > 0)
 	{
-		parks_left = Min(parks_left + refills, PH_HTTP_PARK_BURST);
+		parks_left = (int) Min((uint64) parks_left + refills, (uint64) PH_HTTP_PARK_BURST);
 		parks_refilled_at = parks_left == PH_HTTP_PARK_BURST ? now :
-			TimestampTzPlusMilliseconds(parks_refilled_at, refills * PH_HTTP_PARK_REFILL_MS);
+			parks_refilled_at + refills * PH_HTTP_PARK_REFILL_MS;
 	}
-	return parks_left > 0;
+	return parks_left > 0 &&
+		TimestampDifferenceMilliseconds(GetCurrentTimestamp(), c->deadline) >
+		PH_HTTP_PARK_MS + PH_HTTP_PARK_MARGIN_MS;
 }
 
 /*
@@ -371,12 +379,11 @@ may_park(void)
 static void
 park(HttpClient *c, const PhHttpRequest *req)
 {
-	TimestampTz now = GetCurrentTimestamp();
-
 	parks_left--;
 	c->req = *req;
 	c->parked = true;
-	c->parked_until = Min(TimestampTzPlusMilliseconds(now, PH_HTTP_PARK_MS), c->deadline);
+	/* may_park() left it PH_HTTP_PARK_MARGIN_MS to send the answer after */
+	c->parked_until = ph_monotonic_ms() + PH_HTTP_PARK_MS;
 	nparked++;
 	if (c->listed)
 		clients_changed = true; /* not to be listened to meanwhile */
@@ -398,7 +405,7 @@ answer(HttpClient *c, PhHttpParse parsed, const PhHttpRequest *req, bool may_wai
 	ssize_t		n;
 
 	initStringInfo(&out);
-	if (!ph_http_answer(&out, parsed, req, may_wait && parsed == PH_HTTP_OK && may_park()))
+	if (!ph_http_answer(&out, parsed, req, may_wait && parsed == PH_HTTP_OK && may_park(c)))
 		park(c, req);
 	else
 	{
@@ -637,9 +644,10 @@ sooner(long a, long b)
  * wake the worker.
  */
 static long
-serve_parked(TimestampTz now, long timeout_ms)
+serve_parked(long timeout_ms)
 {
-	bool		ask = TimestampDifferenceExceeds(parked_asked_at, now, PH_HTTP_PARK_POLL_MS);
+	uint64		now = ph_monotonic_ms();
+	bool		ask = now - parked_asked_at >= PH_HTTP_PARK_POLL_MS;
 
 	if (nparked == 0)
 		return timeout_ms;
@@ -652,15 +660,13 @@ serve_parked(TimestampTz now, long timeout_ms)
 		if (c->parked_until <= now || (ask && !ph_http_answer_waits(&c->req)))
 			unpark(c);
 		else
-			timeout_ms = sooner(timeout_ms,
-								Max(TimestampDifferenceMilliseconds(now, c->parked_until), 1));
+			timeout_ms = sooner(timeout_ms, (long) Max(c->parked_until - now, 1));
 	}
 	if (ask)
 		parked_asked_at = now;
 	if (nparked > 0)
 		timeout_ms = sooner(timeout_ms,
-							Max(PH_HTTP_PARK_POLL_MS -
-								TimestampDifferenceMilliseconds(parked_asked_at, now), 1));
+							(long) Max((int64) PH_HTTP_PARK_POLL_MS - (int64) (now - parked_asked_at), 1));
 	return timeout_ms;
 }
 
@@ -686,7 +692,7 @@ serve(void)
 		return;
 	}
 
-	timeout_ms = serve_parked(now, timeout_ms);
+	timeout_ms = serve_parked(timeout_ms);
 
 	/* drop clients past their deadline; the next deadline bounds the wait */
 	for (int i = 0; i <= nclient_slots; i++)
