@@ -128,13 +128,6 @@ ph_read_page(PhPageView *pv, uint32 parts, int history_max, int events_max)
 	pv->nchecks = ph_collect_checks(pv->snap, pv->worker_pid, PH_ROLE_ANY, pv->now, pv->checks);
 }
 
-/* What /metrics shows: the tables, no rings. */
-void
-ph_read_page_view(PhPageView *pv)
-{
-	ph_read_page(pv, PH_PART_POOLS | PH_PART_COMPONENTS | PH_PART_POOLERS | PH_PART_STANDBYS, 0, 0);
-}
-
 /* health.refresh(): a sample that starts after the call, waited for. */
 bool
 ph_read_fresh_sample(int timeout_ms)

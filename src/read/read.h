@@ -66,7 +66,6 @@ typedef struct PhPageView
 } PhPageView;
 
 extern void ph_read_page(PhPageView *pv, uint32 parts, int history_max, int events_max);
-extern void ph_read_page_view(PhPageView *pv);
 extern bool ph_read_fresh_sample(int timeout_ms);
 
 struct PhAdmission;

@@ -417,7 +417,8 @@ ph_metrics_text(StringInfo b)
 	PhVerdict	v;
 	int			nchecks;
 
-	ph_read_page_view(&pv);
+	/* the tables, no rings: /metrics shows no history */
+	ph_read_page(&pv, PH_PART_POOLS | PH_PART_COMPONENTS | PH_PART_POOLERS | PH_PART_STANDBYS, 0, 0);
 	snap = pv.snap;
 	pools = pv.pools;
 	comps = pv.components;
