@@ -13,6 +13,7 @@
 #include "storage/ipc.h"
 #include "utils/guc.h"
 
+#include "collect/disk.h"
 #include "collect/hooks.h"
 #include "collect/names.h"
 #include "collect/pooler_worker.h"
@@ -82,4 +83,5 @@ _PG_init(void)
 	ph_register_http_worker();
 	ph_register_names_worker();
 	ph_register_poller();
+	ph_register_disk_worker();
 }

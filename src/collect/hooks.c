@@ -2,7 +2,8 @@
  * hooks.c -- (collect) hooks that run in every backend and count connections turned
  * away: refused with 53300 (for lack of slots, or by a role's or database's
  * CONNECTION LIMIT, told apart), refused while starting up or shutting down (57P03),
- * failed authentications, and successful ones (for churn).
+ * failed authentications, and successful ones (for churn); and writes
+ * that failed for lack of disk space (53100), in any process.
  *
  * They run in the connection path of every backend, so they take no lock:
  * counters are atomics, and the names of the last refusals go into a small
@@ -15,6 +16,7 @@
 #include "miscadmin.h"
 #include "replication/walsender.h"
 #include "utils/elog.h"
+#include "utils/timestamp.h"
 
 #include "collect/hooks.h"
 #include "ground/guard.h"
@@ -96,6 +98,15 @@ record_refusal(PhRefusalKind kind)
 static void
 ph_emit_log(ErrorData *edata)
 {
+	/*
+	 * A write that failed for lack of room, in any process: the disk check
+	 * is critical while one is recent (docs/checks.md).
+	 */
+	if (ph_shared != NULL && edata->sqlerrcode == ERRCODE_DISK_FULL && edata->elevel >= ERROR)
+	{
+		pg_atomic_write_u64(&ph_shared->last_disk_full_at, (uint64) GetCurrentTimestamp());
+		pg_atomic_fetch_add_u64(&ph_shared->disk_full_errors, 1);
+	}
 	if (ph_shared != NULL && edata->elevel == FATAL && MyProcPort != NULL)
 	{
 		/*

@@ -45,6 +45,7 @@
 
 #include "collect/custom_checks.h"
 #include "collect/names.h"
+#include "collect/wraparound.h"
 #include "ground/asked_pairs.h"
 #include "ground/compat.h"
 #include "ground/guard.h"
@@ -200,6 +201,7 @@ resolve_all(void)
 				entries[kept[kind]++] = e;
 		}
 	}
+	ph_name_oldest_xid_database();
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
 

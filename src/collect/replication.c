@@ -31,9 +31,11 @@
 #include "replication/walsender.h"
 #include "replication/walsender_private.h"
 #include "storage/lwlock.h"
+#include "storage/proc.h"
 #include "storage/spin.h"
 #include "utils/backend_status.h"
 #include "utils/memutils.h"
+#include "utils/wait_event.h"
 
 #include "collect/replication.h"
 #include "ground/compat.h"
@@ -51,6 +53,7 @@ typedef struct WalsenderNote
 
 static WalsenderNote *notes = NULL;
 static int	nnotes = 0;
+static int	startup_pid = 0;	/* the startup process, as this sample saw it */
 
 void
 ph_replication_begin(void)
@@ -59,6 +62,38 @@ ph_replication_begin(void)
 		notes = MemoryContextAllocZero(TopMemoryContext,
 									   sizeof(WalsenderNote) * max_wal_senders);
 	nnotes = 0;
+	startup_pid = 0;
+}
+
+/* The startup process, from the backend status the sampler reads. */
+void
+ph_note_startup(const PgBackendStatus *be)
+{
+	startup_pid = be->st_procpid;
+}
+
+/*
+ * What the startup process waits on ("IPC:RecoveryConflictSnapshot",
+ * "IPC:RecoveryPause", "Timeout:RecoveryApplyDelay", "BufferPin:BufferPin",
+ * "Lock:relation", ...); empty when it does not wait (it replays, or waits
+ * for WAL).
+ */
+static void
+note_startup_wait(PhReplication *r)
+{
+	PGPROC	   *proc = startup_pid != 0 ? AuxiliaryPidGetProc(startup_pid) : NULL;
+	uint32		wait = proc != NULL ? proc->wait_event_info : 0;
+	const char *type;
+	const char *event;
+
+	r->startup_pid = startup_pid;
+	r->startup_wait[0] = '\0';
+	if (wait == 0 || wait == WAIT_EVENT_RECOVERY_WAL_STREAM || wait == WAIT_EVENT_WAL_READ)
+		return;
+	type = pgstat_get_wait_event_type(wait);
+	event = pgstat_get_wait_event(wait);
+	snprintf(r->startup_wait, sizeof(r->startup_wait), "%s:%s",
+			 type ? type : "?", event ? event : "?");
 }
 
 void
@@ -193,6 +228,16 @@ collect_receiver(PhReplication *r, const PhReplication *prev, TimestampTz now)
 	was_streaming = prev->receiver_state == PH_RCV_STREAMING;
 	r->state_since = (prev->receiver_state != PH_RCV_NONE && prev->state_since != 0 &&
 					  streaming == was_streaming) ? prev->state_since : now;
+
+	/*
+	 * Replay moves, or has nothing to do: otherwise it is stalled since the
+	 * last sample where it was either.
+	 */
+	if (r->lag_bytes == 0 || prev->replay_moved_at == 0 || r->replayed_lsn != prev->replayed_lsn)
+		r->replay_moved_at = now;
+	else
+		r->replay_moved_at = prev->replay_moved_at;
+	note_startup_wait(r);
 }
 
 /* A walsender copied under its spinlock, and where it sorts for syncrep. */

@@ -11,6 +11,7 @@ struct PgBackendStatus;
 
 extern void ph_replication_begin(void);
 extern void ph_note_walsender(const struct PgBackendStatus *be);
+extern void ph_note_startup(const struct PgBackendStatus *be);
 extern void ph_collect_replication(PhReplication *r, PhStandbyTable *t, const PhReplication *prev,
 								   bool in_recovery, TimestampTz now);
 

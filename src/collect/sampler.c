@@ -8,7 +8,11 @@
  * has its collectors read connection slots, backend status and wait events
  * (sessions.c), recovery and replication state (replication.c), the hooks'
  * counters (hooks.c), the component states (components.c), the custom
- * checks' results (custom_checks.c) and the poolers' last polls (pooler_config.c), evaluates the checks (builtin_checks.c) and publishes
+ * checks' results (custom_checks.c), the poolers' last polls
+ * (pooler_config.c), and whether the server can serve: the accept probe it
+ * drives between samples (accept_probe.c), commits waiting
+ * (commit_waits.c), the disk worker's figures (disk.c), the archiver
+ * (archiver.c) and the XID horizon (wraparound.c); it evaluates the checks (builtin_checks.c) and publishes
  * one snapshot (shmem.c).  Status transitions become events and one LOG line
  * each.  Only regular samples enter the history, so that it keeps its cadence
  * however often health.refresh() is called (docs/design.md, "The sampler").
@@ -37,13 +41,18 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
+#include "collect/accept_probe.h"
+#include "collect/archiver.h"
+#include "collect/commit_waits.h"
 #include "collect/components.h"
 #include "collect/custom_checks.h"
+#include "collect/disk.h"
 #include "collect/names.h"
 #include "collect/pooler_config.h"
 #include "collect/replication.h"
 #include "collect/sampler.h"
 #include "collect/sessions.h"
+#include "collect/wraparound.h"
 #include "ground/guard.h"
 #include "ground/shmem.h"
 #include "ground/worker_loop.h"
@@ -162,6 +171,12 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 	poolers.generation = cur.generation;
 	ph_count_component_pooler_pools(&comps, &poolers, start);
 	ph_read_custom_checks(&custom);
+	ph_accept_probe_read(&cur.serving.accept);
+	if (!cur.in_recovery)
+		ph_collect_commit_waits(&cur.serving.commit, &standbys, start);
+	ph_read_disk(&cur.serving.disk);
+	ph_collect_archiver(&cur.serving.archiver, &prev->serving.archiver, cur.in_recovery);
+	ph_collect_wraparound(&cur.serving.wrap);
 	ph_evaluate(&cur, prev, &pools, &comps, &custom, &poolers);
 
 	/*
@@ -248,6 +263,10 @@ pg_health_sampler_main(Datum main_arg)
 		bool		pending;
 		TimestampTz wake;
 		bool		regular;
+		pgsocket	probe;
+		int			probe_events;
+		long		probe_ms;
+		long		wait_ms;
 
 		/* a reload may change the interval: read it after */
 		(void) ph_worker_step(PH_WORKER_SAMPLER);
@@ -283,11 +302,17 @@ pg_health_sampler_main(Datum main_arg)
 		/*
 		 * Wait for the next regular sample, or for the next allowed
 		 * refresh-driven one when a request is pending; a new request sets
-		 * the latch, and the loop looks again.
+		 * the latch, and the loop looks again.  The accept probe's socket
+		 * wakes it too, and its next step bounds the wait.
 		 */
 		wake = next_regular;
 		if (pending && next_extra < wake)
 			wake = next_extra;
-		ph_worker_wait(PH_WAIT_SAMPLER_NEXT, TimestampDifferenceMilliseconds(now, wake));
+		ph_accept_probe_step(now);
+		probe = ph_accept_probe_socket(now, &probe_events, &probe_ms);
+		wait_ms = TimestampDifferenceMilliseconds(now, wake);
+		if (probe_ms >= 0 && probe_ms < wait_ms)
+			wait_ms = probe_ms;
+		ph_worker_wait_socket(PH_WAIT_SAMPLER_NEXT, probe, probe_events, wait_ms);
 	}
 }

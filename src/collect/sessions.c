@@ -512,6 +512,10 @@ ph_collect_sessions(PhConnections *c, PhPoolTable *t, PhComponentTable *comps)
 				if (!backends_only)
 					count_oid(roles, be->st_userid);
 				break;
+			case B_STARTUP:
+				ph_note_startup(be);
+				c->other_processes++;
+				break;
 			default:
 				c->other_processes++;
 				break;

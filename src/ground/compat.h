@@ -223,4 +223,15 @@ ph_log_memory_contexts(void)
 #define PH_HAVE_NAMED_WAIT_EVENTS 0
 #endif
 
+
+/*
+ * PG17 (commit b31ba5310b, "Rename ShmemVariableCache to TransamVariables"):
+ * the shared XID counters and limits are reached under the new name.
+ */
+#if PG_VERSION_NUM >= 170000
+#define PH_TRANSAM_VARIABLES	TransamVariables
+#else
+#define PH_TRANSAM_VARIABLES	ShmemVariableCache
+#endif
+
 #endif							/* PG_HEALTH_COMPAT_H */

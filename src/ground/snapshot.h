@@ -24,7 +24,7 @@
 
 #define PH_NAME_LEN			80	/* "component:" and a component name */
 #define PH_DETAIL_LEN		400
-#define PH_BUILTIN_CHECKS	16
+#define PH_BUILTIN_CHECKS	24
 #define PH_MAX_COMPONENTS_LIMIT 64	/* upper bound of pg_health.max_components */
 /* the built-in checks, then one per component (reported or required) */
 #define PH_MAX_CHECKS		(PH_BUILTIN_CHECKS + 2 * PH_MAX_COMPONENTS_LIMIT + PH_MAX_CUSTOM_CHECKS + \
@@ -85,6 +85,8 @@ typedef struct PhCheck
 	/* flap damping (pg_health.hold_samples): a new status not yet in force */
 	uint8		pending_status;
 	uint8		pending_samples;	/* 0: none pending */
+	/* critical only for writes: /primary fails, /ready and /replica degrade */
+	bool		writes_only;
 } PhCheck;
 
 /* the heavyweight lock modes, as lockdefs.h numbers them (0: none) */
@@ -259,6 +261,9 @@ typedef struct PhNameMap
 	int			ndatabases;
 	PhLimit		roles[PH_MAX_NAMES];
 	PhLimit		databases[PH_MAX_NAMES];
+	/* the database with the oldest datfrozenxid (the wraparound check) */
+	Oid			oldest_xid_database;
+	char		oldest_xid_database_name[NAMEDATALEN];
 } PhNameMap;
 
 /*
@@ -384,6 +389,11 @@ typedef struct PhReplication
 	uint8		pause_state;	/* RecoveryPauseState */
 	bool		has_primary_conninfo;
 	bool		has_restore_command;
+	TimestampTz replay_moved_at;	/* replay last advanced, or had nothing
+									 * to do; 0 on a primary */
+	int			startup_pid;
+	char		startup_wait[64];	/* "Type:Event" the startup process waits
+									 * on; empty when it does not wait */
 	char		sender_host[64];
 	int			sender_port;
 
@@ -458,6 +468,123 @@ typedef enum PhServerRole
 	PH_SERVER_STANDBY,			/* archive recovery: a standby, or a restore */
 } PhServerRole;
 
+
+/*
+ * Whether the server can serve (docs/checks.md, "Serving"): the accept
+ * probe, the commit path, the filesystems, the archiver, the XID horizon.
+ */
+#define PH_TARGET_LEN		128
+#define PH_MAX_FILESYSTEMS	8
+#define PH_COMMIT_PIDS		5	/* waiting commits named per sample */
+
+/* The accept probe (accept_probe.c): a connection that a backend answers. */
+typedef struct PhAccept
+{
+	bool		on;				/* pg_health.accept_probe_interval > 0 and a
+								 * target */
+	char		target[PH_TARGET_LEN];	/* the socket or address it connects
+										 * to */
+	TimestampTz last_answer_at; /* 0: none yet */
+	int64		last_answer_us; /* its round trip */
+	TimestampTz unanswered_since;	/* first attempt unanswered since the
+									 * last answer; 0: answering */
+	uint64		probes;
+	uint64		failures;
+	char		last_error[128];	/* of the last failed attempt */
+} PhAccept;
+
+/* Commits waiting: for synchronous standbys, or to write or flush WAL. */
+typedef struct PhCommitWaits
+{
+	int			sync_rep;		/* processes waiting in SyncRep */
+	int			wal;			/* processes waiting to write or flush WAL */
+	TimestampTz oldest_since;	/* the longest wait began (first seen); 0:
+								 * none */
+	int			oldest_pid;
+	char		oldest_wait[32];	/* its wait event */
+	int			npids;
+	int			pids[PH_COMMIT_PIDS];	/* the longest waiting first */
+	char		missing[256];	/* synchronous_standby_names' members not
+								 * connected */
+} PhCommitWaits;
+
+typedef enum PhFsHolds
+{
+	PH_FS_DATA = 1 << 0,
+	PH_FS_WAL = 1 << 1,
+	PH_FS_TABLESPACE = 1 << 2
+} PhFsHolds;
+
+/* One filesystem that holds the data directory, pg_wal or a tablespace. */
+typedef struct PhFilesystem
+{
+	char		path[PH_TARGET_LEN];	/* the first path found on it */
+	uint8		holds;			/* PhFsHolds */
+	int			tablespaces;	/* how many tablespaces it holds */
+	Oid			tablespace;		/* the first of them */
+	uint64		total_bytes;
+	uint64		free_bytes;		/* available to PostgreSQL (f_bavail) */
+	double		used_per_s;		/* growth over the window; NaN: not known */
+	double		full_in_s;		/* at that rate; NaN: not filling */
+	int			error;			/* errno of statvfs, 0: read */
+} PhFilesystem;
+
+/* What the disk worker measured (disk.c), and the disk-full errors seen. */
+typedef struct PhDisk
+{
+	TimestampTz measured_at;	/* the worker's last pass; 0: never */
+	TimestampTz measuring_since;	/* a pass in progress began; 0: none */
+	char		measuring[PH_TARGET_LEN];	/* the path it is on */
+	int			n;
+	int			omitted;		/* filesystems beyond PH_MAX_FILESYSTEMS */
+	PhFilesystem fs[PH_MAX_FILESYSTEMS];
+	int			ready_files;	/* WAL segments waiting to be archived
+								 * (-1: not counted) */
+	int			worker_pid;		/* the disk worker's; 0: not running */
+	uint64		disk_full_errors;	/* SQLSTATE 53100 raised, ever */
+	TimestampTz last_disk_full_at;
+} PhDisk;
+
+/* The archiver, from its statistics. */
+typedef struct PhArchiver
+{
+	bool		on;				/* this server archives (archive_mode) */
+	uint64		archived_count;
+	uint64		failed_count;
+	char		last_archived_wal[41];
+	char		last_failed_wal[41];
+	TimestampTz last_archived_at;
+	TimestampTz last_failed_at;
+	TimestampTz failing_since;	/* first failure seen since the last success;
+								 * 0: not failing */
+} PhArchiver;
+
+/* Transaction ID and MultiXact ID ages against the server's limits. */
+typedef struct PhWraparound
+{
+	bool		known;
+	int64		xid_age;		/* next XID - the oldest datfrozenxid */
+	int64		xid_vacuum_age; /* ages where autovacuum forces, */
+	int64		xid_warn_age;	/* where the server warns, */
+	int64		xid_stop_age;	/* and where it refuses new XIDs */
+	Oid			oldest_xid_database;
+	int64		mxid_age;
+	int64		mxid_vacuum_age;
+	int64		mxid_stop_age;
+	Oid			oldest_mxid_database;
+	char		oldest_database[NAMEDATALEN];	/* name of the XID one, when
+												 * known */
+} PhWraparound;
+
+typedef struct PhServing
+{
+	PhAccept	accept;
+	PhCommitWaits commit;
+	PhDisk		disk;
+	PhArchiver	archiver;
+	PhWraparound wrap;
+} PhServing;
+
 /* Per-request lag limits (health.ready(role, max_lag_bytes, max_delay), /replica?lag=). */
 typedef struct PhOverrides
 {
@@ -480,6 +607,7 @@ typedef struct PhSnapshot
 	bool		custom_loaded;	/* the custom checks are known (or off) */
 	PhConnections conn;
 	PhReplication repl;
+	PhServing	serving;
 	PhCheck		role_checks[PH_NUM_ROLES];
 	uint8		state[PH_NUM_ROLES];	/* PhState, freshness not applied */
 	int			nchecks;
@@ -733,6 +861,7 @@ typedef enum PhWorkerKind
 	PH_WORKER_NAMES,
 	PH_WORKER_CHECKER,
 	PH_WORKER_POLLER,
+	PH_WORKER_DISK,
 	PH_WORKER_KINDS
 } PhWorkerKind;
 
@@ -786,6 +915,8 @@ typedef struct PhShared
 	pg_atomic_uint64 refused_starting;
 	pg_atomic_uint64 refused_walsenders;	/* replication connections
 											 * refused: not client slots */
+	pg_atomic_uint64 disk_full_errors;	/* SQLSTATE 53100 raised */
+	pg_atomic_uint64 last_disk_full_at; /* TimestampTz */
 	/* the last refusals, a ring per class: for lack of slots, by a limit */
 	pg_atomic_uint64 refusal_ticket[PH_REFUSAL_CLASSES];
 	PhRefusal	refusals[PH_REFUSAL_CLASSES][PH_REFUSAL_RING];
@@ -819,6 +950,10 @@ typedef struct PhShared
 	Latch	   *poller_latch;
 	PhPoolerTable pooler_polls; /* the pooler worker's last polls */
 	PhPoolerTable pooler_table; /* of the latest snapshot */
+	/* the disk worker's measurements: PhShared.lock */
+	pid_t		disk_pid;
+	Latch	   *disk_latch;
+	PhDisk		disk;
 	int			history_size;
 	uint64		history_count;	/* entries ever appended */
 	int			events_size;

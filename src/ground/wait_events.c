@@ -30,6 +30,7 @@ static const char *const wait_names[PH_WAITS] = {
 	[PH_WAIT_POLLER_ANSWERS] = "PgHealthPollerAnswers",
 	[PH_WAIT_ASKED_PAIR] = "PgHealthAskedPairLookup",
 	[PH_WAIT_REFRESH] = "PgHealthRefresh",
+	[PH_WAIT_DISK_NEXT] = "PgHealthDiskNextPass",
 };
 
 /*

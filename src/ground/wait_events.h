@@ -18,6 +18,7 @@ typedef enum PhWait
 	PH_WAIT_POLLER_ANSWERS,		/* the pooler worker, for the poolers' answers */
 	PH_WAIT_ASKED_PAIR,			/* an asker, for the names worker's pass */
 	PH_WAIT_REFRESH,			/* health.refresh(), for its sample */
+	PH_WAIT_DISK_NEXT,			/* the disk worker, for its next pass */
 	PH_WAITS
 } PhWait;
 

@@ -67,6 +67,10 @@ place_of(PhWorkerKind kind, PhPlace *place)
 			place->pid = &ph_shared->poller_pid;
 			place->latch = &ph_shared->poller_latch;
 			return true;
+		case PH_WORKER_DISK:
+			place->pid = &ph_shared->disk_pid;
+			place->latch = &ph_shared->disk_latch;
+			return true;
 		case PH_WORKER_HTTP:
 		case PH_WORKER_KINDS:
 			break;
@@ -234,6 +238,24 @@ ph_worker_wait(PhWait wait, long timeout_ms)
 	else
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 Max(timeout_ms, 1), event);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+}
+
+/*
+ * The same wait, and also for a socket to become readable or writable
+ * (events: WL_SOCKET_*); a socket of PGINVALID_SOCKET waits for the latch
+ * and the time only.
+ */
+void
+ph_worker_wait_socket(PhWait wait, pgsocket sock, int events, long timeout_ms)
+{
+	uint32		event = ph_wait_event(wait);
+
+	if (sock == PGINVALID_SOCKET)
+		events = 0;
+	(void) WaitLatchOrSocket(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH | events,
+							 sock, Max(timeout_ms, 1), event);
 	ResetLatch(MyLatch);
 	CHECK_FOR_INTERRUPTS();
 }

@@ -92,6 +92,7 @@ static const char *const worker_kind_names[PH_WORKER_KINDS] = {
 	[PH_WORKER_NAMES] = "names",
 	[PH_WORKER_CHECKER] = "checker",
 	[PH_WORKER_POLLER] = "poller",
+	[PH_WORKER_DISK] = "disk",
 };
 
 const char *

@@ -23,6 +23,7 @@
 
 #include "judge/check_table.h"
 #include "judge/replication_checks.h"
+#include "judge/serving_checks.h"
 #include "judge/verdict.h"
 
 /*
@@ -402,6 +403,45 @@ check_replication_slots(PhCheck *c, const PhCheckDef *def, const PhCheckInput *i
 	ph_check_replication_slots(c, &in->snap->repl);
 }
 
+/* Whether the server can serve: serving_checks.c judges. */
+static void
+check_accepting(PhCheck *c, const PhCheckDef *def, const PhCheckInput *in)
+{
+	ph_check_accepting(c, &in->snap->serving.accept, in->snap->sampled_at);
+}
+
+static void
+check_commit_path(PhCheck *c, const PhCheckDef *def, const PhCheckInput *in)
+{
+	ph_check_commit_path(c, &in->snap->serving.commit, in->snap->sampled_at);
+}
+
+static void
+check_disk(PhCheck *c, const PhCheckDef *def, const PhCheckInput *in)
+{
+	ph_check_disk(c, &in->snap->serving.disk, in->snap->sampled_at, ph_refusal_window_s,
+				  ph_stale_after());
+}
+
+static void
+check_archiver(PhCheck *c, const PhCheckDef *def, const PhCheckInput *in)
+{
+	ph_check_archiver(c, &in->snap->serving.archiver, &in->snap->serving.disk,
+					  in->snap->sampled_at);
+}
+
+static void
+check_wraparound(PhCheck *c, const PhCheckDef *def, const PhCheckInput *in)
+{
+	ph_check_wraparound(c, &in->snap->serving.wrap);
+}
+
+static void
+check_replay(PhCheck *c, const PhCheckDef *def, const PhCheckInput *in)
+{
+	ph_check_replay(c, &in->snap->repl, &in->snap->conn.s, in->snap->sampled_at);
+}
+
 /* ------------------------------------------------------------------------
  * The table
  * ------------------------------------------------------------------------
@@ -537,6 +577,94 @@ static const PhCheckDef check_table[] = {
 							"-1 turns it off."),
 		INT_VALUE(&ph_slot_retained_warning_kb, 1024 * 1024, -1, INT_MAX, GUC_UNIT_KB)},
 		.evaluate = check_replication_slots,
+	},
+	{
+		.name = "accepting",
+		FIGURE(PH_UNIT_SECONDS, 0.001), /* unanswered for, in ms */
+		.critical = {SETTING("pg_health.accept_timeout",
+							 "Time without an answer to a new connection after which the accepting check is critical.",
+							 "The accept probe connects as a client would and waits for the backend's answer."),
+		INT_VALUE(&ph_accept_timeout_ms, 5000, 100, INT_MAX, GUC_UNIT_MS)},
+		.also = {{SETTING("pg_health.accept_probe_interval",
+						  "How often pg_health opens a connection to its own server to see that it is accepted.",
+						  "0 turns the accept probe (and the accepting check) off."),
+		INT_VALUE(&ph_accept_probe_interval_ms, 1000, 0, 3600 * 1000, GUC_UNIT_MS)}},
+		.evaluate = check_accepting,
+	},
+	{
+		.name = "commit_path",
+		FIGURE(PH_UNIT_SECONDS, 0.001), /* the longest commit wait, in ms */
+		.on = PH_CHECK_ON_PRIMARY,
+		.elsewhere = "a standby: commits are a primary's",
+		.warning = {SETTING("pg_health.commit_wait_warning",
+							"Time a commit may wait for synchronous standbys or for WAL before the commit_path check warns.",
+							"0 turns it off."),
+		INT_VALUE(&ph_commit_wait_warning_ms, 1000, 0, INT_MAX, GUC_UNIT_MS)},
+		.critical = {SETTING("pg_health.commit_wait_critical",
+							 "Time a commit may wait for synchronous standbys or for WAL before the commit_path check is critical.",
+							 "Critical takes the server out of /primary (writes) only; 0 turns it off."),
+		INT_VALUE(&ph_commit_wait_critical_ms, 10000, 0, INT_MAX, GUC_UNIT_MS)},
+		.evaluate = check_commit_path,
+	},
+	{
+		.name = "disk",
+		FIGURE(PH_UNIT_RATIO, 0.01),	/* percent used of the fullest filesystem */
+		.warning = {SETTING("pg_health.disk_used_warning",
+							"Percent used of a filesystem holding data, pg_wal or a tablespace at which the disk check warns.",
+							"0 turns it off."),
+		INT_VALUE(&ph_disk_used_warning, 90, 0, 100, 0)},
+		.critical = {SETTING("pg_health.disk_used_critical",
+							 "Percent used of such a filesystem at which the disk check is critical.",
+							 "0 (the default) turns it off: the check is critical when writes fail for lack of space, or when pg_wal is about to fill (pg_health.wal_free_critical)."),
+		INT_VALUE(&ph_disk_used_critical, 0, 0, 100, 0)},
+		.also = {{SETTING("pg_health.disk_full_warning",
+						  "Warn when a filesystem is full within this time at its recent growth.",
+						  "The growth is measured over the history ring's span; 0 turns it off."),
+		INT_VALUE(&ph_disk_full_warning_s, 3600, 0, INT_MAX, GUC_UNIT_S)},
+		{SETTING("pg_health.wal_free_critical",
+				 "Free space on pg_wal's filesystem below which the disk check is critical.",
+				 "A full pg_wal stops the server (PANIC); 0 turns it off."),
+		INT_VALUE(&ph_wal_free_critical_mb, 256, 0, INT_MAX, GUC_UNIT_MB)}},
+		.evaluate = check_disk,
+	},
+	{
+		.name = "archiver",
+		FIGURE(PH_UNIT_SECONDS, 1), /* failing for */
+		.warning = {SETTING("pg_health.archive_failing_warning",
+							"Time archiving may fail before the archiver check warns.",
+							"It is critical when archiving fails and pg_wal's filesystem is short of room; 0 warns at the first failure."),
+		INT_VALUE(&ph_archive_failing_warning_s, 60, 0, INT_MAX, GUC_UNIT_S)},
+		.evaluate = check_archiver,
+	},
+	{
+		.name = "wraparound",
+		FIGURE(PH_UNIT_RATIO, 0.01),	/* percent of the way to the stop limit */
+		.on = PH_CHECK_ON_PRIMARY,
+		.elsewhere = "a standby: transaction IDs are assigned by the primary",
+		.warning = {SETTING("pg_health.wraparound_warning",
+							"Percent of the way to the XID or MultiXact stop limit at which the wraparound check warns.",
+							"0 turns it off."),
+		INT_VALUE(&ph_wraparound_warning, 50, 0, 100, 0)},
+		.critical = {SETTING("pg_health.wraparound_critical",
+							 "Percent of the way to the XID or MultiXact stop limit at which the wraparound check is critical.",
+							 "It is critical past the server's own warn limit too; critical takes the server out of /primary (writes) only.  0 turns the percentage off."),
+		INT_VALUE(&ph_wraparound_critical, 95, 0, 100, 0)},
+		.evaluate = check_wraparound,
+	},
+	{
+		.name = "replay",
+		FIGURE(PH_UNIT_SECONDS, 1), /* stalled for */
+		.on = PH_CHECK_ON_STANDBY,
+		.elsewhere = "a primary: it replays nothing",
+		.warning = {SETTING("pg_health.replay_stall_warning",
+							"Time replay may stand still with received WAL waiting before the replay check warns.",
+							"0 turns it off."),
+		INT_VALUE(&ph_replay_stall_warning_s, 30, 0, INT_MAX, GUC_UNIT_S)},
+		.critical = {SETTING("pg_health.replay_stall_critical",
+							 "Time replay may stand still with received WAL waiting before the replay check is critical.",
+							 "0 turns it off."),
+		INT_VALUE(&ph_replay_stall_critical_s, 300, 0, INT_MAX, GUC_UNIT_S)},
+		.evaluate = check_replay,
 	},
 };
 
