@@ -40,6 +40,10 @@ ifdef VPATH
 $(shell mkdir -p $(addprefix src/,$(PH_LAYERS)))
 endif
 
+# every TAP test's servers start with test/conf/tap.conf (PostgreSQL::Test::Cluster
+# appends TEMP_CONFIG at initdb)
+export TEMP_CONFIG = $(abspath $(srcdir))/test/conf/tap.conf
+
 # after the include: Makefile.global resets PROVE_FLAGS
 override PROVE_FLAGS += -I $(srcdir)/test/perl
 

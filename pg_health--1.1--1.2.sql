@@ -40,7 +40,7 @@ LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 REVOKE ALL ON FUNCTION health.worker_rows() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION health.worker_rows() TO pg_monitor;
 CREATE VIEW health.workers AS SELECT * FROM health.worker_rows();
-COMMENT ON VIEW health.workers IS 'each pg_health worker (sampler, http, names, checker, poller) as it reports itself: its pid (NULL: not running) and the bytes its memory contexts hold, renewed as it works';
+COMMENT ON VIEW health.workers IS 'each pg_health worker (sampler, http, names, checker, poller, disk) as it reports itself: its pid (NULL: not running) and the bytes its memory contexts hold, renewed as it works';
 GRANT SELECT ON health.workers TO pg_monitor;
 
 CREATE FUNCTION health.log_worker_memory_contexts(worker pg_catalog.text)
@@ -51,3 +51,30 @@ COMMENT ON FUNCTION health.log_worker_memory_contexts(pg_catalog.text) IS
   'have a pg_health worker (sampler, http, names, checker, poller) log its memory contexts at its next loop, as pg_log_backend_memory_contexts() does for a backend; false when it does not run';
 -- superusers only, as pg_log_backend_memory_contexts(); GRANT it to whom you trust
 REVOKE ALL ON FUNCTION health.log_worker_memory_contexts(pg_catalog.text) FROM PUBLIC;
+
+------------------------------------------------------------------------
+-- The filesystems that hold the data directory, pg_wal and the tablespaces,
+-- as the disk worker measured them (the disk check's figures).
+------------------------------------------------------------------------
+CREATE FUNCTION health.filesystem_rows(
+    OUT path pg_catalog.text,
+    OUT holds pg_catalog.text,
+    OUT tablespace_oid integer,
+    OUT total_bytes bigint,
+    OUT free_bytes bigint,
+    OUT used_pct double precision,
+    OUT growth_bytes_per_s double precision,
+    OUT full_in_s double precision,
+    OUT error pg_catalog.text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_health_filesystems_1_2'
+LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+REVOKE ALL ON FUNCTION health.filesystem_rows() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION health.filesystem_rows() TO pg_monitor;
+CREATE VIEW health.filesystems AS
+SELECT f.path, f.holds, f.tablespace_oid, t.spcname AS tablespace, f.total_bytes, f.free_bytes,
+       f.used_pct, f.growth_bytes_per_s, f.full_in_s, f.error
+  FROM health.filesystem_rows() AS f
+  LEFT JOIN pg_catalog.pg_tablespace AS t ON t.oid OPERATOR(pg_catalog.=) f.tablespace_oid::pg_catalog.oid;
+COMMENT ON VIEW health.filesystems IS 'each filesystem that holds the data directory, pg_wal or a tablespace, as the pg_health disk worker last measured it: size, room (f_bavail), growth over the history ring and when it is full at that growth';
+GRANT SELECT ON health.filesystems TO pg_monitor;

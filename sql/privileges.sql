@@ -21,6 +21,7 @@ SELECT query, public.ph_sqlstate_of(query) AS sqlstate
                ('SELECT * FROM health.replication'),
                ('SELECT * FROM health.asked_pairs'),
                ('SELECT * FROM health.workers'),
+               ('SELECT * FROM health.filesystems'),
                ('SELECT health.log_worker_memory_contexts(''http'')'),
                ('SELECT health.ready()'),
                ('SELECT health.ready(''replica'', 1048576, ''10 s'')')) AS q(query)
@@ -41,7 +42,8 @@ SELECT (SELECT count(*) FROM health.checks) > 0 AS checks,
        (SELECT count(*) FROM health.sessions WHERE pid = pg_backend_pid()) = 1 AS sessions,
        (SELECT count(*) FROM health.replication) >= 0 AS replication,
        (SELECT count(*) FROM health.asked_pairs) >= 0 AS asked_pairs,
-       (SELECT count(*) FROM health.workers) = 5 AS workers,
+       (SELECT count(*) FROM health.workers) = 6 AS workers,
+       (SELECT count(*) FROM health.filesystems WHERE holds LIKE 'data%') = 1 AS filesystems,
        health.refresh() AS refresh;
 -- logging a worker's memory contexts is for superusers (and whom they grant)
 SELECT public.ph_sqlstate_of('SELECT health.log_worker_memory_contexts(''http'')') AS log_worker_memory;

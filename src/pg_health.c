@@ -84,4 +84,18 @@ _PG_init(void)
 	ph_register_names_worker();
 	ph_register_poller();
 	ph_register_disk_worker();
+
+	/*
+	 * The five registered here and the checker the names worker starts: say
+	 * so when they leave fewer than three slots for everyone else (the
+	 * logical replication launcher takes one, parallel queries and other
+	 * extensions the rest), as PostgreSQL's default of 8 does.
+	 */
+	if (max_worker_processes - PH_WORKER_SLOTS < 3)
+		ereport(LOG,
+				(errmsg("pg_health: its %d background workers leave %d of max_worker_processes (%d) for the logical replication launcher, parallel queries and other extensions",
+						PH_WORKER_SLOTS, Max(max_worker_processes - PH_WORKER_SLOTS, 0),
+						max_worker_processes),
+				 errhint("Raise max_worker_processes by %d where those need more (a restart).",
+						 PH_WORKER_SLOTS)));
 }

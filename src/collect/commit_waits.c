@@ -5,12 +5,18 @@
  * and which members of synchronous_standby_names are not connected.
  *
  * PostgreSQL keeps no start time for a wait, so a wait is timed from the
- * first sample that saw it (a process with the same pid, still waiting on
- * the same kind of wait): at most one sample interval short.  The waits of
- * the previous sample are kept here, sorted by pid.
+ * first sample that saw it: at most one sample interval short.  It is the
+ * same wait in the next sample only when nothing moved: for synchronous
+ * replication, the same process waits for the same commit (PGPROC.waitLSN);
+ * for WAL, the same process waits and WAL has not been flushed any further
+ * meanwhile.  A busy primary whose commits each wait a few milliseconds (a
+ * distant synchronous standby), or whose WAL writer is often caught
+ * writing, never adds up to a long wait.  The waits of the previous sample
+ * are kept here, sorted by pid.
  */
 #include "postgres.h"
 
+#include "access/xlog.h"
 #include "replication/syncrep.h"
 #include "storage/lwlock.h"
 #include "storage/proc.h"
@@ -23,6 +29,7 @@ typedef struct Waiter
 {
 	int			pid;
 	uint32		wait;
+	XLogRecPtr	lsn;			/* the commit it waits for (SyncRep) */
 	TimestampTz since;
 } Waiter;
 
@@ -30,6 +37,8 @@ static Waiter *seen = NULL;		/* the previous sample's, by pid */
 static int	nseen = 0;
 static Waiter *cur = NULL;
 static int	room = 0;
+static XLogRecPtr seen_flush = InvalidXLogRecPtr;	/* WAL flushed at the
+													 * previous sample */
 
 static int
 cmp_waiter(const void *a, const void *b)
@@ -95,6 +104,8 @@ ph_collect_commit_waits(PhCommitWaits *w, const PhStandbyTable *standbys, Timest
 	PROC_HDR   *pg = ProcGlobal;
 	int			n = 0;
 	Waiter	   *swap;
+	XLogRecPtr	flush = GetFlushRecPtr(NULL);
+	bool		wal_moved = flush != seen_flush;
 
 	memset(w, 0, sizeof(*w));
 	if (room < (int) pg->allProcCount)
@@ -110,8 +121,10 @@ ph_collect_commit_waits(PhCommitWaits *w, const PhStandbyTable *standbys, Timest
 		volatile PGPROC *proc = &pg->allProcs[i];
 		int			pid = proc->pid;
 		uint32		wait = proc->wait_event_info;
+		XLogRecPtr	lsn = proc->waitLSN;
 		Waiter		key;
 		Waiter	   *before;
+		bool		same;
 
 		if (pid == 0 || !(is_sync_rep(wait) || is_wal_wait(wait)))
 			continue;
@@ -121,10 +134,16 @@ ph_collect_commit_waits(PhCommitWaits *w, const PhStandbyTable *standbys, Timest
 			w->wal++;
 		key.pid = pid;
 		before = nseen > 0 ? bsearch(&key, seen, nseen, sizeof(Waiter), cmp_waiter) : NULL;
+		if (before == NULL || is_sync_rep(before->wait) != is_sync_rep(wait))
+			same = false;
+		else if (is_sync_rep(wait))
+			same = before->lsn == lsn;
+		else
+			same = !wal_moved;
 		cur[n].pid = pid;
 		cur[n].wait = wait;
-		cur[n].since = before != NULL && is_sync_rep(before->wait) == is_sync_rep(wait) ?
-			before->since : now;
+		cur[n].lsn = lsn;
+		cur[n].since = same ? before->since : now;
 		n++;
 	}
 	qsort(cur, n, sizeof(Waiter), cmp_oldest);
@@ -147,4 +166,5 @@ ph_collect_commit_waits(PhCommitWaits *w, const PhStandbyTable *standbys, Timest
 	seen = cur;
 	cur = swap;
 	nseen = n;
+	seen_flush = flush;
 }

@@ -99,8 +99,8 @@ static void
 ph_emit_log(ErrorData *edata)
 {
 	/*
-	 * A write that failed for lack of room, in any process: the disk check
-	 * is critical while one is recent (docs/checks.md).
+	 * A write that failed for lack of room, in any process: the disk check is
+	 * critical while one is recent (docs/checks.md).
 	 */
 	if (ph_shared != NULL && edata->sqlerrcode == ERRCODE_DISK_FULL && edata->elevel >= ERROR)
 	{

@@ -826,3 +826,216 @@ const PhField ph_replication_fields[] = {
 	.help = "WAL retained by the inactive slot that retains the most (0: none)."},
 };
 const int	ph_n_replication_fields = lengthof(ph_replication_fields);
+
+
+/* ------------------------------------------------------------------------
+ * Whether the server can serve (the report's "serving", its metrics)
+ * ------------------------------------------------------------------------
+ */
+#define SERV(member) offsetof(PhSnapshot, serving.member)
+#define SNAP_SERV(base) (&((const PhSnapshot *) (base))->serving)
+
+static void
+serv_accept_target(const void *base, PhValue *v)
+{
+	v->s = SNAP_SERV(base)->accept.target[0] ? SNAP_SERV(base)->accept.target : NULL;
+}
+
+static void
+serv_accept_round_trip(const void *base, PhValue *v)
+{
+	const PhAccept *a = &SNAP_SERV(base)->accept;
+
+	v->i = a->last_answer_at != 0 ? a->last_answer_us : -1;
+}
+
+static void
+serv_accept_error(const void *base, PhValue *v)
+{
+	const PhAccept *a = &SNAP_SERV(base)->accept;
+
+	v->s = a->unanswered_since != 0 && a->last_error[0] ? a->last_error : NULL;
+}
+
+static void
+serv_missing_standbys(const void *base, PhValue *v)
+{
+	const PhCommitWaits *w = &SNAP_SERV(base)->commit;
+
+	v->s = w->missing[0] ? w->missing : NULL;
+}
+
+static void
+serv_oldest_commit_pid(const void *base, PhValue *v)
+{
+	v->i = SNAP_SERV(base)->commit.oldest_pid;
+}
+
+static void
+serv_archived_wal(const void *base, PhValue *v)
+{
+	const PhArchiver *a = &SNAP_SERV(base)->archiver;
+
+	v->s = a->last_archived_wal[0] ? a->last_archived_wal : NULL;
+}
+
+static void
+serv_failed_wal(const void *base, PhValue *v)
+{
+	const PhArchiver *a = &SNAP_SERV(base)->archiver;
+
+	v->s = a->last_failed_wal[0] ? a->last_failed_wal : NULL;
+}
+
+static void
+serv_oldest_database(const void *base, PhValue *v)
+{
+	const PhWraparound *w = &SNAP_SERV(base)->wrap;
+
+	v->s = w->oldest_database[0] ? w->oldest_database : NULL;
+}
+
+static void
+serv_startup_wait(const void *base, PhValue *v)
+{
+	const PhReplication *r = SNAP_REPL(base);
+
+	v->s = r->startup_wait[0] ? r->startup_wait : NULL;
+}
+
+static void
+serv_replay_moved_at(const void *base, PhValue *v)
+{
+	v->t = SNAP_REPL(base)->replay_moved_at;
+}
+
+const PhField ph_serving_fields[] = {
+	/* the accept probe */
+	{F("accept_target", PH_FIELD_TEXT, 0, PH_IN_JSON),.get = serv_accept_target},
+	{F("accept_last_answer_at", PH_FIELD_TIME, SERV(accept.last_answer_at), PH_IN_JSON)},
+	{F("accept_round_trip_ms", PH_FIELD_INTERVAL, 0, PH_IN_JSON),.get = serv_accept_round_trip,
+		METRIC("accept_probe_round_trip_seconds", NULL, NULL),.scale = 1e-6,
+	.help = "How long the last answered accept probe took, connect to the backend's answer."},
+	{F("accept_unanswered_since", PH_FIELD_TIME, SERV(accept.unanswered_since), PH_IN_JSON)},
+	{F("accept_last_error", PH_FIELD_TEXT, 0, PH_IN_JSON),.get = serv_accept_error},
+	{F("accept_probes", PH_FIELD_BIGINT, SERV(accept.probes), PH_IN_JSON),
+		METRIC("accept_probes_total", NULL, NULL),
+	.help = "Accept probes made by this sampler."},
+	{F("accept_failures", PH_FIELD_BIGINT, SERV(accept.failures), PH_IN_JSON),
+		METRIC("accept_probe_failures_total", NULL, NULL),
+	.help = "Accept probes that failed or were given up."},
+	/* commits waiting (a primary) */
+	{F("commits_waiting_for_sync_standbys", PH_FIELD_INT, SERV(commit.sync_rep), PH_IN_JSON | PH_ON_PRIMARY),
+		METRIC("commits_waiting", "wait", "sync_rep"),
+	.help = "Processes waiting for synchronous standbys (SyncRep), or to write or flush WAL."},
+	{F("processes_waiting_for_wal", PH_FIELD_INT, SERV(commit.wal), PH_IN_JSON | PH_ON_PRIMARY),
+	METRIC("commits_waiting", "wait", "wal")},
+	{F("longest_commit_wait", PH_FIELD_AGE, SERV(commit.oldest_since), PH_IN_JSON | PH_ON_PRIMARY),
+		METRIC("commit_wait_seconds", NULL, NULL),
+	.help = "How long the longest-waiting commit has waited (0: none), timed from the first sample that saw it."},
+	{F("longest_commit_wait_pid", PH_FIELD_PID, 0, PH_IN_JSON | PH_ON_PRIMARY),.get = serv_oldest_commit_pid},
+	{F("sync_standbys_not_connected", PH_FIELD_TEXT, 0, PH_IN_JSON | PH_ON_PRIMARY),.get = serv_missing_standbys},
+	/* the archiver */
+	{F("archiving", PH_FIELD_BOOL, SERV(archiver.on), PH_IN_JSON)},
+	{F("archived_count", PH_FIELD_BIGINT, SERV(archiver.archived_count), PH_IN_JSON)},
+	{F("archive_failed_count", PH_FIELD_BIGINT, SERV(archiver.failed_count), PH_IN_JSON),
+		METRIC("archive_failures_total", NULL, NULL),
+	.help = "WAL segments the archiver failed to archive (pg_stat_archiver.failed_count)."},
+	{F("last_archived_wal", PH_FIELD_TEXT, 0, PH_IN_JSON),.get = serv_archived_wal},
+	{F("last_archived_at", PH_FIELD_TIME, SERV(archiver.last_archived_at), PH_IN_JSON)},
+	{F("last_failed_wal", PH_FIELD_TEXT, 0, PH_IN_JSON),.get = serv_failed_wal},
+	{F("last_failed_at", PH_FIELD_TIME, SERV(archiver.last_failed_at), PH_IN_JSON)},
+	{F("archive_failing_since", PH_FIELD_TIME, SERV(archiver.failing_since), PH_IN_JSON)},
+	{F("archive_ready_segments", PH_FIELD_OPT_INT, SERV(disk.ready_files), PH_IN_JSON),
+		METRIC("archive_ready_segments", NULL, NULL),
+	.help = "WAL segments waiting to be archived (archive_status/*.ready; absent when archive_mode is off)."},
+	/* the XID horizon (a primary) */
+	{F("xid_age", PH_FIELD_BIGINT, SERV(wrap.xid_age), PH_IN_JSON | PH_ON_PRIMARY),
+		METRIC("transaction_id_age", "kind", "xid"),
+	.help = "Age of the oldest unfrozen transaction ID and MultiXact ID."},
+	{F("multixact_age", PH_FIELD_BIGINT, SERV(wrap.mxid_age), PH_IN_JSON | PH_ON_PRIMARY),
+	METRIC("transaction_id_age", "kind", "multixact")},
+	{F("xid_stop_age", PH_FIELD_BIGINT, SERV(wrap.xid_stop_age), PH_IN_JSON | PH_ON_PRIMARY),
+		METRIC("transaction_id_stop_age", "kind", "xid"),
+	.help = "The age at which PostgreSQL refuses to assign new IDs (the stop limit)."},
+	{F("multixact_stop_age", PH_FIELD_BIGINT, SERV(wrap.mxid_stop_age), PH_IN_JSON | PH_ON_PRIMARY),
+	METRIC("transaction_id_stop_age", "kind", "multixact")},
+	{F("xid_vacuum_age", PH_FIELD_BIGINT, SERV(wrap.xid_vacuum_age), PH_IN_JSON | PH_ON_PRIMARY)},
+	{F("xid_warn_age", PH_FIELD_BIGINT, SERV(wrap.xid_warn_age), PH_IN_JSON | PH_ON_PRIMARY)},
+	{F("oldest_xid_database", PH_FIELD_TEXT, 0, PH_IN_JSON | PH_ON_PRIMARY),.get = serv_oldest_database},
+	/* replay (a standby) */
+	{F("replay_moved_at", PH_FIELD_TIME, 0, PH_IN_JSON | PH_ON_STANDBY),.get = serv_replay_moved_at},
+	{F("startup_wait", PH_FIELD_TEXT, 0, PH_IN_JSON | PH_ON_STANDBY),.get = serv_startup_wait},
+	/* the disk: each filesystem apart (ph_filesystem_fields) */
+	{F("disk_measured_at", PH_FIELD_TIME, SERV(disk.measured_at), PH_IN_JSON)},
+	{F("disk_full_errors", PH_FIELD_BIGINT, SERV(disk.disk_full_errors), PH_IN_JSON),
+		METRIC("disk_full_errors_total", NULL, NULL),
+	.help = "Errors raised for lack of disk space (SQLSTATE 53100), in any process."},
+	{F("last_disk_full_at", PH_FIELD_TIME, SERV(disk.last_disk_full_at), PH_IN_JSON)},
+};
+const int	ph_n_serving_fields = lengthof(ph_serving_fields);
+
+#define FS(member) offsetof(PhFilesystem, member)
+
+/* "data,pg_wal,tablespace": what a filesystem holds, for labels and keys */
+const char *
+ph_filesystem_holds(const PhFilesystem *fs)
+{
+	static char buf[32];
+
+	snprintf(buf, sizeof(buf), "%s%s%s%s%s",
+			 (fs->holds & PH_FS_DATA) ? "data" : "",
+			 (fs->holds & PH_FS_DATA) && (fs->holds & ~PH_FS_DATA) ? "," : "",
+			 (fs->holds & PH_FS_WAL) ? "pg_wal" : "",
+			 (fs->holds & PH_FS_WAL) && (fs->holds & PH_FS_TABLESPACE) ? "," : "",
+			 (fs->holds & PH_FS_TABLESPACE) ? "tablespace" : "");
+	return buf;
+}
+
+static void
+fs_holds(const void *base, PhValue *v)
+{
+	const PhFilesystem *fs = base;
+
+	v->s = ph_filesystem_holds(fs);
+}
+
+static void
+fs_tablespace(const void *base, PhValue *v)
+{
+	const PhFilesystem *fs = base;
+
+	v->i = (fs->holds & PH_FS_TABLESPACE) ? (int64) fs->tablespace : -1;
+}
+
+static void
+fs_used_pct(const void *base, PhValue *v)
+{
+	const PhFilesystem *fs = base;
+
+	v->f = fs->total_bytes > 0 && fs->error == 0 ?
+		100.0 * (double) (fs->total_bytes - fs->free_bytes) / (double) fs->total_bytes :
+		get_float8_nan();
+}
+
+static void
+fs_error(const void *base, PhValue *v)
+{
+	const PhFilesystem *fs = base;
+
+	v->s = fs->error != 0 ? strerror(fs->error) : NULL;
+}
+
+/* one filesystem that holds data, pg_wal or a tablespace (the report's "filesystems") */
+const PhField ph_filesystem_fields[] = {
+	{F("path", PH_FIELD_TEXT, FS(path), PH_IN_BOTH)},
+	{F("holds", PH_FIELD_TEXT, 0, PH_IN_BOTH),.get = fs_holds},
+	{F("tablespace_oid", PH_FIELD_OPT_INT, 0, PH_IN_BOTH),.get = fs_tablespace},
+	{F("total_bytes", PH_FIELD_BIGINT, FS(total_bytes), PH_IN_BOTH)},
+	{F("free_bytes", PH_FIELD_BIGINT, FS(free_bytes), PH_IN_BOTH)},
+	{F("used_pct", PH_FIELD_FLOAT, 0, PH_IN_BOTH),.get = fs_used_pct},
+	{F("growth_bytes_per_s", PH_FIELD_FLOAT, FS(used_per_s), PH_IN_BOTH)},
+	{F("full_in_s", PH_FIELD_FLOAT, FS(full_in_s), PH_IN_BOTH)},
+	{F("error", PH_FIELD_TEXT, 0, PH_IN_BOTH),.get = fs_error},
+};
+const int	ph_n_filesystem_fields = lengthof(ph_filesystem_fields);

@@ -103,6 +103,13 @@ extern const int ph_n_worker_fields;
 extern const PhField ph_replication_fields[];
 extern const int ph_n_replication_fields;
 
+/* a PhSnapshot: the report's "serving"; a PhFilesystem: its "filesystems" */
+extern const PhField ph_serving_fields[];
+extern const int ph_n_serving_fields;
+extern const PhField ph_filesystem_fields[];
+extern const int ph_n_filesystem_fields;
+extern const char *ph_filesystem_holds(const PhFilesystem *fs);
+
 /* pg_health.http_client_addresses */
 extern bool ph_http_client_addresses;
 extern void ph_define_field_settings(void);

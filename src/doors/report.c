@@ -80,6 +80,31 @@ report_replication(PhJson *j, const PhSnapshot *snap)
 	ph_json_close(j);
 }
 
+/*
+ * Whether the server can serve (fields.c): the accept probe, commits
+ * waiting, the archiver, the XID horizon, replay, and every filesystem.
+ */
+static void
+report_serving(PhJson *j, const PhSnapshot *snap)
+{
+	const PhDisk *d = &snap->serving.disk;
+
+	ph_json_open(j, false);
+	ph_json_fields(j, ph_serving_fields, ph_n_serving_fields, snap, snap->sampled_at,
+				   snap->in_recovery);
+	ph_json_key(j, "filesystems");
+	ph_json_open(j, true);
+	for (int k = 0; k < d->n; k++)
+	{
+		ph_json_open(j, false);
+		ph_json_fields(j, ph_filesystem_fields, ph_n_filesystem_fields, &d->fs[k],
+					   snap->sampled_at, false);
+		ph_json_close(j);
+	}
+	ph_json_close(j);
+	ph_json_close(j);
+}
+
 /* A nullable boolean: a fact of a name that was asked about and exists. */
 static void
 json_fact(PhJson *j, const char *key, bool known, bool b)
@@ -195,6 +220,12 @@ ph_report_jsonb(const PhSnapshot *snap, const PhComponentTable *components,
 		ph_json_null_value(j);
 	else
 		report_replication(j, snap);
+
+	ph_json_key(j, "serving");
+	if (snap->generation == 0)
+		ph_json_null_value(j);
+	else
+		report_serving(j, snap);
 
 	ph_json_key(j, "components");
 	ph_json_open(j, true);

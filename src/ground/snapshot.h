@@ -389,8 +389,8 @@ typedef struct PhReplication
 	uint8		pause_state;	/* RecoveryPauseState */
 	bool		has_primary_conninfo;
 	bool		has_restore_command;
-	TimestampTz replay_moved_at;	/* replay last advanced, or had nothing
-									 * to do; 0 on a primary */
+	TimestampTz replay_moved_at;	/* replay last advanced, or had nothing to
+									 * do; 0 on a primary */
 	int			startup_pid;
 	char		startup_wait[64];	/* "Type:Event" the startup process waits
 									 * on; empty when it does not wait */
@@ -486,8 +486,8 @@ typedef struct PhAccept
 										 * to */
 	TimestampTz last_answer_at; /* 0: none yet */
 	int64		last_answer_us; /* its round trip */
-	TimestampTz unanswered_since;	/* first attempt unanswered since the
-									 * last answer; 0: answering */
+	TimestampTz unanswered_since;	/* first attempt unanswered since the last
+									 * answer; 0: answering */
 	uint64		probes;
 	uint64		failures;
 	char		last_error[128];	/* of the last failed attempt */
@@ -538,8 +538,8 @@ typedef struct PhDisk
 	int			n;
 	int			omitted;		/* filesystems beyond PH_MAX_FILESYSTEMS */
 	PhFilesystem fs[PH_MAX_FILESYSTEMS];
-	int			ready_files;	/* WAL segments waiting to be archived
-								 * (-1: not counted) */
+	int			ready_files;	/* WAL segments waiting to be archived (-1:
+								 * not counted) */
 	int			worker_pid;		/* the disk worker's; 0: not running */
 	uint64		disk_full_errors;	/* SQLSTATE 53100 raised, ever */
 	TimestampTz last_disk_full_at;

@@ -18,6 +18,9 @@
 
 /* pg_health.sample_interval, pg_health.database */
 extern int	ph_sample_interval_ms;
+
+/* max_worker_processes slots pg_health takes: five workers and the checker */
+#define PH_WORKER_SLOTS 6
 extern char *ph_database;
 
 extern void ph_define_worker_settings(void);

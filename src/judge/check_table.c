@@ -608,7 +608,8 @@ static const PhCheckDef check_table[] = {
 	},
 	{
 		.name = "disk",
-		FIGURE(PH_UNIT_RATIO, 0.01),	/* percent used of the fullest filesystem */
+		FIGURE(PH_UNIT_RATIO, 0.01),	/* percent used of the fullest
+										 * filesystem */
 		.warning = {SETTING("pg_health.disk_used_warning",
 							"Percent used of a filesystem holding data, pg_wal or a tablespace at which the disk check warns.",
 							"0 turns it off."),
@@ -638,7 +639,8 @@ static const PhCheckDef check_table[] = {
 	},
 	{
 		.name = "wraparound",
-		FIGURE(PH_UNIT_RATIO, 0.01),	/* percent of the way to the stop limit */
+		FIGURE(PH_UNIT_RATIO, 0.01),	/* percent of the way to the stop
+										 * limit */
 		.on = PH_CHECK_ON_PRIMARY,
 		.elsewhere = "a standby: transaction IDs are assigned by the primary",
 		.warning = {SETTING("pg_health.wraparound_warning",

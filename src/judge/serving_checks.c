@@ -166,19 +166,34 @@ ph_check_commit_path(PhCheck *c, const PhCommitWaits *w, TimestampTz now)
 		for (int i = 0; i < w->npids; i++)
 			appendStringInfo(&s, "%s %d", i > 0 ? "," : "", w->pids[i]);
 	}
+
+	/*
+	 * The detail holds PH_DETAIL_LEN bytes: what says why and what to do
+	 * comes first, the rest only when it fits whole.
+	 */
 	if (c->status != PH_CHECK_OK && w->sync_rep > 0)
 	{
+		const char *durable = "; the waiting commits are durable here and return once a "
+			"standby confirms";
+
 		if (w->missing[0])
-			appendStringInfo(&s, "; not connected: %s (synchronous_standby_names)", w->missing);
-		appendStringInfoString(&s, ": start the standby, or take it out of "
-							   "synchronous_standby_names and reload; the waiting commits are "
-							   "durable here and return once a standby confirms");
+			appendStringInfo(&s, "; not connected: %s: start it, or take it out of "
+							 "synchronous_standby_names and reload", w->missing);
+		else
+			appendStringInfoString(&s, ": start the standby, or take it out of "
+								   "synchronous_standby_names and reload");
+		if (s.len + strlen(durable) < sizeof(c->detail))
+			appendStringInfoString(&s, durable);
 	}
 	else if (c->status != PH_CHECK_OK)
 		appendStringInfoString(&s, ": the storage of pg_wal is slow or hung; check it");
 	if (c->status == PH_CHECK_CRITICAL)
-		appendStringInfoString(&s, " (writes hang: /primary answers 503; reads are served, "
-							   "so /ready stays ready)");
+	{
+		const char *effect = " (writes hang: /primary answers 503, /ready stays 200)";
+
+		if (s.len + strlen(effect) < sizeof(c->detail))
+			appendStringInfoString(&s, effect);
+	}
 	set_detail(c, &s);
 }
 
@@ -363,6 +378,13 @@ ph_check_archiver(PhCheck *c, const PhArchiver *a, const PhDisk *d, TimestampTz 
 		return;
 	}
 	ph_threshold_check(c, "archiver", failing_s, ph_archive_failing_warning_s, 0);
+	/* 0 is not "off" here: it warns at the first failure */
+	if (ph_archive_failing_warning_s == 0)
+	{
+		c->warning_threshold = 0;
+		if (a->failing_since != 0)
+			raise_to(c, PH_CHECK_WARNING);
+	}
 	if (a->failing_since != 0)
 	{
 		appendStringInfo(&s, "archiving has failed since %s (%.0f s; %llu failures in all); the "
@@ -427,26 +449,34 @@ ph_check_wraparound(PhCheck *c, const PhWraparound *w)
 	c->writes_only = true;
 	if (w->xid_age >= w->xid_warn_age)
 		c->status = PH_CHECK_CRITICAL;
+
+	/*
+	 * The detail holds PH_DETAIL_LEN bytes, the database's name up to 63 of
+	 * them: the figures, the stop, what to do; the rest when it fits whole.
+	 */
 	appendStringInfo(&s, "oldest unfrozen XID is %lld transactions old (%.1f%% of the way to the "
-					 "stop limit at %lld; autovacuum forces freezing from %lld)",
-					 (long long) w->xid_age, xid_pct, (long long) w->xid_stop_age,
-					 (long long) w->xid_vacuum_age);
+					 "stop limit", (long long) w->xid_age, xid_pct);
+	if (c->status == PH_CHECK_OK)
+		appendStringInfo(&s, "; autovacuum forces freezing from %lld", (long long) w->xid_vacuum_age);
 	if (w->oldest_database[0])
-		appendStringInfo(&s, " in database \"%s\"", w->oldest_database);
+		appendStringInfo(&s, ") in database \"%s\"", w->oldest_database);
 	else
-		appendStringInfo(&s, " in the database with oid %u", w->oldest_xid_database);
-	appendStringInfo(&s, "; MultiXact age %lld (%.1f%%)", (long long) w->mxid_age, mxid_pct);
+		appendStringInfo(&s, ") in the database with oid %u", w->oldest_xid_database);
+	appendStringInfo(&s, "; MultiXact %.1f%%", mxid_pct);
 	if (w->xid_age >= w->xid_stop_age || w->mxid_age >= w->mxid_stop_age)
 		appendStringInfoString(&s, ": past the stop limit, PostgreSQL refuses commands that "
-							   "assign new IDs, so this server cannot write");
+							   "assign new IDs");
 	if (c->status != PH_CHECK_OK)
-		appendStringInfo(&s, ": VACUUM (FREEZE) the oldest tables in %s (vacuumdb --all --freeze), "
-						 "after ending what holds the horizon back (long transactions, prepared "
-						 "transactions, stale replication slots)",
-						 xid_worse && w->oldest_database[0] ?
-						 quote_literal_cstr(w->oldest_database) : "every database");
+		appendStringInfo(&s, ": VACUUM (FREEZE) %s (vacuumdb --all --freeze) after ending what "
+						 "holds the horizon back (long or prepared transactions, stale slots)",
+						 xid_worse && w->oldest_database[0] ? "that database" : "every database");
 	if (c->status == PH_CHECK_CRITICAL)
-		appendStringInfoString(&s, " (/primary answers 503; reads are served)");
+	{
+		const char *effect = " (/primary answers 503; reads are served)";
+
+		if (s.len + strlen(effect) < sizeof(c->detail))
+			appendStringInfoString(&s, effect);
+	}
 	set_detail(c, &s);
 }
 

@@ -109,7 +109,8 @@ my %pid = (
 	names => pid_of_type('pg_health names'),
 	session => $session->query_safe('SELECT pg_backend_pid()'));
 $pid{http} = pid_of_title('pg_health http');
-my @procs = qw(http sampler checker names session);
+$pid{disk} = pid_of_title('pg_health disk');
+my @procs = qw(http sampler checker names disk session);
 like($pid{$_}, qr/^\d+$/, "$_: pid $pid{$_}") for @procs;
 
 # One SQL round: every function and every view of the schema, a statement
@@ -198,7 +199,7 @@ sub measure { return { map { $_ => rss_anon_kb($pid{$_}) } @procs }; }
 # sampler have no PGPROC in the proc array, so pg_log_backend_memory_contexts
 # cannot reach them): finer than RssAnon, which the first growth of a malloc
 # arena hides.
-my @workers = qw(sampler http checker names);
+my @workers = qw(sampler http checker names disk);
 sub contexts_used
 {
 	my ($w) = @_;
@@ -248,6 +249,7 @@ is(q1('SELECT worker_pid FROM health.status') || pid_of_title('pg_health sampler
 is(pid_of_type('pg_health checker'), $pid{checker}, 'the checker did not restart');
 is(pid_of_type('pg_health names'), $pid{names}, 'the names worker did not restart');
 is(pid_of_title('pg_health http'), $pid{http}, 'the HTTP worker did not restart');
+is(pid_of_title('pg_health disk'), $pid{disk}, 'the disk worker did not restart');
 
 # Flat memory.
 diag(sprintf('RssAnon after the warm-up and %.0f s later, at the end (%d requests per path, %d SQL rounds, %d connections):',

@@ -18,7 +18,9 @@ $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'pg_health'
 pg_health.sample_interval = 100ms
 pg_health.database = 'postgres'
-max_worker_processes = 8
+# pg_health's six (sampler, http, names, checker, poller, disk), the logical
+# replication launcher, and two for a parallel query
+max_worker_processes = 9
 max_parallel_workers = 4
 # as in production (the test harness turns it off)
 restart_after_crash = on
@@ -44,11 +46,12 @@ sub one_of_each
 {
 	for (1 .. 600)
 	{
-		return 1 if count_of('sampler') == 1 && count_of('names') == 1 && count_of('checker') == 1;
+		return 1 if count_of('sampler') == 1 && count_of('names') == 1 && count_of('checker') == 1
+		  && count_of('disk') == 1;
 		usleep(100_000);
 	}
-	diag(sprintf('sampler %d, names %d, checker %d', count_of('sampler'), count_of('names'),
-		count_of('checker')));
+	diag(sprintf('sampler %d, names %d, checker %d, disk %d', count_of('sampler'), count_of('names'),
+		count_of('checker'), count_of('disk')));
 	return 0;
 }
 sub parallel_workers_launched
@@ -62,9 +65,9 @@ sub parallel_workers_launched
 ok(one_of_each(), 'at start: one sampler, one names worker, one checker');
 is(parallel_workers_launched(), 2, 'a parallel query gets its 2 workers');
 
-for my $type ('names', 'checker')
+for my $type ('names', 'checker', 'disk')
 {
-	for my $round (1 .. 5)
+	for my $round (1 .. ($type eq 'disk' ? 2 : 5))
 	{
 		my $pid = pid_of($type);
 		kill 'TERM', $pid;
@@ -78,6 +81,7 @@ usleep(3_000_000);
 is(count_of('checker'), '1', 'three seconds later: still one checker');
 is(count_of('names'), '1', '... one names worker');
 is(count_of('sampler'), '1', '... one sampler');
+is(count_of('disk'), '1', '... one disk worker');
 is(parallel_workers_launched(), 2, 'no background-worker slot leaked: the parallel query still gets 2');
 my $log = slurp_file($node->logfile);
 unlike($log, qr/no background worker slot free/, 'never "no background worker slot free"');

@@ -43,17 +43,18 @@ for my $type ('names', 'checker')
 
 # The workers without a database connection have no row to show it in.
 is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity
-	WHERE backend_type IN ('pg_health sampler', 'pg_health poller')}),
-	'0', 'the sampler and the pooler worker have no pg_stat_activity row');
+	WHERE backend_type IN ('pg_health sampler', 'pg_health poller', 'pg_health disk')}),
+	'0', 'the sampler, the pooler worker and the disk worker have no pg_stat_activity row');
 
 SKIP:
 {
 	skip 'named wait events of extensions came with PostgreSQL 17', 2 unless $named;
-	# the pooler worker waits for its next round at once, with no pooler
+	# the pooler worker waits for its next round at once, with no pooler;
+	# the disk worker after its first pass
 	ok($node->poll_query_until('postgres', q{
-		SELECT count(*) = 2 FROM pg_wait_events WHERE type = 'Extension'
-		AND name IN ('PgHealthSamplerNextSample', 'PgHealthPollerNextRound')}),
-		'the sampler\'s and the pooler worker\'s waits are registered by name');
+		SELECT count(*) = 3 FROM pg_wait_events WHERE type = 'Extension'
+		AND name IN ('PgHealthSamplerNextSample', 'PgHealthPollerNextRound', 'PgHealthDiskNextPass')}),
+		'the sampler\'s, the pooler worker\'s and the disk worker\'s waits are registered by name');
 
 	# a new names worker finds its name (the same event) again
 	my $old = $node->safe_psql('postgres',

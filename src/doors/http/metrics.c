@@ -370,6 +370,30 @@ is_counter(const char *family)
 }
 
 /*
+ * Every filesystem that holds the data directory, pg_wal or a tablespace,
+ * labelled by its path and what it holds (at most PH_MAX_FILESYSTEMS).
+ */
+static void
+filesystem_metrics(StringInfo b, const PhDisk *d)
+{
+	family(b, "filesystem_size_bytes", "gauge", "Size of each filesystem that holds the data directory, pg_wal or a tablespace.");
+	for (int k = 0; k < d->n; k++)
+		if (d->fs[k].error == 0)
+			labeled(b, "filesystem_size_bytes", (double) d->fs[k].total_bytes,
+					"path", d->fs[k].path, "holds", ph_filesystem_holds(&d->fs[k]), NULL);
+	family(b, "filesystem_free_bytes", "gauge", "Room left on it for PostgreSQL (f_bavail).");
+	for (int k = 0; k < d->n; k++)
+		if (d->fs[k].error == 0)
+			labeled(b, "filesystem_free_bytes", (double) d->fs[k].free_bytes,
+					"path", d->fs[k].path, "holds", ph_filesystem_holds(&d->fs[k]), NULL);
+	family(b, "filesystem_full_in_seconds", "gauge", "When it is full at its growth over the history ring's span (absent: not filling).");
+	for (int k = 0; k < d->n; k++)
+		if (d->fs[k].error == 0 && !isnan(d->fs[k].full_in_s))
+			labeled(b, "filesystem_full_in_seconds", d->fs[k].full_in_s,
+					"path", d->fs[k].path, "holds", ph_filesystem_holds(&d->fs[k]), NULL);
+}
+
+/*
  * The fields of a table that have a metric (fields.c) and apply to this
  * server's role: a family's HELP and TYPE before its first sample; each
  * table keeps a family's fields together.
@@ -482,6 +506,9 @@ ph_metrics_text(StringInfo b)
 					  snap->sampled_at, snap->in_recovery);
 		standby_metrics(b, snap, pv.standbys);
 		database_session_metrics(b, pools);
+		field_metrics(b, ph_serving_fields, ph_n_serving_fields, snap,
+					  snap->sampled_at, snap->in_recovery);
+		filesystem_metrics(b, &snap->serving.disk);
 
 		/*
 		 * the 5 slots that retain the most; whether each is in use apart, so

@@ -345,6 +345,55 @@ replication_section(StringInfo b, const PhSnapshot *snap, const PhStandbyTable *
 					 r->ntop_slots);
 }
 
+/*
+ * Whether the server can serve: every filesystem holding data, pg_wal or a
+ * tablespace, and the archiver's queue (the serving checks' rows are in the
+ * checks table above).
+ */
+static void
+filesystems_section(StringInfo b, const PhSnapshot *snap)
+{
+	const PhDisk *d = &snap->serving.disk;
+
+	appendStringInfoString(b, "<section id=\"filesystems\"><h2>Filesystems</h2>"
+						   "<table id=\"filesystems-table\"><thead><tr><th>path</th><th>holds</th>"
+						   "<th>size</th><th>free</th><th>used</th><th>full in</th></tr></thead><tbody>");
+	for (int k = 0; k < d->n; k++)
+	{
+		const PhFilesystem *fs = &d->fs[k];
+
+		appendStringInfoString(b, "<tr>");
+		td(b, fs->path);
+		td(b, ph_filesystem_holds(fs));
+		if (fs->error != 0)
+		{
+			appendStringInfoString(b, "<td colspan=\"4\" class=\"none\">");
+			ph_html_esc(b, strerror(fs->error));
+			appendStringInfoString(b, "</td></tr>");
+			continue;
+		}
+		appendStringInfoString(b, "<td class=\"n\">");
+		ph_html_bytes(b, (double) fs->total_bytes);
+		appendStringInfoString(b, "</td><td class=\"n\">");
+		ph_html_bytes(b, (double) fs->free_bytes);
+		appendStringInfo(b, "</td><td class=\"n\">%.1f%%</td><td class=\"n\">",
+						 fs->total_bytes > 0 ?
+						 100.0 * (double) (fs->total_bytes - fs->free_bytes) / (double) fs->total_bytes : 0.0);
+		if (isnan(fs->full_in_s))
+			appendStringInfoString(b, "&mdash;");
+		else
+			ph_html_seconds(b, fs->full_in_s);
+		appendStringInfoString(b, "</td></tr>");
+	}
+	if (d->n == 0)
+		appendStringInfoString(b, "<tr><td colspan=\"6\" class=\"none\">not measured yet</td></tr>");
+	appendStringInfoString(b, "</tbody></table>");
+	if (d->ready_files >= 0)
+		appendStringInfo(b, "<p class=\"note\">%d WAL segment(s) waiting to be archived</p>",
+						 d->ready_files);
+	appendStringInfoString(b, "</section>");
+}
+
 static void
 components_section(StringInfo b, const PhComponentTable *t)
 {
@@ -480,6 +529,7 @@ ph_status_page_html(StringInfo b, int refresh_s, int *status)
 		ph_status_history(b, snap, checks, nchecks, pv.history, pv.copied ? pv.nhistory : -1);
 		pools_table(b, pv.pools);
 		replication_section(b, snap, pv.standbys);
+		filesystems_section(b, snap);
 		components_section(b, pv.components);
 		checks_table(b, snap, checks, nchecks, true);
 		poolers_section(b, pv.poolers);

@@ -4,7 +4,7 @@
  * its pid and what its memory contexts hold, and a way to have it log
  * them.  pg_log_backend_memory_contexts() cannot reach the workers that
  * have no database connection ("not a PostgreSQL server process"); this
- * reaches all five, so a leak shows in a figure, not only in RSS.
+ * reaches all six, so a leak shows in a figure, not only in RSS.
  */
 #include "postgres.h"
 
@@ -65,6 +65,6 @@ pg_health_log_worker_memory_contexts_1_2(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("no pg_health worker is called \"%s\"", name),
-				 errhint("The workers are sampler, http, names, checker and poller (health.workers).")));
+				 errhint("The workers are sampler, http, names, checker, poller and disk (health.workers).")));
 	PG_RETURN_BOOL(ph_worker_memory_request_log(kind));
 }
