@@ -177,10 +177,28 @@ log=$PH_SERVER_DIR/server.log
 server_cpu() {
 	echo "$(run_ns "$pm") $(awk -v hz="$hz" '{ printf "%.0f", ($16 + $17) * 1e9 / hz }' "/proc/$pm/stat") $(run_ns "$sp")"
 }
-# the probes the sampler has made (a fresh sample's accepting detail), 0 when off
-probes() {
-	ph_psql -Atq -c 'SELECT health.refresh()' \
-		-c "SELECT coalesce(substring(detail FROM '\((\d+) probes'), '0') FROM health.checks WHERE name = 'accepting'" | tail -1
+# the probes the sampler has made by a fresh sample, from the accepting
+# check's detail ("... answered in 0.9 ms, 0.3 s ago (12 probes, 0 failed)"),
+# as a fraction: the count, plus the part of an interval since the last
+# answer (an integer count over a window of a few probes is too coarse);
+# then that sample's time, epoch seconds.  0 when the probe is off.
+probes() {	# interval in seconds
+	ph_psql -Atq -F ' ' -c 'SELECT health.refresh()' \
+		-c "SELECT coalesce(substring(detail FROM '\((\d+) probes')::float8
+		                    + least(coalesce(substring(detail FROM ', ([0-9.]+) s ago')::float8, 0) / $1, 1), 0),
+		           (SELECT extract(epoch FROM sampled_at) FROM health.status)
+		      FROM health.checks WHERE name = 'accepting'" | tail -1
+}
+# the probes in the window t0..t1: the counter's rate between its two
+# samples, over the window's length
+probes_in() {	# "p0 s0" "p1 s1" t0 t1
+	awk -v a="$1" -v b="$2" -v c="$3" -v d="$4" 'BEGIN { split(a, x, " "); split(b, y, " ")
+		printf "%.1f", (y[2] > x[2]) ? (y[1] - x[1]) * (d - c) / (y[2] - x[2]) : 0 }'
+}
+# a setting's time (1s, 20ms, 250: milliseconds) in seconds
+seconds() {
+	awk -v v="$1" 'BEGIN { x = v + 0; if (v ~ /min$/) x *= 60; else if (v ~ /ms$/) x /= 1000;
+		else if (v ~ /h$/) x *= 3600; else if (v !~ /s$/) x /= 1000; print x }'
 }
 set_interval() {
 	ph_psql -Atq -c "ALTER SYSTEM SET pg_health.accept_probe_interval = '$1'" -c 'SELECT pg_reload_conf()' >/dev/null
@@ -203,7 +221,7 @@ while time.monotonic() < end:
     time.sleep(pause)
 print(n)
 PY
-fast_s=$(awk -v v="$FAST_INTERVAL" 'BEGIN { x = v + 0; if (v ~ /min$/) x *= 60; else if (v ~ /ms$/) x /= 1000; else if (v ~ /h$/) x *= 3600; else if (v !~ /s$/) x /= 1000; print x }')
+fast_s=$(seconds "$FAST_INTERVAL")
 
 modes=(0 1s "$FAST_INTERVAL" client)
 printf '\n== b. accept probe CPU: %d rounds of %d s, accept_probe_interval %s, and an outside client every %s, alternating\n' \
@@ -216,7 +234,8 @@ for r in $(seq 1 "$ROUNDS"); do
 		sleep 1
 		# the counter's reads open sessions: outside the CPU window, their
 		# backends gone (and reaped) before it begins
-		p0=$(probes); tp0=$(now)
+		secs_m=$(seconds "$(case $m in 0 | client) echo 1s ;; *) echo "$m" ;; esac)")
+		p0=$(probes "$secs_m")
 		sleep 0.5
 		read -r a0 b0 s0 <<<"$(server_cpu)"; t0=$(now)
 		if [ "$m" = client ]; then
@@ -226,11 +245,8 @@ for r in $(seq 1 "$ROUNDS"); do
 			sleep "$DURATION"
 		fi
 		read -r a1 b1 s1 <<<"$(server_cpu)"; t1=$(now)
-		p1=$(probes); tp1=$(now)
-		# probes in the CPU window: the counter's increase over its own
-		# interval, scaled to the window's length
-		[ "$m" = client ] ||
-			n=$(awk -v p="$((p1 - p0))" -v a="$tp0" -v b="$tp1" -v c="$t0" -v d="$t1" 'BEGIN { printf "%.1f", p * (d - c) / (b - a) }')
+		p1=$(probes "$secs_m")
+		[ "$m" = client ] || n=$(probes_in "$p0" "$p1" "$t0" "$t1")
 		secs=$(awk -v c="$t0" -v d="$t1" 'BEGIN { printf "%.3f", d - c }')
 		echo "$r $m $secs $n $((a1 - a0)) $((b1 - b0)) $((s1 - s0))" >>"$work/b.rows"
 		printf 'round %d %-8s %6.1f connections, postmaster %6.1f ms, children %6.1f ms, sampler %5.1f ms over %s s\n' "$r" "$m" "$n" \
@@ -255,14 +271,14 @@ col() { awk -v m="$1" -v c="$2" '$2 == m { print $c }' "$work/b.per"; }
 ph_psql -Atq -c 'ALTER SYSTEM SET log_connections = on' >/dev/null
 set_interval 1s
 sleep 1
-lp0=$(probes); tp0=$(now)
+lp0=$(probes 1)
 sleep 0.5
 mark="serving.sh mark $$"
 echo "$mark begin" >>"$log"; t0=$(now)
 sleep "$DURATION"
 echo "$mark end" >>"$log"; t1=$(now)
-lp1=$(probes); tp1=$(now)
-log_probes=$(awk -v p="$((lp1 - lp0))" -v a="$tp0" -v b="$tp1" -v c="$t0" -v d="$t1" 'BEGIN { printf "%.1f", p * (d - c) / (b - a) }')
+lp1=$(probes 1)
+log_probes=$(probes_in "$lp0" "$lp1" "$t0" "$t1")
 awk -v b="$mark begin" -v e="$mark end" '$0 == b { on = 1; next } $0 == e { on = 0 } on' "$log" >"$work/log.window"
 log_lines=$(wc -l <"$work/log.window")
 log_pids=$(sed -n -E 's/^[0-9-]+ [0-9:.]+ [A-Z]+ \[([0-9]+)\].*/\1/p' "$work/log.window" | sort -u | wc -l)

@@ -92,10 +92,10 @@ _PG_init(void)
 	 * extensions the rest), as PostgreSQL's default of 8 does.
 	 */
 	if (max_worker_processes - PH_WORKER_SLOTS < 3)
-		ereport(LOG,
+		ereport(max_worker_processes - PH_WORKER_SLOTS < 1 ? WARNING : LOG,
 				(errmsg("pg_health: its %d background workers leave %d of max_worker_processes (%d) for the logical replication launcher, parallel queries and other extensions",
 						PH_WORKER_SLOTS, Max(max_worker_processes - PH_WORKER_SLOTS, 0),
 						max_worker_processes),
-				 errhint("Raise max_worker_processes by %d where those need more (a restart).",
+				 errhint("Raise max_worker_processes by %d where those need more (a restart); with no slot left for the checker, the custom checks never run and health.started() stays false.",
 						 PH_WORKER_SLOTS)));
 }

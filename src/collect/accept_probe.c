@@ -35,6 +35,7 @@
 #include "utils/varlena.h"
 
 #include "collect/accept_probe.h"
+#include "ground/guard.h"
 #include "judge/serving_checks.h"
 
 #define PH_ACCEPT_ABANDON_FACTOR 4
@@ -142,7 +143,8 @@ tcp_target(ProbeTarget *t)
 			snprintf(t->text, sizeof(t->text),
 					 "none: listen_addresses names \"%s\", which the probe does not resolve", host);
 	}
-	list_free_deep(hosts);
+	/* SplitGUCList's elements point into raw: the list only */
+	list_free(hosts);
 	pfree(raw);
 	return found;
 }
@@ -166,13 +168,23 @@ answered(TimestampTz now)
 	close_probe();
 }
 
+/*
+ * An attempt failed: the next one comes within half the timeout, so that
+ * one transient failure (a fork that failed once) is not judged for a whole
+ * long interval.
+ */
 static void
 failed(const char *why)
 {
+	TimestampTz retry = TimestampTzPlusMilliseconds(attempt_at, ph_accept_timeout_ms / 2);
+
 	acc.failures++;
-	strlcpy(acc.last_error, why, sizeof(acc.last_error));
+	/* server text and strerror(): valid UTF-8, whole characters */
+	ph_clean_text(acc.last_error, sizeof(acc.last_error), why, strlen(why));
 	if (acc.unanswered_since == 0)
 		acc.unanswered_since = attempt_at;
+	if (retry < next_at)
+		next_at = retry;
 	close_probe();
 }
 
@@ -218,11 +230,12 @@ start_attempt(TimestampTz now)
 		if (t.text[0] == '\0')
 			strlcpy(t.text, "none: unix_socket_directories and listen_addresses are empty",
 					sizeof(t.text));
-		strlcpy(acc.target, t.text, sizeof(acc.target));
+		ph_clean_text(acc.target, sizeof(acc.target), t.text, strlen(t.text));
 		return;
 	}
 	acc.on = true;
-	strlcpy(acc.target, t.text, sizeof(acc.target));
+	/* a directory's name is any bytes: valid UTF-8 for the doors */
+	ph_clean_text(acc.target, sizeof(acc.target), t.text, strlen(t.text));
 	acc.probes++;
 	attempt_at = now;
 	sock = socket(t.addr.ss_family, SOCK_STREAM, 0);
@@ -290,15 +303,26 @@ read_answer(TimestampTz now)
 		char		why[sizeof(acc.last_error)];
 		const char *msg = "";
 
-		/* 'E', length, then fields "<code>text\0" ... ; or a 1.x text */
+		/*
+		 * The postmaster's own error when it could not start a backend
+		 * ("could not fork new process for connection: ...") is 'E' and a
+		 * plain text; a backend's is 'E', a length (its first byte 0), then
+		 * fields "<code>text\0".
+		 */
 		buf[n] = '\0';
-		for (ssize_t i = 5; i < n; i += strlen(buf + i) + 1)
-			if (buf[i] == 'M')
-			{
-				msg = buf + i + 1;
-				break;
-			}
+		if (n > 1 && buf[1] != '\0')
+			msg = buf + 1;
+		else
+			for (ssize_t i = 5; i < n; i += strlen(buf + i) + 1)
+				if (buf[i] == 'M')
+				{
+					msg = buf + i + 1;
+					break;
+				}
 		snprintf(why, sizeof(why), "the server answered with an error%s%s", msg[0] ? ": " : "", msg);
+		/* the plain text ends with a newline */
+		if (strlen(why) > 0 && why[strlen(why) - 1] == '\n')
+			why[strlen(why) - 1] = '\0';
 		failed(why);
 	}
 	else
@@ -359,8 +383,8 @@ ph_accept_probe_socket(TimestampTz now, int *events, long *wait_ms)
 	else if (state == PROBE_IDLE)
 		*wait_ms = Max(TimestampDifferenceMilliseconds(now, next_at), 0);
 	else
-		/* to give up on it in time, and to see a connect() through */
-		*wait_ms = state == PROBE_CONNECTING ? 10 : 1000;
+		/* the socket wakes it; this only gives up on it in time */
+		*wait_ms = 1000;
 	return state == PROBE_IDLE ? PGINVALID_SOCKET : sock;
 }
 

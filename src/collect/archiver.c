@@ -7,7 +7,9 @@
  *
  * The statistics keep only the last failure; "failing since" is the first
  * failure this worker saw after the last success (the last failure's time,
- * when it first sees one).
+ * when it first sees one).  A command that hangs, or an empty one, reports
+ * no failure at all: "stalled since" is the first sample that saw segments
+ * waiting with nothing archived since.
  */
 #include "postgres.h"
 
@@ -17,7 +19,8 @@
 #include "collect/archiver.h"
 
 void
-ph_collect_archiver(PhArchiver *a, const PhArchiver *prev, bool in_recovery)
+ph_collect_archiver(PhArchiver *a, const PhArchiver *prev, bool in_recovery, int ready_files,
+					TimestampTz now)
 {
 	PgStat_ArchiverStats *st;
 	bool		failing;
@@ -47,4 +50,13 @@ ph_collect_archiver(PhArchiver *a, const PhArchiver *prev, bool in_recovery)
 		a->failing_since = prev->failing_since;
 	else
 		a->failing_since = a->last_failed_at;
+
+	/*
+	 * A command that hangs, or none (archive_mode on, archive_command empty),
+	 * reports no failure: segments wait and nothing is archived.
+	 */
+	if (ready_files <= 0 || a->archived_count != prev->archived_count || !prev->on)
+		a->stalled_since = 0;
+	else
+		a->stalled_since = prev->stalled_since != 0 ? prev->stalled_since : now;
 }

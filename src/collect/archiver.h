@@ -6,6 +6,7 @@
 
 #include "ground/snapshot.h"
 
-extern void ph_collect_archiver(PhArchiver *a, const PhArchiver *prev, bool in_recovery);
+extern void ph_collect_archiver(PhArchiver *a, const PhArchiver *prev, bool in_recovery,
+								int ready_files, TimestampTz now);
 
 #endif							/* PH_ARCHIVER_H */

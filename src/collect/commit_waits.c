@@ -24,6 +24,7 @@
 #include "utils/wait_event.h"
 
 #include "collect/commit_waits.h"
+#include "ground/guard.h"
 
 typedef struct Waiter
 {
@@ -160,7 +161,11 @@ ph_collect_commit_waits(PhCommitWaits *w, const PhStandbyTable *standbys, Timest
 				 type ? type : "?", event ? event : "?");
 	}
 	if (w->sync_rep > 0)
+	{
 		missing_standbys(w, standbys);
+		/* names from a setting, cut at the buffer: valid UTF-8 */
+		ph_clean_text(w->missing, sizeof(w->missing), w->missing, sizeof(w->missing));
+	}
 	qsort(cur, n, sizeof(Waiter), cmp_waiter);
 	swap = seen;
 	seen = cur;

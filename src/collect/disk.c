@@ -27,6 +27,7 @@
 #include "utils/timestamp.h"
 
 #include "collect/disk.h"
+#include "ground/guard.h"
 #include "ground/shmem.h"
 #include "ground/worker_loop.h"
 #include "ground/workers.h"
@@ -88,7 +89,7 @@ note_growth(PhFilesystem *fs, dev_t dev, TimestampTz now, int64 window_ms)
 {
 	Growth	   *g = NULL;
 	Reading    *oldest = NULL;
-	uint64		used = fs->total_bytes - fs->free_bytes;
+	uint64		used = fs->used_bytes;
 
 	for (int i = 0; i < PH_MAX_FILESYSTEMS && g == NULL; i++)
 		if (growth[i].n > 0 && growth[i].dev == dev)
@@ -178,13 +179,15 @@ measure(PhDisk *d, const char *path, const char *shown, uint8 holds, Oid tablesp
 		}
 		fs = &d->fs[d->n];
 		memset(fs, 0, sizeof(*fs));
-		strlcpy(fs->path, shown, sizeof(fs->path));
+		/* a link's target is any bytes a superuser wrote: valid UTF-8 here */
+		ph_clean_text(fs->path, sizeof(fs->path), shown, strlen(shown));
 		fs->error = err;
 		devs[d->n] = err == 0 ? st.st_dev : 0;
 		d->n++;
 		if (err == 0)
 		{
 			fs->total_bytes = (uint64) vfs.f_blocks * vfs.f_frsize;
+			fs->used_bytes = (uint64) (vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize;
 			fs->free_bytes = (uint64) vfs.f_bavail * vfs.f_frsize;
 			note_growth(fs, st.st_dev, now, window_ms);
 		}

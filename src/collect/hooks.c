@@ -100,9 +100,12 @@ ph_emit_log(ErrorData *edata)
 {
 	/*
 	 * A write that failed for lack of room, in any process: the disk check is
-	 * critical while one is recent (docs/checks.md).
+	 * critical while one is recent (docs/checks.md).  Only the server's own:
+	 * a file operation that failed with ENOSPC (errcode_for_file_access()),
+	 * not anyone's RAISE ... USING ERRCODE = 'disk_full'.
 	 */
-	if (ph_shared != NULL && edata->sqlerrcode == ERRCODE_DISK_FULL && edata->elevel >= ERROR)
+	if (ph_shared != NULL && edata->sqlerrcode == ERRCODE_DISK_FULL && edata->elevel >= ERROR &&
+		edata->saved_errno == ENOSPC)
 	{
 		pg_atomic_write_u64(&ph_shared->last_disk_full_at, (uint64) GetCurrentTimestamp());
 		pg_atomic_fetch_add_u64(&ph_shared->disk_full_errors, 1);

@@ -175,7 +175,8 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 	if (!cur.in_recovery)
 		ph_collect_commit_waits(&cur.serving.commit, &standbys, start);
 	ph_read_disk(&cur.serving.disk);
-	ph_collect_archiver(&cur.serving.archiver, &prev->serving.archiver, cur.in_recovery);
+	ph_collect_archiver(&cur.serving.archiver, &prev->serving.archiver, cur.in_recovery,
+						cur.serving.disk.ready_files, start);
 	ph_collect_wraparound(&cur.serving.wrap);
 	ph_evaluate(&cur, prev, &pools, &comps, &custom, &poolers);
 
@@ -283,7 +284,11 @@ pg_health_sampler_main(Datum main_arg)
 		regular = first || now >= next_regular;
 		if (regular || (pending && now >= next_extra))
 		{
-			MemoryContext old = MemoryContextSwitchTo(sample_cxt);
+			MemoryContext old;
+
+			/* an answer waiting in the probe's socket counts in this sample */
+			ph_accept_probe_step(now);
+			old = MemoryContextSwitchTo(sample_cxt);
 
 			if (regular)
 				last_regular = now;

@@ -21,6 +21,7 @@
 
 #include "collect/wraparound.h"
 #include "ground/compat.h"
+#include "ground/guard.h"
 #include "ground/shmem.h"
 
 #define PH_MXID_STOP_MARGIN 3000000
@@ -71,8 +72,8 @@ ph_collect_wraparound(PhWraparound *w)
 
 	LWLockAcquire(ph_shared->lock, LW_SHARED);
 	if (ph_shared->names.oldest_xid_database == db)
-		strlcpy(w->oldest_database, ph_shared->names.oldest_xid_database_name,
-				sizeof(w->oldest_database));
+		memcpy(w->oldest_database, ph_shared->names.oldest_xid_database_name,
+			   sizeof(w->oldest_database));
 	LWLockRelease(ph_shared->lock);
 }
 
@@ -89,8 +90,10 @@ ph_name_oldest_xid_database(void)
 	name = OidIsValid(db) ? get_database_name(db) : NULL;
 	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
 	ph_shared->names.oldest_xid_database = db;
-	strlcpy(ph_shared->names.oldest_xid_database_name, name ? name : "",
-			sizeof(ph_shared->names.oldest_xid_database_name));
+	/* a name in any encoding a database was created with: valid UTF-8 */
+	ph_clean_text(ph_shared->names.oldest_xid_database_name,
+				  sizeof(ph_shared->names.oldest_xid_database_name),
+				  name ? name : "", name ? strlen(name) : 0);
 	LWLockRelease(ph_shared->lock);
 	if (name)
 		pfree(name);

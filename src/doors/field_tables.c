@@ -948,7 +948,7 @@ const PhField ph_serving_fields[] = {
 	{F("archive_failing_since", PH_FIELD_TIME, SERV(archiver.failing_since), PH_IN_JSON)},
 	{F("archive_ready_segments", PH_FIELD_OPT_INT, SERV(disk.ready_files), PH_IN_JSON),
 		METRIC("archive_ready_segments", NULL, NULL),
-	.help = "WAL segments waiting to be archived (archive_status/*.ready; absent when archive_mode is off)."},
+	.help = "WAL segments waiting to be archived (archive_status/*.ready); -1 when archive_mode is off."},
 	/* the XID horizon (a primary) */
 	{F("xid_age", PH_FIELD_BIGINT, SERV(wrap.xid_age), PH_IN_JSON | PH_ON_PRIMARY),
 		METRIC("transaction_id_age", "kind", "xid"),
@@ -1013,9 +1013,7 @@ fs_used_pct(const void *base, PhValue *v)
 {
 	const PhFilesystem *fs = base;
 
-	v->f = fs->total_bytes > 0 && fs->error == 0 ?
-		100.0 * (double) (fs->total_bytes - fs->free_bytes) / (double) fs->total_bytes :
-		get_float8_nan();
+	v->f = fs->error == 0 ? ph_filesystem_used_pct(fs) : get_float8_nan();
 }
 
 static void

@@ -523,11 +523,24 @@ typedef struct PhFilesystem
 	int			tablespaces;	/* how many tablespaces it holds */
 	Oid			tablespace;		/* the first of them */
 	uint64		total_bytes;
+	uint64		used_bytes;		/* in use (f_blocks - f_bfree) */
 	uint64		free_bytes;		/* available to PostgreSQL (f_bavail) */
 	double		used_per_s;		/* growth over the window; NaN: not known */
 	double		full_in_s;		/* at that rate; NaN: not filling */
 	int			error;			/* errno of statvfs, 0: read */
 } PhFilesystem;
+
+/*
+ * Percent used, as df computes it: what is in use of what PostgreSQL could
+ * use (the root reserve counts on neither side).
+ */
+static inline double
+ph_filesystem_used_pct(const PhFilesystem *fs)
+{
+	double		room = (double) fs->used_bytes + (double) fs->free_bytes;
+
+	return room > 0 ? 100.0 * (double) fs->used_bytes / room : 0.0;
+}
 
 /* What the disk worker measured (disk.c), and the disk-full errors seen. */
 typedef struct PhDisk
@@ -557,6 +570,8 @@ typedef struct PhArchiver
 	TimestampTz last_failed_at;
 	TimestampTz failing_since;	/* first failure seen since the last success;
 								 * 0: not failing */
+	TimestampTz stalled_since;	/* segments waiting and none archived since (a
+								 * hung or empty archive_command); 0: no */
 } PhArchiver;
 
 /* Transaction ID and MultiXact ID ages against the server's limits. */

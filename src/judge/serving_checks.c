@@ -144,7 +144,12 @@ ph_check_commit_path(PhCheck *c, const PhCommitWaits *w, TimestampTz now)
 
 	ph_threshold_check(c, "commit_path", waited_ms, ph_commit_wait_warning_ms,
 					   ph_commit_wait_critical_ms);
-	c->writes_only = true;
+
+	/*
+	 * Commits waiting for a standby hang writes only; a WAL device that does
+	 * not write hangs reads too (evicting a dirty buffer flushes WAL first).
+	 */
+	c->writes_only = strstr(w->oldest_wait, "SyncRep") != NULL;
 	initStringInfo(&s);
 	if (w->sync_rep + w->wal == 0)
 	{
@@ -205,8 +210,7 @@ ph_check_commit_path(PhCheck *c, const PhCommitWaits *w, TimestampTz now)
 static double
 used_pct(const PhFilesystem *fs)
 {
-	return fs->total_bytes > 0 ?
-		100.0 * (double) (fs->total_bytes - fs->free_bytes) / (double) fs->total_bytes : 0.0;
+	return ph_filesystem_used_pct(fs);
 }
 
 static void
@@ -243,17 +247,21 @@ wal_filesystem(const PhDisk *d)
 	return NULL;
 }
 
-/* pg_wal's filesystem is at the disk check's warning or beyond */
+/*
+ * pg_wal's filesystem is short of room for WAL that cannot be removed: less
+ * than PH_ARCHIVE_ROOM_FACTOR times pg_health.wal_free_critical left (1 GB
+ * at the default), an absolute measure, so that a large volume that is 90%
+ * full but has a terabyte free is not short.
+ */
+#define PH_ARCHIVE_ROOM_FACTOR 4
+
 static bool
 wal_room_short(const PhDisk *d)
 {
 	const PhFilesystem *w = wal_filesystem(d);
 
-	return w != NULL && w->error == 0 &&
-		((ph_disk_used_warning > 0 && used_pct(w) >= ph_disk_used_warning) ||
-		 (ph_disk_full_warning_s > 0 && !isnan(w->full_in_s) &&
-		  w->full_in_s < ph_disk_full_warning_s) ||
-		 w->free_bytes < (uint64) ph_wal_free_critical_mb * 1024 * 1024);
+	return w != NULL && w->error == 0 && ph_wal_free_critical_mb > 0 &&
+		w->free_bytes < (uint64) PH_ARCHIVE_ROOM_FACTOR * ph_wal_free_critical_mb * 1024 * 1024;
 }
 
 void
@@ -262,7 +270,10 @@ ph_check_disk(PhCheck *c, const PhDisk *d, TimestampTz now, int window_s, int st
 	const PhFilesystem *fullest = NULL;
 	const PhFilesystem *soonest = NULL;
 	const PhFilesystem *wal = wal_filesystem(d);
+	bool		filling;
 	StringInfoData s;
+	StringInfoData part;
+	StringInfoData stale;
 
 	for (int i = 0; i < d->n; i++)
 	{
@@ -292,15 +303,28 @@ ph_check_disk(PhCheck *c, const PhDisk *d, TimestampTz now, int window_s, int st
 	ph_threshold_check(c, "disk", fullest ? used_pct(fullest) : 0.0,
 					   ph_disk_used_warning, ph_disk_used_critical);
 
-	/* writes failing now, or pg_wal about to fill: critical */
+	/*
+	 * Writes failing now, or pg_wal about to fill: critical.  A write refused
+	 * for lack of room is critical while a filesystem is still short of it;
+	 * once every one has room again (a query that filled a temporary
+	 * tablespace and ended) it only warns for the rest of the window.
+	 */
 	if (window_s > 0 && d->last_disk_full_at != 0 &&
 		now - d->last_disk_full_at <= (int64) window_s * USECS_PER_SEC)
 	{
-		c->status = PH_CHECK_CRITICAL;
+		bool		short_of_room = false;
+
+		for (int i = 0; i < d->n; i++)
+			if (d->fs[i].error == 0 &&
+				((ph_disk_used_warning > 0 && used_pct(&d->fs[i]) >= ph_disk_used_warning) ||
+				 d->fs[i].free_bytes < (uint64) ph_wal_free_critical_mb * 1024 * 1024))
+				short_of_room = true;
+		raise_to(c, short_of_room ? PH_CHECK_CRITICAL : PH_CHECK_WARNING);
 		appendStringInfo(&s, "writes failed for lack of disk space (SQLSTATE 53100) %.0f s ago "
-						 "(%llu since the server started; the server log names the file): ",
+						 "(%llu since the server started; the server log names the file)%s: ",
 						 ph_age_seconds(d->last_disk_full_at, now),
-						 (unsigned long long) d->disk_full_errors);
+						 (unsigned long long) d->disk_full_errors,
+						 short_of_room ? "" : "; every filesystem has room again");
 	}
 	if (wal != NULL && wal->error == 0 &&
 		wal->free_bytes < (uint64) ph_wal_free_critical_mb * 1024 * 1024)
@@ -312,39 +336,17 @@ ph_check_disk(PhCheck *c, const PhDisk *d, TimestampTz now, int window_s, int st
 						 "stops the server (PANIC); free space, or find what retains WAL "
 						 "(a failing archiver, an inactive slot): ", ph_wal_free_critical_mb);
 	}
-	if (soonest != NULL && ph_disk_full_warning_s > 0 && soonest->full_in_s < ph_disk_full_warning_s)
-	{
-		raise_to(c, PH_CHECK_WARNING);
-		appendStringInfo(&s, "%s", soonest->path);
-		append_holds(&s, soonest);
-		appendStringInfoString(&s, " is full in ");
-		append_duration(&s, soonest->full_in_s);
-		appendStringInfoString(&s, " at the growth of the last ");
-		append_duration(&s, (double) Max(ph_history_size, 1) * ph_sample_interval_ms / 1000.0);
-		appendStringInfoString(&s, " (");
-		append_bytes(&s, soonest->used_per_s);
-		appendStringInfoString(&s, "/s): ");
-	}
-	if (fullest != NULL)
-	{
-		appendStringInfo(&s, "fullest: %s", fullest->path);
-		append_holds(&s, fullest);
-		appendStringInfo(&s, " %.1f%% used, ", used_pct(fullest));
-		append_bytes(&s, (double) fullest->free_bytes);
-		appendStringInfo(&s, " free; %d filesystem(s)", d->n);
-	}
-	for (int i = 0; i < d->n; i++)
-		if (d->fs[i].error != 0)
-		{
-			raise_to(c, PH_CHECK_WARNING);
-			appendStringInfo(&s, "; could not read %s: %s", d->fs[i].path, strerror(d->fs[i].error));
-		}
-	if (d->omitted > 0)
-		appendStringInfo(&s, "; %d more not shown", d->omitted);
+
+	/*
+	 * The figures are old: said last, with room kept for it.  The detail
+	 * holds PH_DETAIL_LEN bytes: what says why comes first, each figure after
+	 * it only when it fits whole.
+	 */
+	initStringInfo(&stale);
 	if (d->measuring_since != 0 && now - d->measuring_since > (int64) stale_ms * 1000)
 	{
 		raise_to(c, PH_CHECK_WARNING);
-		appendStringInfo(&s, "; these figures are %.0f s old: the disk worker has waited %.0f s "
+		appendStringInfo(&stale, "; these figures are %.0f s old: the disk worker has waited %.0f s "
 						 "on %s (a network filesystem that does not answer?)",
 						 ph_age_seconds(d->measured_at, now),
 						 ph_age_seconds(d->measuring_since, now), d->measuring);
@@ -352,10 +354,69 @@ ph_check_disk(PhCheck *c, const PhDisk *d, TimestampTz now, int window_s, int st
 	else if (now - d->measured_at > (int64) stale_ms * 1000)
 	{
 		raise_to(c, PH_CHECK_WARNING);
-		appendStringInfo(&s, "; these figures are %.0f s old: the pg_health disk worker %s",
+		appendStringInfo(&stale, "; these figures are %.0f s old: the pg_health disk worker %s",
 						 ph_age_seconds(d->measured_at, now),
 						 d->worker_pid == 0 ? "is not running (see the server log)" : "is not keeping up");
 	}
+	initStringInfo(&part);
+	filling = soonest != NULL && ph_disk_full_warning_s > 0 &&
+		soonest->full_in_s < ph_disk_full_warning_s;
+	if (filling)
+		raise_to(c, PH_CHECK_WARNING);
+	/* the filesystem filling, when it is not the fullest (said there) */
+	if (filling && soonest != fullest)
+	{
+		appendStringInfo(&part, "%s", soonest->path);
+		append_holds(&part, soonest);
+		appendStringInfoString(&part, " is full in ");
+		append_duration(&part, soonest->full_in_s);
+		appendStringInfoString(&part, " at the growth of the last ");
+		append_duration(&part, (double) Max(ph_history_size, 1) * ph_sample_interval_ms / 1000.0);
+		appendStringInfoString(&part, " (");
+		append_bytes(&part, soonest->used_per_s);
+		appendStringInfoString(&part, "/s): ");
+		if (s.len + part.len + stale.len < PH_DETAIL_LEN)
+			appendBinaryStringInfo(&s, part.data, part.len);
+		resetStringInfo(&part);
+	}
+	if (fullest != NULL)
+	{
+		appendStringInfo(&part, "fullest: %s", fullest->path);
+		append_holds(&part, fullest);
+		appendStringInfo(&part, " %.1f%% used, ", used_pct(fullest));
+		append_bytes(&part, (double) fullest->free_bytes);
+		appendStringInfoString(&part, " free");
+		if (filling && soonest == fullest)
+		{
+			appendStringInfoString(&part, ", full in ");
+			append_duration(&part, fullest->full_in_s);
+			appendStringInfoString(&part, " at the growth of the last ");
+			append_duration(&part, (double) Max(ph_history_size, 1) * ph_sample_interval_ms / 1000.0);
+			appendStringInfoString(&part, " (");
+			append_bytes(&part, fullest->used_per_s);
+			appendStringInfoString(&part, "/s)");
+		}
+		appendStringInfo(&part, "; %d filesystem(s)", d->n);
+		if (s.len + part.len + stale.len < PH_DETAIL_LEN)
+			appendBinaryStringInfo(&s, part.data, part.len);
+		resetStringInfo(&part);
+	}
+	for (int i = 0; i < d->n; i++)
+		if (d->fs[i].error != 0)
+		{
+			raise_to(c, PH_CHECK_WARNING);
+			appendStringInfo(&part, "; could not read %s: %s", d->fs[i].path, strerror(d->fs[i].error));
+			if (s.len + part.len + stale.len < PH_DETAIL_LEN)
+				appendBinaryStringInfo(&s, part.data, part.len);
+			resetStringInfo(&part);
+		}
+	if (d->omitted > 0)
+		appendStringInfo(&part, "; %d more not shown", d->omitted);
+	if (s.len + part.len + stale.len < PH_DETAIL_LEN)
+		appendBinaryStringInfo(&s, part.data, part.len);
+	appendBinaryStringInfo(&s, stale.data, stale.len);
+	pfree(part.data);
+	pfree(stale.data);
 	set_detail(c, &s);
 }
 
@@ -366,9 +427,14 @@ ph_check_disk(PhCheck *c, const PhDisk *d, TimestampTz now, int window_s, int st
 void
 ph_check_archiver(PhCheck *c, const PhArchiver *a, const PhDisk *d, TimestampTz now)
 {
-	double		failing_s = a->failing_since != 0 ? ph_age_seconds(a->failing_since, now) : 0.0;
+	TimestampTz since = a->failing_since;
+	double		failing_s;
 	StringInfoData s;
 
+	/* failing, or standing still with segments waiting: whichever is older */
+	if (a->stalled_since != 0 && (since == 0 || a->stalled_since < since))
+		since = a->stalled_since;
+	failing_s = since != 0 ? ph_age_seconds(since, now) : 0.0;
 	initStringInfo(&s);
 	if (!a->on)
 	{
@@ -382,17 +448,22 @@ ph_check_archiver(PhCheck *c, const PhArchiver *a, const PhDisk *d, TimestampTz 
 	if (ph_archive_failing_warning_s == 0)
 	{
 		c->warning_threshold = 0;
-		if (a->failing_since != 0)
+		if (since != 0)
 			raise_to(c, PH_CHECK_WARNING);
 	}
 	if (a->failing_since != 0)
 	{
 		appendStringInfo(&s, "archiving has failed since %s (%.0f s; %llu failures in all); the "
 						 "last failure %.0f s ago, on segment %s",
-						 timestamptz_to_str(a->failing_since), failing_s,
+						 timestamptz_to_str(a->failing_since),
+						 ph_age_seconds(a->failing_since, now),
 						 (unsigned long long) a->failed_count,
 						 ph_age_seconds(a->last_failed_at, now), a->last_failed_wal);
 	}
+	else if (a->stalled_since != 0)
+		appendStringInfo(&s, "no segment archived for %.0f s while segments wait, and no failure "
+						 "reported: archive_command hangs, or archiving is not configured",
+						 failing_s);
 	else if (a->last_archived_at != 0)
 		appendStringInfo(&s, "archiving works: %llu segments archived, the last (%s) %.0f s ago",
 						 (unsigned long long) a->archived_count, a->last_archived_wal,
@@ -410,7 +481,7 @@ ph_check_archiver(PhCheck *c, const PhArchiver *a, const PhDisk *d, TimestampTz 
 		if (wal_room_short(d))
 		{
 			c->status = PH_CHECK_CRITICAL;
-			appendStringInfoString(&s, ", and pg_wal's filesystem is running out of room (the disk "
+			appendStringInfoString(&s, ", and pg_wal's filesystem is short of room (the disk "
 								   "check says how much)");
 		}
 		appendStringInfoString(&s, ": fix archive_command (its error is in the server log)");

@@ -479,5 +479,38 @@ like(wrap_row(), qr/^ok\|0\.0\|oldest unfrozen XID is \d+ transactions old \(0\.
 is((poll_http($wport, '/primary', 200, 10))[0], 200, '... /primary 200');
 $wrap->stop;
 
+# --- The probe over TCP: no Unix socket at all --------------------------------
+# A server with unix_socket_directories empty is probed at its first
+# listen address (here the loopback), as a local client would connect.  It
+# is read over HTTP only: no client here connects without a socket either.
+my $tport = PostgreSQL::Test::Cluster::get_free_port();
+my $tcp = PostgreSQL::Test::Cluster->new('tcp_only');
+$tcp->init;
+$tcp->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'pg_health'
+pg_health.sample_interval = 100ms
+pg_health.accept_probe_interval = 200ms
+pg_health.http_port = $tport
+unix_socket_directories = ''
+listen_addresses = '127.0.0.1'
+});
+$tcp->start;
+my $tcp_detail = '';
+my $tcp_deadline = time + 20;
+while (time < $tcp_deadline)
+{
+	my ($st, undef, $body) = http_get($tport, '/health');
+	my $c = body_check($body // '', 'accepting');
+	$tcp_detail = $c ? "$c->{status}|$c->{detail}" : '';
+	last if $tcp_detail =~ /^ok\|a new connection on /;
+	usleep(100_000);
+}
+like($tcp_detail, qr/^ok\|a new connection on 127\.0\.0\.1 port \d+ was answered in [\d.]+ ms/,
+	'no Unix socket: the probe connects to the first listen address over TCP, and is answered');
+my $tcp_log = slurp_file($tcp->logfile);
+unlike($tcp_log, qr/terminated by signal|server process .* was terminated/,
+	'... and no worker crashed on the way');
+$tcp->stop;
+
 note(sprintf('036_serving.pl: %.1f s', time - $t_start));
 done_testing();

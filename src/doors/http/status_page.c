@@ -377,8 +377,7 @@ filesystems_section(StringInfo b, const PhSnapshot *snap)
 		appendStringInfoString(b, "</td><td class=\"n\">");
 		ph_html_bytes(b, (double) fs->free_bytes);
 		appendStringInfo(b, "</td><td class=\"n\">%.1f%%</td><td class=\"n\">",
-						 fs->total_bytes > 0 ?
-						 100.0 * (double) (fs->total_bytes - fs->free_bytes) / (double) fs->total_bytes : 0.0);
+						 ph_filesystem_used_pct(fs));
 		if (isnan(fs->full_in_s))
 			appendStringInfoString(b, "&mdash;");
 		else
