@@ -20,6 +20,7 @@
 #include "collect/sampler.h"
 #include "doors/fields.h"
 #include "doors/http/http_server.h"
+#include "doors/node.h"
 #include "ground/shmem.h"
 #include "ground/workers.h"
 #include "judge/builtin_checks.h"
@@ -69,6 +70,7 @@ _PG_init(void)
 	ph_define_component_settings();
 	ph_define_http_settings();
 	ph_define_field_settings();
+	ph_define_node_settings();
 	ph_define_poller_settings();
 	ph_define_pooler_check_settings();
 	MarkGUCPrefixReserved("pg_health");

@@ -16,6 +16,7 @@
  */
 #include "postgres.h"
 
+#include "access/xlog.h"
 #include "miscadmin.h"
 #include "utils/wait_event.h"
 #include "storage/ipc.h"
@@ -175,6 +176,7 @@ update_verdict_block(void)
 	v->sampled_at = ph_shared->snap.sampled_at;
 	v->started_at = ph_shared->snap.started_at;
 	v->worker_pid = ph_shared->worker_pid;
+	v->in_recovery = ph_shared->snap.in_recovery;
 	memcpy(v->state, ph_shared->snap.state, sizeof(v->state));
 	pg_write_barrier();
 	pg_atomic_fetch_add_u32(&v->changecount, 1);
@@ -517,12 +519,50 @@ ph_read_verdict_input(PhRole role, PhVerdictInput *out)
 		out->started_at = v->started_at;
 		out->worker_pid = v->worker_pid;
 		out->state = v->state[role];
+		out->state_any = v->state[PH_ROLE_ANY];
+		out->in_recovery = v->in_recovery;
 		pg_read_barrier();
 		after = pg_atomic_read_u32(&ph_shared->verdict.changecount);
 		if (before == after && (before & 1) == 0)
 			break;
 		CHECK_FOR_INTERRUPTS();
 	}
+	out->role = (uint8) role;
+	out->live_in_recovery = ph_live_in_recovery();
+	if (out->generation > 0 && out->live_in_recovery != out->in_recovery)
+		ph_nudge_sampler();
+}
+
+/*
+ * Whether the server is in recovery now, from the startup process's shared
+ * state (a spinlock, no more): the role a probe asks for is judged against
+ * this, not against the last sample, so that /primary answers a promotion
+ * at once and never claims a role the server has left.
+ */
+bool
+ph_live_in_recovery(void)
+{
+	return GetRecoveryState() != RECOVERY_STATE_DONE;
+}
+
+/*
+ * Ask for a sample soon without waiting for it: a reader saw the server's
+ * role differ from the last sample's.  The sampler takes at most one such
+ * extra sample per interval, however many readers ask (sampler.c).
+ */
+void
+ph_nudge_sampler(void)
+{
+	/*
+	 * Without the lock, which the HTTP worker never waits for: a pointer is
+	 * read whole, and a latch of a sampler that has just gone only wakes a
+	 * process for nothing.
+	 */
+	Latch	   *latch = ((volatile PhShared *) ph_shared)->worker_latch;
+
+	pg_atomic_add_fetch_u64(&ph_shared->refresh_requested, 1);
+	if (latch != NULL)
+		SetLatch(latch);
 }
 
 /*

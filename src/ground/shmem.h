@@ -72,6 +72,8 @@ extern bool ph_read_snapshot(PhSnapshot *out, pid_t *worker_pid);
 extern int	ph_read_events(PhEvent **out, int max, uint64 *total);
 extern void ph_read_verdict_input(PhRole role, PhVerdictInput *out);
 extern bool ph_request_sample(int timeout_ms);
+extern bool ph_live_in_recovery(void);
+extern void ph_nudge_sampler(void);
 extern void ph_read_limit_oids(PhLimit *roles, int *nroles,
 							   PhLimit *databases, int *ndatabases);
 extern int	ph_cmp_limit(const void *a, const void *b);

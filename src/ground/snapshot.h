@@ -859,6 +859,7 @@ typedef struct PhVerdictBlock
 	TimestampTz sampled_at;
 	TimestampTz started_at;
 	pid_t		worker_pid;
+	bool		in_recovery;	/* the sample's */
 	uint8		state[PH_NUM_ROLES];
 } PhVerdictBlock;
 
@@ -983,7 +984,12 @@ typedef struct PhVerdictInput
 	TimestampTz sampled_at;
 	TimestampTz started_at;
 	pid_t		worker_pid;
-	uint8		state;
+	uint8		state;			/* for the role asked */
+	/* a role asked for is judged against the server's recovery state now */
+	uint8		role;			/* PhRole */
+	uint8		state_any;		/* the state for either role */
+	bool		in_recovery;	/* the sample's */
+	bool		live_in_recovery;	/* the server's, when read */
 } PhVerdictInput;
 
 typedef struct PhVerdict

@@ -60,15 +60,15 @@ next_check(PhSnapshot *snap)
 	return &snap->checks[snap->nchecks++];
 }
 
-static void
-check_role(PhSnapshot *snap, PhRole role)
+/* The role check for a role asked for, on a server in (or out of) recovery. */
+void
+ph_check_role(PhCheck *c, bool in_recovery, PhRole role)
 {
-	PhCheck    *c = &snap->role_checks[role];
-	const char *server = snap->in_recovery ? "a standby (in recovery)" : "a primary";
+	const char *server = in_recovery ? "a standby (in recovery)" : "a primary";
 
-	ph_init_check(c, "role", snap->in_recovery ? 1.0 : 0.0);
-	if ((role == PH_ROLE_PRIMARY && snap->in_recovery) ||
-		(role == PH_ROLE_REPLICA && !snap->in_recovery))
+	ph_init_check(c, "role", in_recovery ? 1.0 : 0.0);
+	if ((role == PH_ROLE_PRIMARY && in_recovery) ||
+		(role == PH_ROLE_REPLICA && !in_recovery))
 	{
 		c->status = PH_CHECK_CRITICAL;
 		snprintf(c->detail, sizeof(c->detail),
@@ -222,7 +222,7 @@ ph_evaluate(PhSnapshot *snap, const PhSnapshot *prev, const PhPoolTable *pools,
 	/* the role is a fact, not a measurement: never damped */
 	for (int r = 0; r < PH_NUM_ROLES; r++)
 	{
-		check_role(snap, (PhRole) r);
+		ph_check_role(&snap->role_checks[r], snap->in_recovery, (PhRole) r);
 		carry_over(&snap->role_checks[r], &prev->role_checks[r], 1, now, false);
 	}
 	ph_set_role_states(snap);

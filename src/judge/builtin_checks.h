@@ -15,6 +15,7 @@
 extern int	ph_hold_samples;
 
 extern void ph_define_check_settings(void);
+extern void ph_check_role(PhCheck *c, bool in_recovery, PhRole role);
 extern void ph_evaluate(PhSnapshot *snap, const PhSnapshot *prev,
 						const PhPoolTable *pools, PhComponentTable *components,
 						const PhCustomState *custom,

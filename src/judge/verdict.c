@@ -17,6 +17,7 @@
 #include "utils/float.h"
 #include "utils/guc.h"
 
+#include "ground/shmem.h"
 #include "ground/workers.h"
 #include "judge/verdict.h"
 
@@ -223,6 +224,17 @@ ph_verdict(const PhVerdictInput *in, TimestampTz now, PhVerdict *out)
 	out->live = out->fresh;
 	out->started = in->started_at != 0;
 	out->state = out->fresh ? (PhState) in->state : PH_STATE_UNKNOWN;
+
+	/*
+	 * A role asked for is the server's role now: promoted since the sample,
+	 * it is the verdict for either role (the rest of the checks); no longer
+	 * in the role asked for, it is not ready.  The next sample, which the
+	 * reader asked for, says the rest.
+	 */
+	if (out->fresh && in->role != PH_ROLE_ANY && in->live_in_recovery != in->in_recovery &&
+		out->state != PH_STATE_STARTING)
+		out->state = ph_role_of(in->live_in_recovery) == (PhRole) in->role ?
+			(PhState) in->state_any : PH_STATE_NOT_READY;
 	out->ready = out->state == PH_STATE_READY || out->state == PH_STATE_DEGRADED;
 }
 
@@ -237,6 +249,10 @@ ph_verdict_from_snapshot(const PhSnapshot *snap, pid_t worker_pid, PhRole role,
 	in.started_at = snap->started_at;
 	in.worker_pid = worker_pid;
 	in.state = snap->state[role];
+	in.state_any = snap->state[PH_ROLE_ANY];
+	in.role = (uint8) role;
+	in.in_recovery = snap->in_recovery;
+	in.live_in_recovery = snap->generation > 0 ? ph_live_in_recovery() : snap->in_recovery;
 	ph_verdict(&in, now, out);
 }
 

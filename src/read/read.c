@@ -16,6 +16,7 @@
 #include "ground/asked_pairs.h"
 #include "ground/shmem.h"
 #include "judge/admission.h"
+#include "judge/builtin_checks.h"
 #include "judge/replication_checks.h"
 #include "judge/verdict.h"
 #include "read/read.h"
@@ -44,6 +45,45 @@ ph_reader_buffer(PhBuffer which)
 	if (bufs[which] == NULL)
 		bufs[which] = MemoryContextAlloc(TopMemoryContext, sizes[which]);
 	return bufs[which];
+}
+
+/*
+ * The server's role now, when it is not the sample's (promoted since): the
+ * role checks and the states judged again for it, on a copy (into buf, or
+ * in place when the snapshot already is one), and the sampler asked for a
+ * new sample.  The other figures stay the sample's until then.
+ */
+static PhSnapshot *
+live_role(PhSnapshot *snap, PhBuffer buf)
+{
+	bool		live;
+	PhSnapshot *copy = snap;
+
+	if (snap->generation == 0)
+		return snap;
+	live = ph_live_in_recovery();
+	if (live == snap->in_recovery)
+		return snap;
+	if (snap != ph_reader_buffer(buf))
+	{
+		copy = ph_reader_buffer(buf);
+		memcpy(copy, snap, PH_SNAPSHOT_USED(snap));
+	}
+	for (int r = 0; r < PH_NUM_ROLES; r++)
+	{
+		TimestampTz since = copy->role_checks[r].since;
+		size_t		len;
+
+		ph_check_role(&copy->role_checks[r], live, (PhRole) r);
+		copy->role_checks[r].since = since;
+		len = strlen(copy->role_checks[r].detail);
+		snprintf(copy->role_checks[r].detail + len, sizeof(copy->role_checks[r].detail) - len,
+				 " (%s since the last sample: read now)",
+				 live ? "in recovery" : "promoted");
+	}
+	ph_set_role_states(copy);
+	ph_nudge_sampler();
+	return copy;
 }
 
 /*
@@ -81,6 +121,7 @@ ph_read_view(PhView *view, PhRole role, const PhOverrides *o, bool with_componen
 		ph_apply_overrides(copy, o);
 		view->snap = copy;
 	}
+	view->snap = live_role(view->snap, PH_BUF_OVERRIDDEN);
 	view->now = GetCurrentTimestamp();
 	ph_verdict_from_snapshot(view->snap, view->worker_pid, role, view->now, &view->verdict);
 }
@@ -123,6 +164,7 @@ ph_read_page(PhPageView *pv, uint32 parts, int history_max, int events_max)
 	 * reading
 	 */
 	pv->checks = ph_reader_buffer(PH_BUF_CHECKS);
+	pv->snap = live_role(pv->snap, PH_BUF_OVERRIDDEN);
 	pv->now = GetCurrentTimestamp();
 	ph_verdict_from_snapshot(pv->snap, pv->worker_pid, PH_ROLE_ANY, pv->now, &pv->verdict);
 	pv->nchecks = ph_collect_checks(pv->snap, pv->worker_pid, PH_ROLE_ANY, pv->now, pv->checks);

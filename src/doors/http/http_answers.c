@@ -23,6 +23,7 @@
 #include "doors/http/http_answers.h"
 #include "doors/http/metrics.h"
 #include "doors/http/status_page.h"
+#include "doors/node.h"
 #include "doors/report.h"
 #include "judge/admission.h"
 #include "judge/verdict.h"
@@ -484,6 +485,13 @@ answer_status_page(StringInfo body, const PhHttpRequest *req, int *status, bool 
 	ph_status_page_html(body, req->refresh_s, status);
 }
 
+/* GET /node: this node's identity document, always 200 */
+static void
+answer_node(StringInfo body, const PhHttpRequest *req, int *status, bool *waits)
+{
+	ph_node_json(body);
+}
+
 /* indexed by route, as ph_http_routes is: a new path is a row there and here */
 static const PhHttpHandler handlers[PH_PATH_LAST + 1] = {
 	[PH_PATH_LIVE] = answer_live,
@@ -494,6 +502,7 @@ static const PhHttpHandler handlers[PH_PATH_LAST + 1] = {
 	[PH_PATH_REPLICA] = answer_replica,
 	[PH_PATH_METRICS] = answer_metrics,
 	[PH_PATH_STATUS] = answer_status_page,
+	[PH_PATH_NODE] = answer_node,
 };
 
 /* ------------------------------------------------------------------------

@@ -37,6 +37,7 @@ const PhHttpRoute ph_http_routes[PH_PATH_LAST + 1] = {
 	[PH_PATH_METRICS] = {{"/metrics"}, GET_HEAD, 0, "text/plain; version=0.0.4; charset=utf-8", 1, NULL},
 	[PH_PATH_STATUS] = {{"/", "/status"}, GET_HEAD, PH_PARAM_REFRESH, "text/html; charset=utf-8", 1,
 	"the status page"},
+	[PH_PATH_NODE] = {{"/node"}, GET_HEAD, 0, JSON, 0, "this node's identity"},
 };
 
 const PhHttpMethod ph_http_methods[] = {

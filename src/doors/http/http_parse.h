@@ -58,9 +58,10 @@ typedef enum PhHttpPath
 	PH_PATH_PRIMARY,
 	PH_PATH_REPLICA,
 	PH_PATH_METRICS,
-	PH_PATH_STATUS				/* / and /status: the status page */
+	PH_PATH_STATUS,				/* / and /status: the status page */
+	PH_PATH_NODE				/* this node's identity document */
 } PhHttpPath;
-#define PH_PATH_LAST PH_PATH_STATUS
+#define PH_PATH_LAST PH_PATH_NODE
 
 /* methods, as bits of PhHttpRoute.methods */
 #define PH_METHOD_GET		1

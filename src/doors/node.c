@@ -1,0 +1,111 @@
+/*
+ * node.c -- this node's identity document (doors): GET /node, what other
+ * nodes of a cluster (and anyone deciding which node is the primary) ask
+ * for: its name, the system identifier it shares with its primary and
+ * standbys, its timeline, its role and WAL position read at the time of the
+ * request (not the last sample's), the verdict, the versions and its clock.
+ * Compact and fixed in shape, so that a peer's parser can be strict and a
+ * poll cheap.
+ */
+#include "postgres.h"
+
+#include <unistd.h>
+
+#include "access/xlog.h"
+#include "access/xlogrecovery.h"
+#include "replication/walreceiver.h"
+#include "utils/guc.h"
+#include "utils/timestamp.h"
+
+#include "doors/node.h"
+#include "ground/guard.h"
+#include "ground/json.h"
+#include "ground/shmem.h"
+#include "judge/verdict.h"
+#include "read/read.h"
+
+#ifndef PH_LIBRARY_VERSION
+#define PH_LIBRARY_VERSION "unknown"	/* built without the Makefile */
+#endif
+
+char	   *ph_cluster_name = NULL;
+
+void
+ph_define_node_settings(void)
+{
+	DefineCustomStringVariable("pg_health.cluster_name",
+							   "This node's name in its cluster, as GET /node gives it.",
+							   "Empty (the default) uses the host name.",
+							   &ph_cluster_name,
+							   "",
+							   PGC_SIGHUP, 0,
+							   NULL, NULL, NULL);
+}
+
+/* pg_health.cluster_name, or the host name: valid UTF-8, NAMEDATALEN at most */
+static void
+node_name(char *out, size_t len)
+{
+	char		host[256];
+
+	if (ph_cluster_name != NULL && ph_cluster_name[0] != '\0')
+		ph_clean_text(out, len, ph_cluster_name, strlen(ph_cluster_name));
+	else if (gethostname(host, sizeof(host)) == 0)
+	{
+		host[sizeof(host) - 1] = '\0';
+		ph_clean_text(out, len, host, strlen(host));
+	}
+	else
+		strlcpy(out, "", len);
+}
+
+/*
+ * The document.  Always 200: it describes the node whatever its verdict
+ * (which it carries).
+ */
+void
+ph_node_json(StringInfo buf)
+{
+	PhView		view;
+	PhJson		jj;
+	PhJson	   *j = &jj;
+	char		name[NAMEDATALEN];
+	char		sysid[32];
+	bool		in_recovery = ph_live_in_recovery();
+	TimeLineID	tli = 0;
+	XLogRecPtr	lsn;
+	XLogRecPtr	received = InvalidXLogRecPtr;
+
+	ph_read_view(&view, PH_ROLE_ANY, NULL, false);
+	node_name(name, sizeof(name));
+	snprintf(sysid, sizeof(sysid), UINT64_FORMAT, GetSystemIdentifier());
+	if (in_recovery)
+	{
+		lsn = GetXLogReplayRecPtr(&tli);
+		received = GetWalRcvFlushRecPtr(NULL, NULL);
+	}
+	else
+	{
+		lsn = GetXLogInsertRecPtr();
+		tli = GetWALInsertionTimeLine();
+	}
+
+	ph_json_text_sink(j, buf);
+	ph_json_open(j, false);
+	ph_json_str(j, "name", name);
+	/* a string: 64 bits do not survive every JSON parser as a number */
+	ph_json_str(j, "system_identifier", sysid);
+	ph_json_int(j, "timeline", tli);
+	ph_json_str(j, "role", ph_server_name(in_recovery));
+	ph_json_lsn(j, "lsn", lsn);
+	ph_json_lsn(j, "received_lsn", received);
+	ph_json_str(j, "status", ph_state_name(view.verdict.state));
+	ph_json_bool(j, "ready", view.verdict.ready);
+	ph_json_bool(j, "started", view.verdict.started);
+	ph_json_time(j, "sampled_at", view.snap->generation > 0 ? view.snap->sampled_at : 0);
+	ph_json_str(j, "pg_health_version", PH_LIBRARY_VERSION);
+	ph_json_str(j, "pg_version", GetConfigOption("server_version", false, false));
+	ph_json_time(j, "now", GetCurrentTimestamp());
+	ph_json_close(j);
+	appendStringInfoChar(buf, '\n');
+}

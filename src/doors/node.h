@@ -1,0 +1,14 @@
+/*
+ * node.h -- this node's identity document, GET /node (node.c)
+ */
+#ifndef PH_NODE_H
+#define PH_NODE_H
+
+#include "lib/stringinfo.h"
+
+extern char *ph_cluster_name;
+
+extern void ph_define_node_settings(void);
+extern void ph_node_json(StringInfo buf);
+
+#endif							/* PH_NODE_H */
