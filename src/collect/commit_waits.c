@@ -122,13 +122,15 @@ ph_collect_commit_waits(PhCommitWaits *w, const PhStandbyTable *standbys, Timest
 		volatile PGPROC *proc = &pg->allProcs[i];
 		int			pid = proc->pid;
 		uint32		wait = proc->wait_event_info;
-		XLogRecPtr	lsn = proc->waitLSN;
+		XLogRecPtr	lsn;
 		Waiter		key;
 		Waiter	   *before;
 		bool		same;
 
 		if (pid == 0 || !(is_sync_rep(wait) || is_wal_wait(wait)))
 			continue;
+		/* only a waiter's: another cache line of its PGPROC */
+		lsn = proc->waitLSN;
 		if (is_sync_rep(wait))
 			w->sync_rep++;
 		else

@@ -23,6 +23,7 @@
 #include "access/xlog_internal.h"
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
+#include "storage/spin.h"
 #include "utils/float.h"
 #include "utils/timestamp.h"
 
@@ -67,15 +68,13 @@ ph_register_disk_worker(void)
 static void
 measuring(const char *path)
 {
-	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
+	TimestampTz now = path != NULL ? GetCurrentTimestamp() : 0;
+
+	SpinLockAcquire(&ph_shared->disk_mutex);
+	ph_shared->disk.measuring_since = now;
 	if (path != NULL)
-	{
-		ph_shared->disk.measuring_since = GetCurrentTimestamp();
 		strlcpy(ph_shared->disk.measuring, path, sizeof(ph_shared->disk.measuring));
-	}
-	else
-		ph_shared->disk.measuring_since = 0;
-	LWLockRelease(ph_shared->lock);
+	SpinLockRelease(&ph_shared->disk_mutex);
 }
 
 /*
@@ -282,13 +281,13 @@ measure_all(PhDisk *d)
 static void
 publish(const PhDisk *d)
 {
-	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
+	SpinLockAcquire(&ph_shared->disk_mutex);
 	memcpy(&ph_shared->disk, d, offsetof(PhDisk, measuring_since));
 	ph_shared->disk.n = d->n;
 	ph_shared->disk.omitted = d->omitted;
 	memcpy(ph_shared->disk.fs, d->fs, sizeof(d->fs));
 	ph_shared->disk.ready_files = d->ready_files;
-	LWLockRelease(ph_shared->lock);
+	SpinLockRelease(&ph_shared->disk_mutex);
 }
 
 void
@@ -319,10 +318,11 @@ pg_health_disk_main(Datum main_arg)
 void
 ph_read_disk(PhDisk *d)
 {
-	LWLockAcquire(ph_shared->lock, LW_SHARED);
+	SpinLockAcquire(&ph_shared->disk_mutex);
 	*d = ph_shared->disk;
-	d->worker_pid = ph_shared->disk_pid;
-	LWLockRelease(ph_shared->lock);
+	SpinLockRelease(&ph_shared->disk_mutex);
+	/* a word, read whole; its writers hold PhShared.lock */
+	d->worker_pid = ((volatile PhShared *) ph_shared)->disk_pid;
 	d->disk_full_errors = pg_atomic_read_u64(&ph_shared->disk_full_errors);
 	d->last_disk_full_at = (TimestampTz) pg_atomic_read_u64(&ph_shared->last_disk_full_at);
 }

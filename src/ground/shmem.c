@@ -21,6 +21,7 @@
 #include "utils/wait_event.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
+#include "storage/spin.h"
 #include "utils/guc.h"
 
 #include "ground/clock.h"
@@ -154,6 +155,7 @@ ph_shmem_startup(void)
 		}
 		ConditionVariableInit(&ph_shared->sampled_cv);
 		ConditionVariableInit(&ph_shared->names_cv);
+		SpinLockInit(&ph_shared->disk_mutex);
 		for (int i = 0; i < PH_MAX_ASKED; i++)
 		{
 			pg_atomic_init_u64(&ph_shared->asked[i].asked_at, 0);

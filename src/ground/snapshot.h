@@ -20,6 +20,7 @@
 #include "storage/latch.h"
 #include "storage/lockdefs.h"
 #include "storage/lwlock.h"
+#include "storage/spin.h"
 #include "utils/timestamp.h"
 
 #define PH_NAME_LEN			80	/* "component:" and a component name */
@@ -966,9 +967,16 @@ typedef struct PhShared
 	Latch	   *poller_latch;
 	PhPoolerTable pooler_polls; /* the pooler worker's last polls */
 	PhPoolerTable pooler_table; /* of the latest snapshot */
-	/* the disk worker's measurements: PhShared.lock */
+
+	/*
+	 * the disk worker: its place under PhShared.lock, its figures under
+	 * disk_mutex
+	 */
 	pid_t		disk_pid;
 	Latch	   *disk_latch;
+	slock_t		disk_mutex;		/* a copy of PhDisk, no more: never
+								 * PhShared.lock, which the HTTP worker must
+								 * find free */
 	PhDisk		disk;
 	int			history_size;
 	uint64		history_count;	/* entries ever appended */

@@ -269,7 +269,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(buf, data, size);
 	r = ph_http_parse(buf, size, &req);
 	has_line = split_line(buf, size, &t, &tlen, &version);
-	head = size >= 5 && memcmp(buf, "HEAD ", 5) == 0;
+	/* HEAD, and OPTIONS, which is answered as Patroni does: HEAD's answer */
+	head = (size >= 5 && memcmp(buf, "HEAD ", 5) == 0) ||
+		(size >= 8 && memcmp(buf, "OPTIONS ", 8) == 0);
 	if (r < PH_HTTP_INCOMPLETE || r > PH_HTTP_PARSE_LAST)
 		abort();
 	if (r == PH_HTTP_OK && (req.path <= PH_PATH_NONE || req.path > PH_PATH_LAST))
@@ -304,7 +306,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == PH_HTTP_INCOMPLETE && size > PH_HTTP_MAX_REQUEST)
 		abort();				/* the parser must give up past the limit */
 
-	/* RFC 9110, 9.3.2: whatever the verdict, HEAD is known (no body) */
+	/* RFC 9110, 9.3.2: whatever the verdict, HEAD (and OPTIONS) is known (no body) */
 	if (req.head != head || ph_http_is_head(buf, size) != head)
 		abort();
 

@@ -46,9 +46,18 @@ my $n_put = ($doc_cfg =~ s/^(\s+server (pg[12])) 10\.0\.0\.1[12]:5432 check port
 $n_put += ($doc_cfg =~ s/^(\s+bind) 127\.0\.0\.1:5000$/$1 127.0.0.1:$wport/m);
 $n_put += ($doc_cfg =~ s/^(\s+bind) 127\.0\.0\.1:5001$/$1 127.0.0.1:$rport/m);
 is($n_put, 6, "... and this test's four servers and two frontends put into it");
+# And Patroni's own template (docs/http.md, "Patroni's paths"): its OPTIONS
+# checks against pg_health's port, unchanged.
+my $pwport = PostgreSQL::Test::Cluster::get_free_port();
+my ($patroni_cfg) = slurp_file(dirname(__FILE__) . '/../../docs/http.md')
+  =~ /\n### Patroni's paths\n.*?\n```haproxy\n(.*?)```/s;
+ok($patroni_cfg, 'docs/http.md has the Patroni template');
+my $p_put = ($patroni_cfg =~ s/^(\s+server (pg[12])) 10\.0\.0\.1[12]:5432 maxconn 100 check port 8008$/$1 $server{$2}/mg);
+$p_put += ($patroni_cfg =~ s/^(\s+bind) 127\.0\.0\.1:5002$/$1 127.0.0.1:$pwport/m);
+is($p_put, 3, "... and this test's two servers and its frontend put into it");
 my $cfg = PostgreSQL::Test::Utils::tempdir() . '/haproxy.cfg';
 open my $fh, '>', $cfg or die $!;
-print $fh "global\n    maxconn 200\n\n$doc_cfg";
+print $fh "global\n    maxconn 200\n\n$doc_cfg\n$patroni_cfg";
 close $fh;
 my $hlog = PostgreSQL::Test::Utils::tempdir() . '/haproxy.log';
 my $hap = IPC::Run::start([ $haproxy, '-db', '-f', $cfg ], '<', \undef, '>', $hlog, '2>&1');
@@ -88,6 +97,8 @@ is(until_via($wport, $where, "false $p1"), "false $p1",
 	'write frontend: reaches the primary (pg_is_in_recovery false)');
 is(until_via($rport, $where, "true $p2"), "true $p2",
 	'read frontend: reaches the standby (pg_is_in_recovery true)');
+is(until_via($pwport, $where, "false $p1"), "false $p1",
+	'Patroni\'s template (OPTIONS /primary): reaches the primary');
 
 # HAProxy starts with every server up and marks one down after "fall 2"
 # failed checks (500 ms apart): until then the round robin may still pick
@@ -120,6 +131,8 @@ $standby->promote;
 is(until_via($wport, $where, "false $p2"), "false $p2",
 	'after promotion: the write frontend reaches the new primary');
 diag(sprintf('write frontend moved %.1f s after promotion began', time - $t0));
+is(until_via($pwport, $where, "false $p2"), "false $p2",
+	'... and Patroni\'s template follows it to the new primary too');
 ($rc, $out) = via($wport, 'INSERT INTO orders VALUES (4); SELECT count(*) FROM orders');
 is($rc, 0, 'a write through the write frontend succeeds on the new primary') or diag($out);
 like($out, qr/^3$/m, '... and it has all three rows');

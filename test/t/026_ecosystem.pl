@@ -90,8 +90,15 @@ unlike($metrics, qr/^pg_health_check_value\{check="(sampler|connections)"\}/m,
 {
 	my $bg = $node->background_psql('postgres');
 	$bg->query_safe('SELECT 1');
-	$node->safe_psql('postgres', 'SELECT health.refresh()');
-	(undef, undef, $metrics) = http_get($port, '/metrics');
+	# the names worker names the database within a pass of its own: a
+	# server started moments ago may not have had it yet
+	my $deadline = time + 10;
+	do
+	{
+		$node->safe_psql('postgres', 'SELECT health.refresh()');
+		(undef, undef, $metrics) = http_get($port, '/metrics');
+	} while ($metrics !~ /^pg_health_database_sessions\{database="postgres",state="idle"\} [1-9]/m
+		&& time < $deadline);
 	like($metrics, qr/^pg_health_database_sessions\{database="postgres",state="idle"\} [1-9]\d*$/m,
 		'sessions per database and state');
 	like($metrics, qr/^pg_health_database_sessions\{database="postgres",state="active"\} \d+$/m,

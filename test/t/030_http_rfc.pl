@@ -135,7 +135,7 @@ head_has_no_body('HTTP/2.0 (505)', 505, "HEAD /ready HTTP/2.0\r\n\r\n", "GET /re
 my ($st, $head, $rest) = exchange("head /ready HTTP/1.1\r\nHost: x\r\n\r\n");
 is($st, 405, 'RFC 9110 §9.1: "head" is not HEAD (methods are case-sensitive): 405');
 is(length($rest), content_length($head) // -1, '... with its body, as long as Content-Length says');
-like($head, qr/\r\nAllow: GET, HEAD\r\n/, 'RFC 9110 §15.5.6: ... and Allow');
+like($head, qr/\r\nAllow: GET, HEAD, OPTIONS\r\n/, 'RFC 9110 §15.5.6: ... and Allow');
 
 # 403 (the per-tenant question turned off), HEAD: no body either.
 q1("ALTER SYSTEM SET pg_health.http_admission = off; SELECT pg_reload_conf()");

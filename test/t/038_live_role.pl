@@ -54,6 +54,27 @@ is($st, 200, 'the standby: /replica 200');
 ($st) = http_get($sport, '/primary');
 is($st, 503, '... /primary 503');
 
+# Patroni's paths (docs/http.md): the same meaning, and OPTIONS as Patroni
+# answers it (HAProxy's "option httpchk OPTIONS /primary")
+my %want = (
+	'/read-write' => [ 200, 503 ], '/leader' => [ 200, 503 ], '/read-only' => [ 200, 200 ],
+	'/read-only?lag=16MB' => [ 200, 200 ], '/liveness' => [ 200, 200 ], '/readiness' => [ 200, 200 ],
+	'/primary' => [ 200, 503 ], '/replica' => [ 503, 200 ]);
+for my $path (sort keys %want)
+{
+	is((http_get($pport, $path))[0], $want{$path}[0], "the primary: GET $path $want{$path}[0]");
+	is((http_get($sport, $path))[0], $want{$path}[1], "the standby: GET $path $want{$path}[1]");
+}
+for my $case ([ $pport, '/primary', 200 ], [ $sport, '/primary', 503 ], [ $sport, '/replica', 200 ])
+{
+	my ($port, $path, $code) = @$case;
+	my ($st, $head, $rest) = http_raw($port, "OPTIONS $path HTTP/1.1\r\nHost: x\r\n\r\n");
+	is($st, $code, "OPTIONS $path on the " . ($port == $pport ? 'primary' : 'standby') . ": $code, as GET");
+	is($rest // '', '', '... with no body');
+}
+is((http_raw($pport, "OPTIONS /metrics HTTP/1.1\r\nHost: x\r\n\r\n"))[0], 405,
+	'OPTIONS on a path that is no probe: 405');
+
 my ($sst, $snode) = node_doc($sport);
 is($snode->{role}, 'standby', 'the standby\'s /node: standby');
 is($snode->{name}, 'west', '... its own name');

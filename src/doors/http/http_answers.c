@@ -492,6 +492,20 @@ answer_node(StringInfo body, const PhHttpRequest *req, int *status, bool *waits)
 	ph_node_json(body);
 }
 
+/* Patroni's /read-write and /leader: a primary, ready (as /primary) */
+static void
+answer_read_write(StringInfo body, const PhHttpRequest *req, int *status, bool *waits)
+{
+	verdict_body(body, req, PH_ROLE_PRIMARY, "ready", status, waits);
+}
+
+/* Patroni's /read-only: ready for reads, a primary or a standby (as /ready) */
+static void
+answer_read_only(StringInfo body, const PhHttpRequest *req, int *status, bool *waits)
+{
+	verdict_body(body, req, PH_ROLE_ANY, "ready", status, waits);
+}
+
 /* indexed by route, as ph_http_routes is: a new path is a row there and here */
 static const PhHttpHandler handlers[PH_PATH_LAST + 1] = {
 	[PH_PATH_LIVE] = answer_live,
@@ -503,6 +517,8 @@ static const PhHttpHandler handlers[PH_PATH_LAST + 1] = {
 	[PH_PATH_METRICS] = answer_metrics,
 	[PH_PATH_STATUS] = answer_status_page,
 	[PH_PATH_NODE] = answer_node,
+	[PH_PATH_READ_WRITE] = answer_read_write,
+	[PH_PATH_READ_ONLY] = answer_read_only,
 };
 
 /* ------------------------------------------------------------------------

@@ -24,25 +24,31 @@
  */
 #define JSON "application/json"
 #define GET_HEAD (PH_METHOD_GET | PH_METHOD_HEAD)
+/* the probes answer OPTIONS as Patroni does (HAProxy's "option httpchk OPTIONS /primary") */
+#define PROBE (GET_HEAD | PH_METHOD_OPTIONS)
 #define VERDICT_PARAMS (PH_PARAM_ROLE | PH_PARAM_LAG | PH_PARAM_DELAY | PH_PARAM_USER | PH_PARAM_DATABASE)
 
 const PhHttpRoute ph_http_routes[PH_PATH_LAST + 1] = {
-	[PH_PATH_LIVE] = {{"/live"}, GET_HEAD, 0, JSON, 0, NULL},
-	[PH_PATH_READY] = {{"/ready"}, GET_HEAD, VERDICT_PARAMS, JSON, 0, NULL},
-	[PH_PATH_STARTUP] = {{"/startup"}, GET_HEAD, 0, JSON, 0, NULL},
+	[PH_PATH_LIVE] = {{"/live", "/liveness"}, PROBE, 0, JSON, 0, NULL},
+	[PH_PATH_READY] = {{"/ready", "/readiness"}, PROBE, VERDICT_PARAMS, JSON, 0, NULL},
+	[PH_PATH_STARTUP] = {{"/startup"}, PROBE, 0, JSON, 0, NULL},
 	/* the probes' short answers go as they are: only the report is worth gzip */
-	[PH_PATH_HEALTH] = {{"/health"}, GET_HEAD, VERDICT_PARAMS, JSON, 1, NULL},
-	[PH_PATH_PRIMARY] = {{"/primary"}, GET_HEAD, 0, JSON, 0, NULL},
-	[PH_PATH_REPLICA] = {{"/replica"}, GET_HEAD, PH_PARAM_LAG | PH_PARAM_DELAY, JSON, 0, NULL},
+	[PH_PATH_HEALTH] = {{"/health"}, PROBE, VERDICT_PARAMS, JSON, 1, NULL},
+	[PH_PATH_PRIMARY] = {{"/primary"}, PROBE, 0, JSON, 0, NULL},
+	[PH_PATH_REPLICA] = {{"/replica"}, PROBE, PH_PARAM_LAG | PH_PARAM_DELAY, JSON, 0, NULL},
 	[PH_PATH_METRICS] = {{"/metrics"}, GET_HEAD, 0, "text/plain; version=0.0.4; charset=utf-8", 1, NULL},
 	[PH_PATH_STATUS] = {{"/", "/status"}, GET_HEAD, PH_PARAM_REFRESH, "text/html; charset=utf-8", 1,
 	"the status page"},
 	[PH_PATH_NODE] = {{"/node"}, GET_HEAD, 0, JSON, 0, "this node's identity"},
+	/* Patroni's names where they mean the same (docs/http.md) */
+	[PH_PATH_READ_WRITE] = {{"/read-write", "/leader"}, PROBE, 0, JSON, 0, NULL},
+	[PH_PATH_READ_ONLY] = {{"/read-only"}, PROBE, PH_PARAM_LAG | PH_PARAM_DELAY, JSON, 0, NULL},
 };
 
 const PhHttpMethod ph_http_methods[] = {
 	{"GET", PH_METHOD_GET},
 	{"HEAD", PH_METHOD_HEAD},
+	{"OPTIONS", PH_METHOD_OPTIONS},
 	{NULL}
 };
 
@@ -563,7 +569,9 @@ find_route(const char *path, size_t len)
 int
 ph_http_is_head(const char *buf, size_t len)
 {
-	return len >= 5 && memcmp(buf, "HEAD ", 5) == 0;
+	/* OPTIONS is answered as Patroni does: HEAD's status and headers */
+	return (len >= 5 && memcmp(buf, "HEAD ", 5) == 0) ||
+		(len >= 8 && memcmp(buf, "OPTIONS ", 8) == 0);
 }
 
 PhHttpParse

@@ -59,13 +59,16 @@ typedef enum PhHttpPath
 	PH_PATH_REPLICA,
 	PH_PATH_METRICS,
 	PH_PATH_STATUS,				/* / and /status: the status page */
-	PH_PATH_NODE				/* this node's identity document */
+	PH_PATH_NODE,				/* this node's identity document */
+	PH_PATH_READ_WRITE,			/* Patroni's /read-write and /leader */
+	PH_PATH_READ_ONLY			/* Patroni's /read-only */
 } PhHttpPath;
-#define PH_PATH_LAST PH_PATH_NODE
+#define PH_PATH_LAST PH_PATH_READ_ONLY
 
 /* methods, as bits of PhHttpRoute.methods */
 #define PH_METHOD_GET		1
 #define PH_METHOD_HEAD		2
+#define PH_METHOD_OPTIONS	4	/* as Patroni answers it: HEAD's answer */
 
 /* query parameters, as bits of PhHttpRoute.params (ph_http_params reads each) */
 #define PH_PARAM_ROLE		1	/* role=primary|replica */
