@@ -252,8 +252,12 @@ ph_worker_wait_socket(PhWait wait, pgsocket sock, int events, long timeout_ms)
 {
 	uint32		event = ph_wait_event(wait);
 
+	/* WaitLatch() keeps its wait set; WaitLatchOrSocket() makes one a call */
 	if (sock == PGINVALID_SOCKET)
-		events = 0;
+	{
+		ph_worker_wait(wait, Max(timeout_ms, 1));
+		return;
+	}
 	(void) WaitLatchOrSocket(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH | events,
 							 sock, Max(timeout_ms, 1), event);
 	ResetLatch(MyLatch);
