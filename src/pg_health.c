@@ -13,6 +13,7 @@
 #include "storage/ipc.h"
 #include "utils/guc.h"
 
+#include "collect/cluster_poll.h"
 #include "collect/disk.h"
 #include "collect/hooks.h"
 #include "collect/names.h"
@@ -24,6 +25,7 @@
 #include "ground/shmem.h"
 #include "ground/workers.h"
 #include "judge/builtin_checks.h"
+#include "judge/cluster_checks.h"
 #include "judge/component_checks.h"
 #include "judge/pooler_checks.h"
 #include "judge/replication_checks.h"
@@ -71,6 +73,8 @@ _PG_init(void)
 	ph_define_http_settings();
 	ph_define_field_settings();
 	ph_define_node_settings();
+	ph_define_cluster_poll_settings();
+	ph_define_cluster_check_settings();
 	ph_define_poller_settings();
 	ph_define_pooler_check_settings();
 	MarkGUCPrefixReserved("pg_health");

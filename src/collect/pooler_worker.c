@@ -23,6 +23,9 @@
  * POOLS (clients active and waiting, servers, maxwait, per database and
  * user).  Columns are found by name, so versions that add columns work.
  *
+ * It also polls the cluster's members (cluster_poll.c), at their own
+ * cadence, between its rounds.
+ *
  * Like every pg_health worker it never raises an error for what a pooler
  * does: a failed poll is recorded with the pooler's own message.  It exits
  * with status 1 on SIGTERM and is restarted after PH_RESTART_SECONDS.
@@ -43,6 +46,7 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "collect/cluster_poll.h"
 #include "collect/pooler_answers.h"
 #include "collect/pooler_worker.h"
 #include "ground/guard.h"
@@ -402,11 +406,7 @@ poll_round(void)
 	{
 		int			nfds = 0;
 		TimestampTz first_deadline = 0;
-		long		wait_ms;
 
-		CHECK_FOR_INTERRUPTS();
-		if (!PostmasterIsAlive())
-			proc_exit(1);
 		now = GetCurrentTimestamp();
 		for (int i = 0; i < ntargets; i++)
 		{
@@ -440,16 +440,12 @@ poll_round(void)
 		}
 		if (nfds == 0)
 			return;
-		wait_ms = Min(Max(TimestampDifferenceMilliseconds(now, first_deadline), 1), 100);
-		pgstat_report_wait_start(ph_wait_event(PH_WAIT_POLLER_ANSWERS));
-		if (poll(fds, nfds, (int) wait_ms) < 0 && errno != EINTR)
+		if (!ph_worker_poll(PH_WAIT_POLLER_ANSWERS, fds, nfds, first_deadline))
 		{
-			pgstat_report_wait_end();
 			for (int k = 0; k < nfds; k++)
 				fail(who[k], "poll failed: ", strerror(errno), GetCurrentTimestamp());
 			return;
 		}
-		pgstat_report_wait_end();
 		now = GetCurrentTimestamp();
 		for (int k = 0; k < nfds; k++)
 			if (fds[k].revents != 0 && who[k]->step != STEP_DONE)
@@ -577,6 +573,7 @@ void
 pg_health_poller_main(Datum main_arg)
 {
 	MemoryContext round_cxt;
+	TimestampTz next_round = 0;
 
 	ph_worker_start();
 	ph_worker_claim(PH_WORKER_POLLER, 0);
@@ -585,22 +582,35 @@ pg_health_poller_main(Datum main_arg)
 									  ALLOCSET_DEFAULT_SIZES);
 	for (;;)
 	{
-		TimestampTz next;
+		TimestampTz now;
+		long		wait_ms;
+		long		cluster_ms;
 
 		(void) ph_worker_step(PH_WORKER_POLLER);
 		take_config();
-		next = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ph_pooler_interval_ms);
-		if (ntargets > 0)
+		now = GetCurrentTimestamp();
+		/* a reload may shorten the interval: never wait past it */
+		if (next_round > TimestampTzPlusMilliseconds(now, ph_pooler_interval_ms))
+			next_round = now;
+		if (now >= next_round)
 		{
-			MemoryContext old = MemoryContextSwitchTo(round_cxt);
+			next_round = TimestampTzPlusMilliseconds(now, ph_pooler_interval_ms);
+			if (ntargets > 0)
+			{
+				MemoryContext old = MemoryContextSwitchTo(round_cxt);
 
-			poll_round();
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(round_cxt);
+				poll_round();
+				MemoryContextSwitchTo(old);
+				MemoryContextReset(round_cxt);
+			}
+			publish();
 		}
-		publish();
+		/* the cluster's members, at their own cadence (cluster_poll.c) */
+		cluster_ms = ph_cluster_poll_step();
 
-		ph_worker_wait(PH_WAIT_POLLER_NEXT,
-					   TimestampDifferenceMilliseconds(GetCurrentTimestamp(), next));
+		wait_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), next_round);
+		if (cluster_ms >= 0 && cluster_ms < wait_ms)
+			wait_ms = cluster_ms;
+		ph_worker_wait(PH_WAIT_POLLER_NEXT, wait_ms);
 	}
 }

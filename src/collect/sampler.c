@@ -43,6 +43,7 @@
 
 #include "collect/accept_probe.h"
 #include "collect/archiver.h"
+#include "collect/cluster_poll.h"
 #include "collect/commit_waits.h"
 #include "collect/components.h"
 #include "collect/custom_checks.h"
@@ -178,6 +179,10 @@ take_sample(PhSnapshot *prev, TimestampTz worker_started_at, bool first_of_worke
 	ph_collect_archiver(&cur.serving.archiver, &prev->serving.archiver, cur.in_recovery,
 						cur.serving.disk.ready_files, start);
 	ph_collect_wraparound(&cur.serving.wrap);
+	ph_read_cluster(&cur.cluster);
+	/* a primary's own timeline, for fencing (a standby's is its replay's) */
+	if (!cur.in_recovery)
+		cur.repl.timeline = GetWALInsertionTimeLine();
 	ph_evaluate(&cur, prev, &pools, &comps, &custom, &poolers);
 
 	/*

@@ -10,5 +10,6 @@ extern char *ph_cluster_name;
 
 extern void ph_define_node_settings(void);
 extern void ph_node_json(StringInfo buf);
+extern void ph_cluster_json(StringInfo buf, int *status);
 
 #endif							/* PH_NODE_H */

@@ -88,6 +88,8 @@ typedef struct PhCheck
 	uint8		pending_samples;	/* 0: none pending */
 	/* critical only for writes: /primary fails, /ready and /replica degrade */
 	bool		writes_only;
+	/* critical shown, but it never makes the server not ready */
+	bool		informational;
 } PhCheck;
 
 /* the heavyweight lock modes, as lockdefs.h numbers them (0: none) */
@@ -601,6 +603,53 @@ typedef struct PhServing
 	PhWraparound wrap;
 } PhServing;
 
+
+/*
+ * The cluster (docs/cluster.md): the members of pg_health.cluster_members
+ * as this node's poller last asked them for their identity (GET /node).
+ */
+#define PH_MAX_MEMBERS		16
+#define PH_MEMBER_NAME_LEN	64
+
+typedef enum PhMemberState
+{
+	PH_MEMBER_UNKNOWN = 0,		/* not asked yet */
+	PH_MEMBER_UP,				/* answered, of this cluster */
+	PH_MEMBER_DOWN,				/* no answer, or not a valid one */
+	PH_MEMBER_FOREIGN,			/* answered with another system identifier */
+	PH_MEMBER_UNRESOLVED		/* its address is a name the poller does not
+								 * resolve */
+} PhMemberState;
+
+typedef struct PhMember
+{
+	char		name[PH_MEMBER_NAME_LEN];	/* as configured */
+	char		address[PH_TARGET_LEN]; /* host:port, as configured */
+	uint8		state;			/* PhMemberState */
+	TimestampTz state_since;	/* this state since (as polled) */
+	TimestampTz answered_at;	/* its last valid answer; 0: none */
+	/* from its last valid answer */
+	char		node_name[PH_MEMBER_NAME_LEN];
+	uint64		system_identifier;
+	uint32		timeline;
+	bool		primary;
+	bool		ready;
+	XLogRecPtr	lsn;			/* insert (primary) or replay (standby) */
+	XLogRecPtr	received_lsn;
+	int64		clock_skew_ms;	/* its clock minus ours at the answer */
+	int64		poll_us;		/* the last poll's round trip */
+	char		error[128];		/* why the last poll failed */
+} PhMember;
+
+typedef struct PhClusterTable
+{
+	int			n;				/* members configured (at most PH_MAX_MEMBERS) */
+	int			excess;			/* members beyond PH_MAX_MEMBERS */
+	pid_t		poller_pid;		/* who polls them; 0: nobody */
+	TimestampTz polled_at;		/* the last round */
+	PhMember	members[PH_MAX_MEMBERS];
+} PhClusterTable;
+
 /* Per-request lag limits (health.ready(role, max_lag_bytes, max_delay), /replica?lag=). */
 typedef struct PhOverrides
 {
@@ -624,6 +673,7 @@ typedef struct PhSnapshot
 	PhConnections conn;
 	PhReplication repl;
 	PhServing	serving;
+	PhClusterTable cluster;		/* as the poller last published it */
 	PhCheck		role_checks[PH_NUM_ROLES];
 	uint8		state[PH_NUM_ROLES];	/* PhState, freshness not applied */
 	int			nchecks;
@@ -966,6 +1016,7 @@ typedef struct PhShared
 	pid_t		poller_pid;		/* the pooler worker's; 0 when none runs */
 	Latch	   *poller_latch;
 	PhPoolerTable pooler_polls; /* the pooler worker's last polls */
+	PhClusterTable cluster_polls;	/* the cluster members, as it polled them */
 	PhPoolerTable pooler_table; /* of the latest snapshot */
 
 	/*

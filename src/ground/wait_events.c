@@ -31,6 +31,7 @@ static const char *const wait_names[PH_WAITS] = {
 	[PH_WAIT_ASKED_PAIR] = "PgHealthAskedPairLookup",
 	[PH_WAIT_REFRESH] = "PgHealthRefresh",
 	[PH_WAIT_DISK_NEXT] = "PgHealthDiskNextPass",
+	[PH_WAIT_CLUSTER_ANSWERS] = "PgHealthClusterAnswers",
 };
 
 /*

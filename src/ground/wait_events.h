@@ -19,6 +19,7 @@ typedef enum PhWait
 	PH_WAIT_ASKED_PAIR,			/* an asker, for the names worker's pass */
 	PH_WAIT_REFRESH,			/* health.refresh(), for its sample */
 	PH_WAIT_DISK_NEXT,			/* the disk worker, for its next pass */
+	PH_WAIT_CLUSTER_ANSWERS,	/* the pooler worker, for the members' answers */
 	PH_WAITS
 } PhWait;
 

@@ -24,11 +24,15 @@
  */
 #include "postgres.h"
 
+#include <poll.h>
+
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/pmsignal.h"
 #include "storage/procsignal.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
@@ -121,7 +125,10 @@ release_place(int code, Datum arg)
 			ph_shared->checker_database = InvalidOid;
 		/* readers of the polls see at once that nobody polls */
 		if (kind == PH_WORKER_POLLER)
+		{
 			ph_shared->pooler_polls.poller_pid = 0;
+			ph_shared->cluster_polls.poller_pid = 0;
+		}
 	}
 	LWLockRelease(ph_shared->lock);
 }
@@ -296,4 +303,26 @@ ph_wake_worker(PhWorkerKind kind)
 	LWLockRelease(ph_shared->lock);
 	if (latch != NULL)
 		SetLatch(latch);
+}
+
+/*
+ * One wait of a round that polls sockets of its own (the pooler worker's
+ * poolers and cluster members): interrupts and the postmaster first, then
+ * poll() until the first deadline, at most 100 ms, under the named wait
+ * event.  False when poll() failed (errno says why); EINTR is no failure.
+ */
+bool
+ph_worker_poll(PhWait wait, struct pollfd *fds, int nfds, TimestampTz first_deadline)
+{
+	long		wait_ms;
+	int			rc;
+
+	CHECK_FOR_INTERRUPTS();
+	if (!PostmasterIsAlive())
+		proc_exit(1);
+	wait_ms = Min(Max(TimestampDifferenceMilliseconds(GetCurrentTimestamp(), first_deadline), 1), 100);
+	pgstat_report_wait_start(ph_wait_event(wait));
+	rc = poll(fds, nfds, (int) wait_ms);
+	pgstat_report_wait_end();
+	return rc >= 0 || errno == EINTR;
 }

@@ -14,6 +14,8 @@ extern void ph_worker_claim(PhWorkerKind kind, pid_t parent);
 extern bool ph_worker_step(PhWorkerKind kind);
 extern void ph_worker_wait(PhWait wait, long timeout_ms);
 extern void ph_worker_wait_socket(PhWait wait, pgsocket sock, int events, long timeout_ms);
+struct pollfd;
+extern bool ph_worker_poll(PhWait wait, struct pollfd *fds, int nfds, TimestampTz first_deadline);
 extern void ph_worker_nap(PhWait wait, long ms);
 extern bool ph_worker_running(PhWorkerKind kind, pid_t pid);
 extern void ph_wake_worker(PhWorkerKind kind);

@@ -22,6 +22,7 @@
 #include "utils/guc.h"
 
 #include "judge/check_table.h"
+#include "judge/cluster_checks.h"
 #include "judge/replication_checks.h"
 #include "judge/serving_checks.h"
 #include "judge/verdict.h"
@@ -442,6 +443,13 @@ check_replay(PhCheck *c, const PhCheckDef *def, const PhCheckInput *in)
 	ph_check_replay(c, &in->snap->repl, &in->snap->conn.s, in->snap->sampled_at);
 }
 
+static void
+check_cluster(PhCheck *c, const PhCheckDef *def, const PhCheckInput *in)
+{
+	ph_check_cluster(c, &in->snap->cluster, in->snap->in_recovery, in->snap->repl.timeline,
+					 in->snap->sampled_at);
+}
+
 /* ------------------------------------------------------------------------
  * The table
  * ------------------------------------------------------------------------
@@ -667,6 +675,15 @@ static const PhCheckDef check_table[] = {
 							 "0 turns it off."),
 		INT_VALUE(&ph_replay_stall_critical_s, 300, 0, INT_MAX, GUC_UNIT_S)},
 		.evaluate = check_replay,
+	},
+	{
+		.name = "cluster",
+		FIGURE(PH_UNIT_COUNT, 1),	/* reachable primaries */
+		.also = {{SETTING("pg_health.cluster_min_standbys",
+						  "Ready standbys the cluster should have; fewer make the cluster check warn.",
+						  "0 (the default) turns it off."),
+		INT_VALUE(&ph_cluster_min_standbys, 0, 0, PH_MAX_MEMBERS, 0)}},
+		.evaluate = check_cluster,
 	},
 };
 

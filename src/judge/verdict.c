@@ -198,7 +198,8 @@ state_for_role(const PhSnapshot *snap, PhRole role)
 		const PhCheck *c = i < snap->nchecks ? &snap->checks[i] : &snap->role_checks[role];
 
 		/* a check critical for writes only degrades the other roles */
-		if (c->status == PH_CHECK_CRITICAL && (!c->writes_only || role == PH_ROLE_PRIMARY))
+		if (c->status == PH_CHECK_CRITICAL && !c->informational &&
+			(!c->writes_only || role == PH_ROLE_PRIMARY))
 			return PH_STATE_NOT_READY;
 		if (c->status == PH_CHECK_WARNING || c->status == PH_CHECK_CRITICAL)
 			warning = true;

@@ -506,6 +506,13 @@ answer_read_only(StringInfo body, const PhHttpRequest *req, int *status, bool *w
 	verdict_body(body, req, PH_ROLE_ANY, "ready", status, waits);
 }
 
+/* GET /cluster: the members and the cluster's verdict from here */
+static void
+answer_cluster(StringInfo body, const PhHttpRequest *req, int *status, bool *waits)
+{
+	ph_cluster_json(body, status);
+}
+
 /* indexed by route, as ph_http_routes is: a new path is a row there and here */
 static const PhHttpHandler handlers[PH_PATH_LAST + 1] = {
 	[PH_PATH_LIVE] = answer_live,
@@ -519,6 +526,7 @@ static const PhHttpHandler handlers[PH_PATH_LAST + 1] = {
 	[PH_PATH_NODE] = answer_node,
 	[PH_PATH_READ_WRITE] = answer_read_write,
 	[PH_PATH_READ_ONLY] = answer_read_only,
+	[PH_PATH_CLUSTER] = answer_cluster,
 };
 
 /* ------------------------------------------------------------------------

@@ -61,9 +61,10 @@ typedef enum PhHttpPath
 	PH_PATH_STATUS,				/* / and /status: the status page */
 	PH_PATH_NODE,				/* this node's identity document */
 	PH_PATH_READ_WRITE,			/* Patroni's /read-write and /leader */
-	PH_PATH_READ_ONLY			/* Patroni's /read-only */
+	PH_PATH_READ_ONLY,			/* Patroni's /read-only */
+	PH_PATH_CLUSTER				/* the cluster as this node sees it */
 } PhHttpPath;
-#define PH_PATH_LAST PH_PATH_READ_ONLY
+#define PH_PATH_LAST PH_PATH_CLUSTER
 
 /* methods, as bits of PhHttpRoute.methods */
 #define PH_METHOD_GET		1

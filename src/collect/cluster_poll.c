@@ -1,0 +1,747 @@
+/*
+ * cluster_poll.c -- (collect) the cluster's members, as this node sees them:
+ * every pg_health.cluster_interval the pooler worker asks each member of
+ * pg_health.cluster_members for its identity document (GET /node, node.c)
+ * and publishes what it found for the sampler, which judges it
+ * (cluster_checks.c).
+ *
+ * Every member is asked at once, non-blocking, each poll with a deadline
+ * (pg_health.cluster_timeout); an answer is read into a buffer of
+ * PH_NODE_ANSWER_MAX bytes, no more, and parsed strictly (an HTTP/1.x 200,
+ * then one flat JSON object of strings, numbers, booleans and nulls with
+ * the keys /node gives).  A member that is stopped, slow, huge, hostile or
+ * garbage fails its own poll and nothing else.  Addresses are numeric (IPv4,
+ * IPv6) or "localhost": a host name is not resolved, as a resolver may block
+ * (the member says so).
+ */
+#include "postgres.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "access/xlog.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "port/pg_bswap.h"
+#include "storage/ipc.h"
+#include "storage/pmsignal.h"
+#include "utils/datetime.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "collect/cluster_poll.h"
+#include "ground/guard.h"
+#include "ground/shmem.h"
+#include "ground/wait_events.h"
+#include "ground/worker_loop.h"
+
+char	   *ph_cluster_members = NULL;
+int			ph_cluster_interval_ms = 1000;
+int			ph_cluster_timeout_ms = 1000;
+
+/* an identity document is a few hundred bytes: anything longer is not one */
+#define PH_NODE_ANSWER_MAX 4096
+
+typedef enum PollStep
+{
+	POLL_IDLE,
+	POLL_CONNECTING,
+	POLL_READING,
+	POLL_DONE
+} PollStep;
+
+typedef struct Member
+{
+	PhMember	out;			/* what is published */
+	struct sockaddr_storage addr;
+	socklen_t	addrlen;
+	bool		resolved;
+	pgsocket	sock;
+	PollStep	step;
+	TimestampTz started;
+	TimestampTz deadline;
+	size_t		len;
+	char		buf[PH_NODE_ANSWER_MAX + 1];
+} Member;
+
+static Member members[PH_MAX_MEMBERS];
+static int	nmembers = 0;
+static int	excess = 0;
+static char *loaded = NULL;		/* the setting the list was made from */
+static TimestampTz next_round = 0;
+
+void
+ph_define_cluster_poll_settings(void)
+{
+	DefineCustomStringVariable("pg_health.cluster_members",
+							   "The cluster's members: name=host:port of each node's pg_health HTTP endpoint, comma-separated.",
+							   "This node may be in the list.  Hosts are IPv4 or IPv6 addresses, or localhost; empty turns the cluster view off.",
+							   &ph_cluster_members,
+							   "",
+							   PGC_SIGHUP, 0,
+							   NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.cluster_interval",
+							"Time between two polls of every cluster member's identity (GET /node).",
+							NULL,
+							&ph_cluster_interval_ms,
+							1000, 100, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.cluster_timeout",
+							"Time a poll of one cluster member may take, connecting and reading together.",
+							NULL,
+							&ph_cluster_timeout_ms,
+							1000, 10, 60 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+}
+
+/* "host:port", "[v6]:port": into m's address; false when not numeric */
+static bool
+parse_address(Member *m, const char *hostport)
+{
+	char		host[PH_TARGET_LEN];
+	const char *colon = strrchr(hostport, ':');
+	const char *h = hostport;
+	size_t		hlen;
+	long		port;
+	char	   *end;
+	struct sockaddr_in *in4 = (struct sockaddr_in *) &m->addr;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &m->addr;
+
+	if (colon == NULL)
+		return false;
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || port <= 0 || port > 65535 || end == colon + 1)
+		return false;
+	hlen = colon - hostport;
+	if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']')
+	{
+		h++;
+		hlen -= 2;
+	}
+	if (hlen == 0 || hlen >= sizeof(host))
+		return false;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	if (strcmp(host, "localhost") == 0)
+		strlcpy(host, "127.0.0.1", sizeof(host));
+	memset(&m->addr, 0, sizeof(m->addr));
+	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1)
+	{
+		in4->sin_family = AF_INET;
+		in4->sin_port = pg_hton16((uint16) port);
+		m->addrlen = sizeof(*in4);
+		return true;
+	}
+	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1)
+	{
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = pg_hton16((uint16) port);
+		m->addrlen = sizeof(*in6);
+		return true;
+	}
+	return false;
+}
+
+static void
+close_member(Member *m)
+{
+	if (m->sock != PGINVALID_SOCKET)
+		closesocket(m->sock);
+	m->sock = PGINVALID_SOCKET;
+}
+
+/* The list, made anew when the setting changed: "a=10.0.0.1:8008, b=..." */
+static void
+take_members(void)
+{
+	const char *setting = ph_cluster_members ? ph_cluster_members : "";
+	const char *p;
+
+	if (loaded != NULL && strcmp(loaded, setting) == 0)
+		return;
+	for (int i = 0; i < nmembers; i++)
+		close_member(&members[i]);
+	nmembers = 0;
+	excess = 0;
+	if (loaded != NULL)
+		pfree(loaded);
+	loaded = MemoryContextStrdup(TopMemoryContext, setting);
+	p = setting;
+	while (*p != '\0')
+	{
+		const char *end = strchr(p, ',');
+		size_t		len = end ? (size_t) (end - p) : strlen(p);
+		char		item[PH_MEMBER_NAME_LEN + PH_TARGET_LEN + 2];
+		char	   *eq;
+		char	   *name;
+		char	   *addr;
+		Member	   *m;
+
+		if (len < sizeof(item))
+		{
+			memcpy(item, p, len);
+			item[len] = '\0';
+			name = item;
+			while (*name == ' ')
+				name++;
+			eq = strchr(name, '=');
+			if (eq != NULL)
+			{
+				*eq = '\0';
+				addr = eq + 1;
+				while (*addr == ' ')
+					addr++;
+				for (char *t = addr + strlen(addr); t > addr && t[-1] == ' '; t--)
+					t[-1] = '\0';
+				for (char *t = name + strlen(name); t > name && t[-1] == ' '; t--)
+					t[-1] = '\0';
+				if (nmembers >= PH_MAX_MEMBERS)
+					excess++;
+				else if (name[0] != '\0' && addr[0] != '\0')
+				{
+					m = &members[nmembers++];
+					memset(&m->out, 0, sizeof(m->out));
+					ph_clean_text(m->out.name, sizeof(m->out.name), name, strlen(name));
+					ph_clean_text(m->out.address, sizeof(m->out.address), addr, strlen(addr));
+					m->sock = PGINVALID_SOCKET;
+					m->step = POLL_IDLE;
+					m->resolved = parse_address(m, addr);
+					m->out.state = m->resolved ? PH_MEMBER_UNKNOWN : PH_MEMBER_UNRESOLVED;
+					if (!m->resolved)
+						snprintf(m->out.error, sizeof(m->out.error),
+								 "not an IP address: names are not resolved (a resolver may block)");
+				}
+			}
+		}
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	next_round = 0;
+}
+
+static void
+member_failed(Member *m, const char *why, TimestampTz now)
+{
+	close_member(m);
+	m->step = POLL_DONE;
+	ph_clean_text(m->out.error, sizeof(m->out.error), why, strlen(why));
+	if (m->out.state != PH_MEMBER_DOWN)
+	{
+		m->out.state = PH_MEMBER_DOWN;
+		m->out.state_since = now;
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * The answer: HTTP/1.x 200, headers, one flat JSON object
+ * ------------------------------------------------------------------------
+ */
+typedef struct NodeDoc
+{
+	char		name[PH_MEMBER_NAME_LEN];
+	char		sysid[32];
+	int64		timeline;
+	char		role[16];
+	char		lsn[32];
+	char		received_lsn[32];
+	bool		ready;
+	char		now[64];
+	int			seen;			/* bits of the keys found */
+} NodeDoc;
+
+#define K_NAME 1
+#define K_SYSID 2
+#define K_TLI 4
+#define K_ROLE 8
+#define K_LSN 16
+#define K_READY 32
+#define K_NOW 64
+#define K_REQUIRED (K_NAME | K_SYSID | K_TLI | K_ROLE | K_LSN | K_READY | K_NOW)
+
+static const char *
+skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* A JSON string without escapes we need (\" and \\ pass), into out; NULL: bad. */
+static const char *
+json_string(const char *p, const char *end, char *out, size_t outlen)
+{
+	size_t		n = 0;
+
+	if (p >= end || *p != '"')
+		return NULL;
+	p++;
+	while (p < end && *p != '"')
+	{
+		char		c = *p;
+
+		if ((unsigned char) c < 0x20)
+			return NULL;
+		if (c == '\\')
+		{
+			if (p + 1 >= end)
+				return NULL;
+			c = p[1];
+			if (c != '"' && c != '\\' && c != '/')
+				c = '?';		/* an escape we do not decode: kept visible */
+			p++;
+		}
+		if (n + 1 < outlen)
+			out[n++] = c;
+		p++;
+	}
+	if (p >= end)
+		return NULL;
+	out[n] = '\0';
+	return p + 1;
+}
+
+/* A value: a string (into str), a number, true/false (into *b), null. */
+static const char *
+json_value(const char *p, const char *end, char *str, size_t strlen_, bool *b, bool *is_null)
+{
+	*is_null = false;
+	str[0] = '\0';
+	if (p < end && *p == '"')
+		return json_string(p, end, str, strlen_);
+	if (end - p >= 4 && memcmp(p, "true", 4) == 0)
+	{
+		*b = true;
+		return p + 4;
+	}
+	if (end - p >= 5 && memcmp(p, "false", 5) == 0)
+	{
+		*b = false;
+		return p + 5;
+	}
+	if (end - p >= 4 && memcmp(p, "null", 4) == 0)
+	{
+		*is_null = true;
+		return p + 4;
+	}
+	{
+		size_t		n = 0;
+
+		while (p < end && (isdigit((unsigned char) *p) || *p == '-' || *p == '+' ||
+						   *p == '.' || *p == 'e' || *p == 'E'))
+		{
+			if (n + 1 < strlen_)
+				str[n++] = *p;
+			p++;
+		}
+		if (n == 0)
+			return NULL;		/* an object, an array, or garbage */
+		str[n] = '\0';
+		return p;
+	}
+}
+
+static bool
+parse_doc(const char *body, size_t len, NodeDoc *d)
+{
+	const char *p = body;
+	const char *end = body + len;
+
+	memset(d, 0, sizeof(*d));
+	p = skip_ws(p, end);
+	if (p >= end || *p != '{')
+		return false;
+	p = skip_ws(p + 1, end);
+	if (p < end && *p == '}')
+		return false;
+	for (;;)
+	{
+		char		key[32];
+		char		val[PH_MEMBER_NAME_LEN + 64];
+		bool		b = false;
+		bool		is_null;
+
+		p = json_string(skip_ws(p, end), end, key, sizeof(key));
+		if (p == NULL)
+			return false;
+		p = skip_ws(p, end);
+		if (p >= end || *p != ':')
+			return false;
+		p = json_value(skip_ws(p + 1, end), end, val, sizeof(val), &b, &is_null);
+		if (p == NULL)
+			return false;
+		if (strcmp(key, "name") == 0 && !is_null)
+		{
+			strlcpy(d->name, val, sizeof(d->name));
+			d->seen |= K_NAME;
+		}
+		else if (strcmp(key, "system_identifier") == 0 && !is_null)
+		{
+			strlcpy(d->sysid, val, sizeof(d->sysid));
+			d->seen |= K_SYSID;
+		}
+		else if (strcmp(key, "timeline") == 0 && !is_null)
+		{
+			d->timeline = strtoll(val, NULL, 10);
+			d->seen |= K_TLI;
+		}
+		else if (strcmp(key, "role") == 0 && !is_null)
+		{
+			strlcpy(d->role, val, sizeof(d->role));
+			d->seen |= K_ROLE;
+		}
+		else if (strcmp(key, "lsn") == 0 && !is_null)
+		{
+			strlcpy(d->lsn, val, sizeof(d->lsn));
+			d->seen |= K_LSN;
+		}
+		else if (strcmp(key, "received_lsn") == 0 && !is_null)
+			strlcpy(d->received_lsn, val, sizeof(d->received_lsn));
+		else if (strcmp(key, "ready") == 0)
+		{
+			d->ready = b;
+			d->seen |= K_READY;
+		}
+		else if (strcmp(key, "now") == 0 && !is_null)
+		{
+			strlcpy(d->now, val, sizeof(d->now));
+			d->seen |= K_NOW;
+		}
+		p = skip_ws(p, end);
+		if (p < end && *p == ',')
+		{
+			p++;
+			continue;
+		}
+		if (p < end && *p == '}')
+			break;
+		return false;
+	}
+	p = skip_ws(p + 1, end);
+	return p == end && (d->seen & K_REQUIRED) == K_REQUIRED;
+}
+
+/* "0/3000148" as an LSN; false when it is not one */
+static bool
+parse_lsn(const char *s, XLogRecPtr *out)
+{
+	unsigned int hi,
+				lo;
+	int			n = 0;
+
+	if (sscanf(s, "%X/%X%n", &hi, &lo, &n) != 2 || s[n] != '\0')
+		return false;
+	*out = ((uint64) hi << 32) | lo;
+	return true;
+}
+
+/* "2026-12-06T22:30:01.456789+00:00" as a timestamp, to microseconds; 0: bad */
+static TimestampTz
+parse_time(const char *s)
+{
+	int			y,
+				mo,
+				d,
+				h,
+				mi,
+				n = 0;
+	double		sec;
+	struct pg_tm tm;
+	TimestampTz ts;
+
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%lf%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
+		strcmp(s + n, "+00:00") != 0 || sec < 0 || sec >= 61)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y;
+	tm.tm_mon = mo;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = (int) sec;
+	if (tm2timestamp(&tm, (fsec_t) ((sec - (int) sec) * 1000000), NULL, &ts) != 0)
+		return 0;
+	return ts;
+}
+
+static void
+answered(Member *m, TimestampTz now)
+{
+	const char *hdr_end;
+	const char *body;
+	NodeDoc		d;
+	XLogRecPtr	lsn = InvalidXLogRecPtr;
+	XLogRecPtr	received = InvalidXLogRecPtr;
+	TimestampTz their_now;
+	uint64		sysid;
+	char	   *end;
+	PhMemberState state;
+
+	m->buf[m->len] = '\0';
+	if (m->len < 12 || (strncmp(m->buf, "HTTP/1.1 200", 12) != 0 &&
+						strncmp(m->buf, "HTTP/1.0 200", 12) != 0))
+	{
+		member_failed(m, "not an identity document: no HTTP 200 answer to GET /node", now);
+		return;
+	}
+	hdr_end = strstr(m->buf, "\r\n\r\n");
+	if (hdr_end == NULL)
+	{
+		member_failed(m, "not an identity document: the answer's headers do not end", now);
+		return;
+	}
+	body = hdr_end + 4;
+	if (!parse_doc(body, m->len - (body - m->buf), &d) ||
+		(strcmp(d.role, "primary") != 0 && strcmp(d.role, "standby") != 0) ||
+		!parse_lsn(d.lsn, &lsn) ||
+		(d.received_lsn[0] != '\0' && !parse_lsn(d.received_lsn, &received)) ||
+		(their_now = parse_time(d.now)) == 0 ||
+		d.timeline <= 0 || d.timeline > PG_UINT32_MAX)
+	{
+		member_failed(m, "not an identity document: GET /node answered something else", now);
+		return;
+	}
+	sysid = strtoull(d.sysid, &end, 10);
+	if (*end != '\0' || d.sysid[0] == '\0')
+	{
+		member_failed(m, "not an identity document: a bad system identifier", now);
+		return;
+	}
+	close_member(m);
+	m->step = POLL_DONE;
+	ph_clean_text(m->out.node_name, sizeof(m->out.node_name), d.name, strlen(d.name));
+	m->out.system_identifier = sysid;
+	m->out.timeline = (uint32) d.timeline;
+	m->out.primary = strcmp(d.role, "primary") == 0;
+	m->out.ready = d.ready;
+	m->out.lsn = lsn;
+	m->out.received_lsn = received;
+	/* its clock at the answer's middle, against ours */
+	m->out.clock_skew_ms = (their_now - (m->started + (now - m->started) / 2)) / 1000;
+	m->out.poll_us = now - m->started;
+	m->out.answered_at = now;
+	m->out.error[0] = '\0';
+	state = sysid == GetSystemIdentifier() ? PH_MEMBER_UP : PH_MEMBER_FOREIGN;
+	if (state == PH_MEMBER_FOREIGN)
+		snprintf(m->out.error, sizeof(m->out.error),
+				 "another cluster: system identifier " UINT64_FORMAT ", not ours", sysid);
+	if (m->out.state != state)
+	{
+		m->out.state = (uint8) state;
+		m->out.state_since = now;
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * A round
+ * ------------------------------------------------------------------------
+ */
+static void
+start_poll(Member *m, TimestampTz now)
+{
+	int			flags;
+
+	m->step = POLL_DONE;
+	if (!m->resolved)
+		return;
+	m->len = 0;
+	m->started = now;
+	m->deadline = TimestampTzPlusMilliseconds(now, ph_cluster_timeout_ms);
+	m->sock = socket(m->addr.ss_family, SOCK_STREAM, 0);
+	if (m->sock == PGINVALID_SOCKET)
+	{
+		member_failed(m, "could not create a socket", now);
+		return;
+	}
+	flags = fcntl(m->sock, F_GETFL);
+	if (flags < 0 || fcntl(m->sock, F_SETFL, flags | O_NONBLOCK) < 0 ||
+		fcntl(m->sock, F_SETFD, FD_CLOEXEC) < 0)
+	{
+		member_failed(m, "could not make the socket non-blocking", now);
+		return;
+	}
+	if (connect(m->sock, (struct sockaddr *) &m->addr, m->addrlen) < 0 && errno != EINPROGRESS)
+	{
+		char		why[128];
+
+		snprintf(why, sizeof(why), "could not connect: %s", strerror(errno));
+		member_failed(m, why, now);
+		return;
+	}
+	m->step = POLL_CONNECTING;
+}
+
+static void
+advance(Member *m, short revents, TimestampTz now)
+{
+	if (m->step == POLL_CONNECTING)
+	{
+		static const char request[] = "GET /node HTTP/1.1\r\nHost: pg_health\r\nConnection: close\r\n\r\n";
+		int			err = 0;
+		socklen_t	len = sizeof(err);
+		ssize_t		n;
+
+		if (getsockopt(m->sock, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			err = errno;
+		if (err != 0)
+		{
+			char		why[128];
+
+			snprintf(why, sizeof(why), "could not connect: %s", strerror(err));
+			member_failed(m, why, now);
+			return;
+		}
+		n = send(m->sock, request, sizeof(request) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n != (ssize_t) sizeof(request) - 1)
+		{
+			member_failed(m, "could not send the request", now);
+			return;
+		}
+		m->step = POLL_READING;
+		return;
+	}
+	if (m->step == POLL_READING)
+	{
+		ssize_t		n = recv(m->sock, m->buf + m->len, PH_NODE_ANSWER_MAX - m->len, MSG_DONTWAIT);
+
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		if (n < 0)
+		{
+			member_failed(m, "the connection failed while reading the answer", now);
+			return;
+		}
+		m->len += (size_t) n;
+		if (n == 0)
+			answered(m, now);	/* Connection: close: the end is the end */
+		else if (m->len >= PH_NODE_ANSWER_MAX)
+		{
+			char		why[128];
+
+			snprintf(why, sizeof(why), "not an identity document: more than %d bytes",
+					 PH_NODE_ANSWER_MAX);
+			member_failed(m, why, now);
+		}
+	}
+}
+
+static void
+poll_members(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	struct pollfd fds[PH_MAX_MEMBERS];
+	Member	   *who[PH_MAX_MEMBERS];
+
+	for (int i = 0; i < nmembers; i++)
+		start_poll(&members[i], now);
+	for (;;)
+	{
+		int			nfds = 0;
+		TimestampTz first_deadline = 0;
+
+		now = GetCurrentTimestamp();
+		for (int i = 0; i < nmembers; i++)
+		{
+			Member	   *m = &members[i];
+
+			if (m->step == POLL_DONE || m->step == POLL_IDLE)
+				continue;
+			if (now >= m->deadline)
+			{
+				char		why[128];
+
+				snprintf(why, sizeof(why), "no answer within pg_health.cluster_timeout (%d ms)%s",
+						 ph_cluster_timeout_ms,
+						 m->step == POLL_CONNECTING ? " while connecting" : "");
+				member_failed(m, why, now);
+				continue;
+			}
+			fds[nfds].fd = m->sock;
+			fds[nfds].events = m->step == POLL_CONNECTING ? POLLOUT : POLLIN;
+			fds[nfds].revents = 0;
+			who[nfds++] = m;
+			if (first_deadline == 0 || m->deadline < first_deadline)
+				first_deadline = m->deadline;
+		}
+		if (nfds == 0)
+			return;
+		if (!ph_worker_poll(PH_WAIT_CLUSTER_ANSWERS, fds, nfds, first_deadline))
+		{
+			for (int k = 0; k < nfds; k++)
+				member_failed(who[k], "poll failed", GetCurrentTimestamp());
+			return;
+		}
+		now = GetCurrentTimestamp();
+		for (int k = 0; k < nfds; k++)
+			if (fds[k].revents != 0)
+				advance(who[k], fds[k].revents, now);
+	}
+}
+
+static void
+publish(TimestampTz at)
+{
+	PhClusterTable *t = &ph_shared->cluster_polls;
+
+	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
+	t->n = nmembers;
+	t->excess = excess;
+	t->poller_pid = MyProcPid;
+	t->polled_at = at;
+	for (int i = 0; i < nmembers; i++)
+		t->members[i] = members[i].out;
+	LWLockRelease(ph_shared->lock);
+}
+
+/*
+ * In the pooler worker's loop: a round when one is due (every member at
+ * once, within pg_health.cluster_timeout), then publish.  Returns the ms
+ * until the next round is due (-1: no members).
+ */
+long
+ph_cluster_poll_step(void)
+{
+	TimestampTz now;
+
+	static bool published_empty = false;
+
+	take_members();
+	if (nmembers == 0)
+	{
+		/* once: readers see that nobody is a member */
+		if (!published_empty)
+			publish(0);
+		published_empty = true;
+		return -1;
+	}
+	published_empty = false;
+	now = GetCurrentTimestamp();
+	if (now >= next_round)
+	{
+		next_round = TimestampTzPlusMilliseconds(now, ph_cluster_interval_ms);
+		poll_members();
+		publish(now);
+		now = GetCurrentTimestamp();
+	}
+	return Max(TimestampDifferenceMilliseconds(now, next_round), 1);
+}
+
+/* In the sampler: the members as last published. */
+void
+ph_read_cluster(PhClusterTable *t)
+{
+	LWLockAcquire(ph_shared->lock, LW_SHARED);
+	t->n = ph_shared->cluster_polls.n;
+	t->excess = ph_shared->cluster_polls.excess;
+	t->poller_pid = ph_shared->cluster_polls.poller_pid;
+	t->polled_at = ph_shared->cluster_polls.polled_at;
+	memcpy(t->members, ph_shared->cluster_polls.members, sizeof(PhMember) * t->n);
+	LWLockRelease(ph_shared->lock);
+}

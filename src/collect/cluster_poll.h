@@ -1,0 +1,18 @@
+/*
+ * cluster_poll.h -- the cluster's members as this node sees them
+ * (cluster_poll.c)
+ */
+#ifndef PH_CLUSTER_POLL_H
+#define PH_CLUSTER_POLL_H
+
+#include "ground/snapshot.h"
+
+extern char *ph_cluster_members;
+extern int	ph_cluster_interval_ms;
+extern int	ph_cluster_timeout_ms;
+
+extern void ph_define_cluster_poll_settings(void);
+extern long ph_cluster_poll_step(void);
+extern void ph_read_cluster(PhClusterTable *t);
+
+#endif							/* PH_CLUSTER_POLL_H */
