@@ -72,7 +72,6 @@ _PG_init(void)
 	ph_define_component_settings();
 	ph_define_http_settings();
 	ph_define_field_settings();
-	ph_define_node_settings();
 	ph_define_cluster_poll_settings();
 	ph_define_cluster_check_settings();
 	ph_define_poller_settings();

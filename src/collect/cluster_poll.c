@@ -40,6 +40,7 @@
 #include "ground/wait_events.h"
 #include "ground/worker_loop.h"
 
+char	   *ph_cluster_name = NULL;
 char	   *ph_cluster_members = NULL;
 int			ph_cluster_interval_ms = 1000;
 int			ph_cluster_timeout_ms = 1000;
@@ -78,6 +79,13 @@ static TimestampTz next_round = 0;
 void
 ph_define_cluster_poll_settings(void)
 {
+	DefineCustomStringVariable("pg_health.cluster_name",
+							   "This node's name in its cluster, as GET /node gives it.",
+							   "Empty (the default) uses the host name.",
+							   &ph_cluster_name,
+							   "",
+							   PGC_SIGHUP, 0,
+							   NULL, NULL, NULL);
 	DefineCustomStringVariable("pg_health.cluster_members",
 							   "The cluster's members: name=host:port of each node's pg_health HTTP endpoint, comma-separated.",
 							   "This node may be in the list.  Hosts are IPv4 or IPv6 addresses, or localhost; empty turns the cluster view off.",
@@ -94,11 +102,28 @@ ph_define_cluster_poll_settings(void)
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("pg_health.cluster_timeout",
 							"Time a poll of one cluster member may take, connecting and reading together.",
-							NULL,
+							"At most 10 s: the pooler worker polls the poolers between two rounds, and a longer wait would make them look unanswered (pg_health.pooler_grace).",
 							&ph_cluster_timeout_ms,
-							1000, 10, 60 * 1000,
+							1000, 10, 10 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
+}
+
+/* pg_health.cluster_name, or the host name: valid UTF-8 */
+void
+ph_node_name(char *out, size_t len)
+{
+	char		host[256];
+
+	if (ph_cluster_name != NULL && ph_cluster_name[0] != '\0')
+		ph_clean_text(out, len, ph_cluster_name, strlen(ph_cluster_name));
+	else if (gethostname(host, sizeof(host)) == 0)
+	{
+		host[sizeof(host) - 1] = '\0';
+		ph_clean_text(out, len, host, strlen(host));
+	}
+	else
+		strlcpy(out, "", len);
 }
 
 /* "host:port", "[v6]:port": into m's address; false when not numeric */
@@ -164,8 +189,13 @@ take_members(void)
 	const char *setting = ph_cluster_members ? ph_cluster_members : "";
 	const char *p;
 
-	if (loaded != NULL && strcmp(loaded, setting) == 0)
+	static char loaded_name[PH_MEMBER_NAME_LEN];
+	char		own[PH_MEMBER_NAME_LEN];
+
+	ph_node_name(own, sizeof(own));
+	if (loaded != NULL && strcmp(loaded, setting) == 0 && strcmp(loaded_name, own) == 0)
 		return;
+	strlcpy(loaded_name, own, sizeof(loaded_name));
 	for (int i = 0; i < nmembers; i++)
 		close_member(&members[i]);
 	nmembers = 0;
@@ -184,7 +214,9 @@ take_members(void)
 		char	   *addr;
 		Member	   *m;
 
-		if (len < sizeof(item))
+		if (len >= sizeof(item))
+			excess++;			/* said in /cluster: members_not_polled */
+		else
 		{
 			memcpy(item, p, len);
 			item[len] = '\0';
@@ -210,6 +242,7 @@ take_members(void)
 					memset(&m->out, 0, sizeof(m->out));
 					ph_clean_text(m->out.name, sizeof(m->out.name), name, strlen(name));
 					ph_clean_text(m->out.address, sizeof(m->out.address), addr, strlen(addr));
+					m->out.self = strcmp(own, m->out.name) == 0;
 					m->sock = PGINVALID_SOCKET;
 					m->step = POLL_IDLE;
 					m->resolved = parse_address(m, addr);
@@ -377,6 +410,19 @@ parse_doc(const char *body, size_t len, NodeDoc *d)
 		p = json_value(skip_ws(p + 1, end), end, val, sizeof(val), &b, &is_null);
 		if (p == NULL)
 			return false;
+		/* a key twice is not an identity document (which one would be meant?) */
+		{
+			int			bit = strcmp(key, "name") == 0 ? K_NAME :
+				strcmp(key, "system_identifier") == 0 ? K_SYSID :
+				strcmp(key, "timeline") == 0 ? K_TLI :
+				strcmp(key, "role") == 0 ? K_ROLE :
+				strcmp(key, "lsn") == 0 ? K_LSN :
+				strcmp(key, "ready") == 0 ? K_READY :
+				strcmp(key, "now") == 0 ? K_NOW : 0;
+
+			if (bit != 0 && (d->seen & bit))
+				return false;
+		}
 		if (strcmp(key, "name") == 0 && !is_null)
 		{
 			strlcpy(d->name, val, sizeof(d->name));
@@ -389,7 +435,11 @@ parse_doc(const char *body, size_t len, NodeDoc *d)
 		}
 		else if (strcmp(key, "timeline") == 0 && !is_null)
 		{
-			d->timeline = strtoll(val, NULL, 10);
+			char	   *e;
+
+			if (strspn(val, "0123456789") != strlen(val) || val[0] == '\0')
+				return false;
+			d->timeline = strtoll(val, &e, 10);
 			d->seen |= K_TLI;
 		}
 		else if (strcmp(key, "role") == 0 && !is_null)
@@ -406,6 +456,9 @@ parse_doc(const char *body, size_t len, NodeDoc *d)
 			strlcpy(d->received_lsn, val, sizeof(d->received_lsn));
 		else if (strcmp(key, "ready") == 0)
 		{
+			/* a boolean, nothing else */
+			if (is_null || val[0] != '\0')
+				return false;
 			d->ready = b;
 			d->seen |= K_READY;
 		}
@@ -432,13 +485,16 @@ parse_doc(const char *body, size_t len, NodeDoc *d)
 static bool
 parse_lsn(const char *s, XLogRecPtr *out)
 {
-	unsigned int hi,
-				lo;
-	int			n = 0;
+	const char *slash = strchr(s, '/');
+	size_t		hi_len = slash ? (size_t) (slash - s) : 0;
+	size_t		lo_len = slash ? strlen(slash + 1) : 0;
+	const char *hex = "0123456789ABCDEFabcdef";
 
-	if (sscanf(s, "%X/%X%n", &hi, &lo, &n) != 2 || s[n] != '\0')
+	/* 1-8 hex digits, a slash, 1-8 hex digits: nothing else */
+	if (slash == NULL || hi_len < 1 || hi_len > 8 || lo_len < 1 || lo_len > 8 ||
+		strspn(s, hex) != hi_len || strspn(slash + 1, hex) != lo_len)
 		return false;
-	*out = ((uint64) hi << 32) | lo;
+	*out = ((uint64) strtoul(s, NULL, 16) << 32) | (uint64) strtoul(slash + 1, NULL, 16);
 	return true;
 }
 
@@ -457,7 +513,9 @@ parse_time(const char *s)
 	TimestampTz ts;
 
 	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%lf%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
-		strcmp(s + n, "+00:00") != 0 || sec < 0 || sec >= 61)
+		strcmp(s + n, "+00:00") != 0 || !(sec >= 0 && sec < 61) ||
+		y < 2000 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+		h < 0 || h > 23 || mi < 0 || mi > 59)
 		return 0;
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = y;
@@ -499,11 +557,13 @@ answered(Member *m, TimestampTz now)
 	}
 	body = hdr_end + 4;
 	if (!parse_doc(body, m->len - (body - m->buf), &d) ||
-		(strcmp(d.role, "primary") != 0 && strcmp(d.role, "standby") != 0) ||
+		(strcmp(d.role, "primary") != 0 && strcmp(d.role, "standby") != 0 &&
+		 strcmp(d.role, "recovering") != 0) ||
 		!parse_lsn(d.lsn, &lsn) ||
 		(d.received_lsn[0] != '\0' && !parse_lsn(d.received_lsn, &received)) ||
 		(their_now = parse_time(d.now)) == 0 ||
-		d.timeline <= 0 || d.timeline > PG_UINT32_MAX)
+		d.timeline < 0 || d.timeline > PG_UINT32_MAX ||
+		(d.timeline == 0 && strcmp(d.role, "recovering") != 0))
 	{
 		member_failed(m, "not an identity document: GET /node answered something else", now);
 		return;
@@ -520,6 +580,7 @@ answered(Member *m, TimestampTz now)
 	m->out.system_identifier = sysid;
 	m->out.timeline = (uint32) d.timeline;
 	m->out.primary = strcmp(d.role, "primary") == 0;
+	m->out.recovering = strcmp(d.role, "recovering") == 0;
 	m->out.ready = d.ready;
 	m->out.lsn = lsn;
 	m->out.received_lsn = received;
@@ -685,6 +746,9 @@ poll_members(void)
 	}
 }
 
+/* how long the worker's other round (its poolers') may hold up ours */
+static int	other_round_ms = 0;
+
 static void
 publish(TimestampTz at)
 {
@@ -695,6 +759,8 @@ publish(TimestampTz at)
 	t->excess = excess;
 	t->poller_pid = MyProcPid;
 	t->polled_at = at;
+	/* three rounds late, each as long as it may take, and a pooler round */
+	t->stale_after_ms = 3 * (ph_cluster_interval_ms + ph_cluster_timeout_ms) + other_round_ms;
 	for (int i = 0; i < nmembers; i++)
 		t->members[i] = members[i].out;
 	LWLockRelease(ph_shared->lock);
@@ -702,16 +768,18 @@ publish(TimestampTz at)
 
 /*
  * In the pooler worker's loop: a round when one is due (every member at
- * once, within pg_health.cluster_timeout), then publish.  Returns the ms
- * until the next round is due (-1: no members).
+ * once, within pg_health.cluster_timeout), then publish.  between_ms: how
+ * long the worker's other work may delay a round.  Returns the ms until the
+ * next round is due (-1: no members).
  */
 long
-ph_cluster_poll_step(void)
+ph_cluster_poll_step(int between_ms)
 {
 	TimestampTz now;
 
 	static bool published_empty = false;
 
+	other_round_ms = between_ms;
 	take_members();
 	if (nmembers == 0)
 	{
@@ -723,6 +791,9 @@ ph_cluster_poll_step(void)
 	}
 	published_empty = false;
 	now = GetCurrentTimestamp();
+	/* a clock set back, or a shorter interval: never wait past one interval */
+	if (next_round > TimestampTzPlusMilliseconds(now, ph_cluster_interval_ms))
+		next_round = now;
 	if (now >= next_round)
 	{
 		next_round = TimestampTzPlusMilliseconds(now, ph_cluster_interval_ms);
@@ -742,6 +813,7 @@ ph_read_cluster(PhClusterTable *t)
 	t->excess = ph_shared->cluster_polls.excess;
 	t->poller_pid = ph_shared->cluster_polls.poller_pid;
 	t->polled_at = ph_shared->cluster_polls.polled_at;
+	t->stale_after_ms = ph_shared->cluster_polls.stale_after_ms;
 	memcpy(t->members, ph_shared->cluster_polls.members, sizeof(PhMember) * t->n);
 	LWLockRelease(ph_shared->lock);
 }

@@ -7,12 +7,14 @@
 
 #include "ground/snapshot.h"
 
+extern char *ph_cluster_name;
 extern char *ph_cluster_members;
 extern int	ph_cluster_interval_ms;
 extern int	ph_cluster_timeout_ms;
 
 extern void ph_define_cluster_poll_settings(void);
-extern long ph_cluster_poll_step(void);
+extern long ph_cluster_poll_step(int between_ms);
 extern void ph_read_cluster(PhClusterTable *t);
+extern void ph_node_name(char *out, size_t len);
 
 #endif							/* PH_CLUSTER_POLL_H */

@@ -606,7 +606,7 @@ pg_health_poller_main(Datum main_arg)
 			publish();
 		}
 		/* the cluster's members, at their own cadence (cluster_poll.c) */
-		cluster_ms = ph_cluster_poll_step();
+		cluster_ms = ph_cluster_poll_step(ntargets > 0 ? ph_pooler_timeout_ms : 0);
 
 		wait_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), next_round);
 		if (cluster_ms >= 0 && cluster_ms < wait_ms)

@@ -17,6 +17,7 @@
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
+#include "collect/cluster_poll.h"
 #include "doors/node.h"
 #include "ground/guard.h"
 #include "ground/json.h"
@@ -28,37 +29,6 @@
 #ifndef PH_LIBRARY_VERSION
 #define PH_LIBRARY_VERSION "unknown"	/* built without the Makefile */
 #endif
-
-char	   *ph_cluster_name = NULL;
-
-void
-ph_define_node_settings(void)
-{
-	DefineCustomStringVariable("pg_health.cluster_name",
-							   "This node's name in its cluster, as GET /node gives it.",
-							   "Empty (the default) uses the host name.",
-							   &ph_cluster_name,
-							   "",
-							   PGC_SIGHUP, 0,
-							   NULL, NULL, NULL);
-}
-
-/* pg_health.cluster_name, or the host name: valid UTF-8, NAMEDATALEN at most */
-static void
-node_name(char *out, size_t len)
-{
-	char		host[256];
-
-	if (ph_cluster_name != NULL && ph_cluster_name[0] != '\0')
-		ph_clean_text(out, len, ph_cluster_name, strlen(ph_cluster_name));
-	else if (gethostname(host, sizeof(host)) == 0)
-	{
-		host[sizeof(host) - 1] = '\0';
-		ph_clean_text(out, len, host, strlen(host));
-	}
-	else
-		strlcpy(out, "", len);
-}
 
 /*
  * The document.  Always 200: it describes the node whatever its verdict
@@ -76,12 +46,15 @@ ph_node_json(StringInfo buf)
 	TimeLineID	tli = 0;
 	XLogRecPtr	lsn;
 	XLogRecPtr	received = InvalidXLogRecPtr;
+	bool		crash = false;
 
 	ph_read_view(&view, PH_ROLE_ANY, NULL, false);
-	node_name(name, sizeof(name));
+	ph_node_name(name, sizeof(name));
 	snprintf(sysid, sizeof(sysid), UINT64_FORMAT, GetSystemIdentifier());
 	if (in_recovery)
 	{
+		/* crash recovery is neither role yet */
+		crash = GetRecoveryState() == RECOVERY_STATE_CRASH;
 		lsn = GetXLogReplayRecPtr(&tli);
 		received = GetWalRcvFlushRecPtr(NULL, NULL);
 	}
@@ -97,7 +70,7 @@ ph_node_json(StringInfo buf)
 	/* a string: 64 bits do not survive every JSON parser as a number */
 	ph_json_str(j, "system_identifier", sysid);
 	ph_json_int(j, "timeline", tli);
-	ph_json_str(j, "role", ph_server_name(in_recovery));
+	ph_json_str(j, "role", crash ? "recovering" : ph_server_name(in_recovery));
 	ph_json_lsn(j, "lsn", lsn);
 	ph_json_lsn(j, "received_lsn", received);
 	ph_json_str(j, "status", ph_state_name(view.verdict.state));
@@ -137,8 +110,8 @@ ph_cluster_json(StringInfo buf, int *status)
 	for (int i = 0; i < view.snap->nchecks; i++)
 		if (strcmp(view.snap->checks[i].name, "cluster") == 0)
 			check = &view.snap->checks[i];
-	*status = view.snap->generation > 0 && t->polled_at != 0 && n.primaries == 1 ? 200 : 503;
-	node_name(name, sizeof(name));
+	*status = view.snap->generation > 0 && !ph_cluster_stale(t, view.now) && n.primaries == 1 ? 200 : 503;
+	ph_node_name(name, sizeof(name));
 
 	ph_json_text_sink(j, buf);
 	ph_json_open(j, false);
@@ -151,6 +124,8 @@ ph_cluster_json(StringInfo buf, int *status)
 	ph_json_int(j, "primaries", n.primaries);
 	ph_json_str(j, "primary", primary ? primary->name : NULL);
 	ph_json_time(j, "polled_at", t->polled_at);
+	ph_json_bool(j, "stale", ph_cluster_stale(t, view.now));
+	ph_json_int(j, "members_not_polled", t->excess);
 	ph_json_key(j, "members");
 	ph_json_open(j, true);
 	for (int i = 0; i < t->n; i++)
@@ -165,7 +140,9 @@ ph_cluster_json(StringInfo buf, int *status)
 		ph_json_str(j, "state", ph_member_state_name((PhMemberState) m->state));
 		ph_json_time(j, "since", m->state_since);
 		ph_json_str(j, "node_name", known ? m->node_name : NULL);
-		ph_json_str(j, "role", known ? (m->primary ? "primary" : "standby") : NULL);
+		ph_json_str(j, "role", !known ? NULL : m->primary ? "primary" :
+					m->recovering ? "recovering" : "standby");
+		ph_json_bool(j, "self", m->self);
 		ph_json_opt_int(j, "timeline", known ? (int64) m->timeline : -1);
 		ph_json_lsn(j, "lsn", known ? m->lsn : InvalidXLogRecPtr);
 		ph_json_lsn(j, "received_lsn", known ? m->received_lsn : InvalidXLogRecPtr);
@@ -176,7 +153,10 @@ ph_cluster_json(StringInfo buf, int *status)
 			ph_json_bool(j, "ready", m->ready);
 		else
 			ph_json_str(j, "ready", NULL);
-		ph_json_opt_int(j, "clock_skew_ms", known ? m->clock_skew_ms : -1);
+		if (known)
+			ph_json_int(j, "clock_skew_ms", m->clock_skew_ms);
+		else
+			ph_json_str(j, "clock_skew_ms", NULL);
 		ph_json_opt_int(j, "poll_ms", known ? m->poll_us / 1000 : -1);
 		ph_json_str(j, "error", m->error[0] ? m->error : NULL);
 		ph_json_close(j);

@@ -6,9 +6,6 @@
 
 #include "lib/stringinfo.h"
 
-extern char *ph_cluster_name;
-
-extern void ph_define_node_settings(void);
 extern void ph_node_json(StringInfo buf);
 extern void ph_cluster_json(StringInfo buf, int *status);
 

@@ -626,6 +626,7 @@ typedef struct PhMember
 	char		name[PH_MEMBER_NAME_LEN];	/* as configured */
 	char		address[PH_TARGET_LEN]; /* host:port, as configured */
 	uint8		state;			/* PhMemberState */
+	bool		self;			/* this node (its name is ours) */
 	TimestampTz state_since;	/* this state since (as polled) */
 	TimestampTz answered_at;	/* its last valid answer; 0: none */
 	/* from its last valid answer */
@@ -633,6 +634,7 @@ typedef struct PhMember
 	uint64		system_identifier;
 	uint32		timeline;
 	bool		primary;
+	bool		recovering;		/* crash recovery: neither role yet */
 	bool		ready;
 	XLogRecPtr	lsn;			/* insert (primary) or replay (standby) */
 	XLogRecPtr	received_lsn;
@@ -647,6 +649,7 @@ typedef struct PhClusterTable
 	int			excess;			/* members beyond PH_MAX_MEMBERS */
 	pid_t		poller_pid;		/* who polls them; 0: nobody */
 	TimestampTz polled_at;		/* the last round */
+	int			stale_after_ms; /* a table older than this is stale */
 	PhMember	members[PH_MAX_MEMBERS];
 } PhClusterTable;
 

@@ -58,6 +58,18 @@ ph_member_state_name(PhMemberState s)
 	return s <= PH_MEMBER_UNRESOLVED ? member_state_names[s] : "unknown";
 }
 
+/*
+ * The poller's table is stale: never polled, the poller gone, or its last
+ * round older than the poller itself says it may be (three rounds late).
+ * Nothing is judged from a stale table: no split brain, no fencing.
+ */
+bool
+ph_cluster_stale(const PhClusterTable *t, TimestampTz now)
+{
+	return t->polled_at == 0 || t->poller_pid == 0 ||
+		now - t->polled_at > (int64) t->stale_after_ms * 1000;
+}
+
 /* The cluster's figures, counted once for the check and for /cluster. */
 void
 ph_cluster_count(const PhClusterTable *t, PhClusterCount *n)
@@ -69,9 +81,16 @@ ph_cluster_count(const PhClusterTable *t, PhClusterCount *n)
 		const PhMember *m = &t->members[i];
 		XLogRecPtr	pos = Max(m->lsn, m->received_lsn);
 
+		if (m->state != PH_MEMBER_UNRESOLVED)
+			n->resolvable++;
+		/* reached: it answered, even as another cluster; and this node itself */
+		if (m->state == PH_MEMBER_UP || m->state == PH_MEMBER_FOREIGN || m->self)
+			n->answered++;
 		if (m->state != PH_MEMBER_UP)
 			continue;
 		n->reachable++;
+		if (m->recovering)
+			continue;
 		if (m->primary)
 		{
 			if (n->primaries < PH_MAX_MEMBERS)
@@ -118,7 +137,21 @@ ph_check_cluster(PhCheck *c, const PhClusterTable *t, bool in_recovery, uint32 o
 		pfree(s.data);
 		return;
 	}
-	partitioned = n.reachable * 2 < t->n;
+	if (ph_cluster_stale(t, now))
+	{
+		c->value = get_float8_nan();
+		c->status = PH_CHECK_WARNING;
+		c->informational = !ph_cluster_in_ready;
+		appendStringInfo(&s, "the cluster view is %.0f s old: the pg_health poller %s; nothing is "
+						 "judged from it (no split brain, no fencing) until it polls again",
+						 ph_age_seconds(t->polled_at, now),
+						 t->poller_pid == 0 ? "is not running (see the server log)" :
+						 "is not keeping up");
+		strlcpy(c->detail, s.data, sizeof(c->detail));
+		pfree(s.data);
+		return;
+	}
+	partitioned = n.answered * 2 < n.resolvable;
 
 	if (n.primaries >= 2)
 	{
@@ -147,11 +180,15 @@ ph_check_cluster(PhCheck *c, const PhClusterTable *t, bool in_recovery, uint32 o
 						 t->members[n.primary[0]].timeline);
 	appendStringInfo(&s, "; %d of %d member(s) reachable, %d ready standby(s)",
 					 n.reachable, t->n, n.ready_standbys);
+	if (t->excess > 0)
+		appendStringInfo(&s, "; %d member(s) not polled (more than %d, or an entry too long)",
+						 t->excess, PH_MAX_MEMBERS);
 	if (partitioned)
 	{
 		if (c->status == PH_CHECK_OK)
 			c->status = PH_CHECK_WARNING;
-		appendStringInfo(&s, "; this node may be partitioned: it reaches %d of %d", n.reachable, t->n);
+		appendStringInfo(&s, "; this node may be partitioned: it reaches %d of %d", n.answered,
+						 n.resolvable);
 	}
 	if (ph_cluster_min_standbys > 0 && n.ready_standbys < ph_cluster_min_standbys)
 	{

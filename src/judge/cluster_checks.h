@@ -13,7 +13,9 @@ extern bool ph_cluster_fence;
 /* The members counted: reachable, primaries (which), ready standbys. */
 typedef struct PhClusterCount
 {
-	int			reachable;
+	int			reachable;		/* up */
+	int			answered;		/* up, foreign, or this node */
+	int			resolvable;		/* members with an address */
 	int			primaries;
 	int			primary[PH_MAX_MEMBERS];	/* their indexes */
 	int			ready_standbys;
@@ -23,6 +25,7 @@ typedef struct PhClusterCount
 extern void ph_define_cluster_check_settings(void);
 extern const char *ph_member_state_name(PhMemberState s);
 extern void ph_cluster_count(const PhClusterTable *t, PhClusterCount *n);
+extern bool ph_cluster_stale(const PhClusterTable *t, TimestampTz now);
 extern void ph_check_cluster(PhCheck *c, const PhClusterTable *t, bool in_recovery,
 							 uint32 own_timeline, TimestampTz now);
 

@@ -71,6 +71,7 @@ for my $case ([ $pport, '/primary', 200 ], [ $sport, '/primary', 503 ], [ $sport
 	my ($st, $head, $rest) = http_raw($port, "OPTIONS $path HTTP/1.1\r\nHost: x\r\n\r\n");
 	is($st, $code, "OPTIONS $path on the " . ($port == $pport ? 'primary' : 'standby') . ": $code, as GET");
 	is($rest // '', '', '... with no body');
+	like($head, qr/^Content-Length: 0\r?$/m, '... and says so (Content-Length: 0)');
 }
 is((http_raw($pport, "OPTIONS /metrics HTTP/1.1\r\nHost: x\r\n\r\n"))[0], 405,
 	'OPTIONS on a path that is no probe: 405');

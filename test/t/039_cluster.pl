@@ -200,6 +200,20 @@ $na->safe_psql('postgres', q{ALTER SYSTEM RESET pg_health.cluster_members; SELEC
 kill 'KILL', @kids;
 $d_node->stop;
 
+# --- A poller that stops: its view goes stale, nothing is judged from it --------
+my $apoller = (worker_pids($na, 'pg_health poller'))[0];
+kill 'STOP', $apoller;
+END { kill 'CONT', $apoller if $apoller; }
+$t = all_agree(['a'], sub {
+	my ($st, $d) = @_;
+	return $st == 503 && $d->{stale} && ($d->{detail} // '') =~ /^the cluster view is \d+ s old: the pg_health poller is not keeping up/;
+}, 10);
+ok(defined $t, 'the poller stopped (SIGSTOP): a\'s view is stale, said so, and /cluster 503');
+is((http_get($hport{a}, '/primary'))[0], 200, '... a stale view fences nothing: /primary 200');
+kill 'CONT', $apoller;
+$t = all_agree(['a'], sub { my ($st, $d) = @_; return $st == 200 && !$d->{stale} }, 10);
+ok(defined $t, '... and it is current again once the poller runs');
+
 # --- The primary stopped: no primary, the most advanced standby named -----------
 $na->stop('fast');
 $t = all_agree([qw(b c)], sub {

@@ -592,8 +592,13 @@ ph_http_answer(StringInfo out, PhHttpParse parsed, const PhHttpRequest *req, boo
 		pfree(body.data);
 		return false;
 	}
-	respond_encoded(out, status, route->content_type, body.data, body.len, req->head,
-					req->gzip && route->gzip, NULL);
+
+	/*
+	 * OPTIONS, as Patroni answers it: the status, and no body; unlike HEAD's,
+	 * its Content-Length is that of what follows, none
+	 */
+	respond_encoded(out, status, route->content_type, body.data, req->options ? 0 : body.len,
+					req->head, req->gzip && route->gzip && !req->options, NULL);
 	pfree(body.data);
 	return true;
 }

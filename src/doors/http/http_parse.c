@@ -600,6 +600,7 @@ ph_http_parse(const char *buf, size_t len, PhHttpRequest *req)
 	req->delay_ms = -1;
 	/* before any verdict: a HEAD is answered without a body, even a 400 */
 	req->head = ph_http_is_head(buf, len);
+	req->options = len >= 8 && memcmp(buf, "OPTIONS ", 8) == 0;
 
 	line_end = memchr(buf, '\n', len);
 	if (line_end == NULL)

@@ -148,6 +148,8 @@ typedef enum PhHttpArg
 typedef struct PhHttpRequest
 {
 	int			head;			/* HEAD: no body, whatever the verdict */
+	int			options;		/* OPTIONS: HEAD's answer, but Content-Length:
+								 * 0 */
 	PhHttpPath	path;
 	PhHttpRoleArg role;			/* ?role= */
 	long long	lag_bytes;		/* ?lag=16MB; -1: none; at most
