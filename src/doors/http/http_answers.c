@@ -492,20 +492,6 @@ answer_node(StringInfo body, const PhHttpRequest *req, int *status, bool *waits)
 	ph_node_json(body);
 }
 
-/* Patroni's /read-write and /leader: a primary, ready (as /primary) */
-static void
-answer_read_write(StringInfo body, const PhHttpRequest *req, int *status, bool *waits)
-{
-	verdict_body(body, req, PH_ROLE_PRIMARY, "ready", status, waits);
-}
-
-/* Patroni's /read-only: ready for reads, a primary or a standby (as /ready) */
-static void
-answer_read_only(StringInfo body, const PhHttpRequest *req, int *status, bool *waits)
-{
-	verdict_body(body, req, PH_ROLE_ANY, "ready", status, waits);
-}
-
 /* GET /cluster: the members and the cluster's verdict from here */
 static void
 answer_cluster(StringInfo body, const PhHttpRequest *req, int *status, bool *waits)
@@ -524,8 +510,9 @@ static const PhHttpHandler handlers[PH_PATH_LAST + 1] = {
 	[PH_PATH_METRICS] = answer_metrics,
 	[PH_PATH_STATUS] = answer_status_page,
 	[PH_PATH_NODE] = answer_node,
-	[PH_PATH_READ_WRITE] = answer_read_write,
-	[PH_PATH_READ_ONLY] = answer_read_only,
+	/* Patroni's names: /read-write and /leader are /primary, /read-only is /ready */
+	[PH_PATH_READ_WRITE] = answer_primary,
+	[PH_PATH_READ_ONLY] = answer_ready,
 	[PH_PATH_CLUSTER] = answer_cluster,
 };
 
