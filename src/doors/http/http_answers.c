@@ -510,7 +510,11 @@ static const PhHttpHandler handlers[PH_PATH_LAST + 1] = {
 	[PH_PATH_METRICS] = answer_metrics,
 	[PH_PATH_STATUS] = answer_status_page,
 	[PH_PATH_NODE] = answer_node,
-	/* Patroni's names: /read-write and /leader are /primary, /read-only is /ready */
+
+	/*
+	 * Patroni's names: /read-write and /leader are /primary, /read-only is
+	 * /ready
+	 */
 	[PH_PATH_READ_WRITE] = answer_primary,
 	[PH_PATH_READ_ONLY] = answer_ready,
 	[PH_PATH_CLUSTER] = answer_cluster,
