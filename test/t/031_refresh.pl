@@ -1,7 +1,7 @@
 # health.refresh() in a loop cannot make the sampler spin nor flush the
 # history (issue 26): with a 1 s interval, 20 pg_monitor sessions calling it
-# back to back cost the sampler at most twice its idle CPU (plus a few
-# ticks), at most two samples per interval, and the history gains one entry
+# back to back make at most two samples per interval, costing the sampler
+# under 5 % of a core (1.1: 54 %), and the history gains one entry
 # per interval as it does idle; every call still gets its sample, in time.
 # A lone call after a quiet spell is answered at once by a sample that
 # started after it, and one right after another within an interval.
@@ -102,6 +102,7 @@ sleep $idle_secs;
 my ($g1, $c1, $n1, $t1) = (generation(), ticks(), run_ns(), time);
 my $idle_time = $t1 - $t0;
 my $idle_ticks = $c1 - $c0;
+my $idle_ns = $n1 - $n0;
 my ($idle_hist) = window($g0, $g1);
 note(sprintf('idle %.1f s: sampler %d ticks, %.1f ms of CPU (%.3f%% of a core), %d samples, %d history entries',
 	$idle_time, $idle_ticks, ($n1 - $n0) / 1e6, ($n1 - $n0) / 1e7 / $idle_time, $g1 - $g0, $idle_hist));
@@ -154,11 +155,21 @@ is($failed, 0, '... every call returned true: no caller timed out because of the
 is(scalar(my @s = worker_pids($node, 'pg_health sampler')), 1, '... one sampler throughout');
 is(q1('SELECT worker_pid FROM health.status'), $pid, '... the same one');
 
-# the idle figure scaled to the loop's length
-my $budget = 2 * $idle_ticks * $loop_time / $idle_time + $slack_ticks;
-cmp_ok($loop_ticks, '<=', $budget,
-	sprintf('sampler CPU under the loop within twice idle + %d ticks (%d ticks, budget %.1f)',
-		$slack_ticks, $loop_ticks, $budget));
+# The sampler's CPU under the loop: what 1.1 did was spin (54 % of a core);
+# 1.2 takes at most two samples per interval (asserted next), each waking the
+# callers it answers.  Bounded in nanoseconds where the kernel counts them
+# (clock ticks of 10 ms are coarser than a sample), else in ticks: under 5 %
+# of a core.  The ratio to idle is printed for the notes, not asserted: a
+# sample now also probes accept and the serving checks, and two of them per
+# interval against one make any fixed multiple of a 0-or-1-tick idle figure
+# a coin toss (issue 28's CI run failed on exactly that).
+my $loop_pct = $n1 > 0 && $n0 > 0
+  ? ($n1 - $n0) / 1e7 / $loop_time
+  : 100 * ($loop_ticks - $slack_ticks) / $hz / $loop_time;
+cmp_ok($loop_pct, '<', 5,
+	sprintf('sampler CPU under the loop under 5%% of a core (%.2f%%; %d ticks, idle %d; %.1f times idle in ns)',
+		$loop_pct, $loop_ticks, $idle_ticks,
+		($n1 - $n0) / (($idle_ns || 1) * $loop_time / $idle_time)));
 cmp_ok($samples, '<=', 2 * $loop_time + 2,
 	sprintf('at most two samples per interval (%d in %.1f s)', $samples, $loop_time));
 cmp_ok($hist, '<=', $loop_time + 2,
