@@ -78,3 +78,42 @@ SELECT f.path, f.holds, f.tablespace_oid, t.spcname AS tablespace, f.total_bytes
   LEFT JOIN pg_catalog.pg_tablespace AS t ON t.oid OPERATOR(pg_catalog.=) f.tablespace_oid::pg_catalog.oid;
 COMMENT ON VIEW health.filesystems IS 'each filesystem that holds the data directory, pg_wal or a tablespace, as the pg_health disk worker last measured it: size, room (f_bavail), growth over the history ring and when it is full at that growth';
 GRANT SELECT ON health.filesystems TO pg_monitor;
+
+------------------------------------------------------------------------
+-- The cluster's members as this node's poller last asked them for their
+-- identity (GET /node): the rows of GET /cluster and of the report's
+-- "cluster" (docs/cluster.md).
+------------------------------------------------------------------------
+CREATE FUNCTION health.cluster_rows(
+    OUT name pg_catalog.text,
+    OUT address pg_catalog.text,
+    OUT resolved_address pg_catalog.text,
+    OUT state pg_catalog.text,
+    OUT since timestamp with time zone,
+    OUT self boolean,
+    OUT discovered boolean,
+    OUT node_name pg_catalog.text,
+    OUT role pg_catalog.text,
+    OUT timeline bigint,
+    OUT lsn pg_catalog.pg_lsn,
+    OUT received_lsn pg_catalog.pg_lsn,
+    OUT lag_bytes bigint,
+    OUT lag interval,
+    OUT ready boolean,
+    OUT ready_since timestamp with time zone,
+    OUT clock_skew_ms double precision,
+    OUT poll interval,
+    OUT answered_at timestamp with time zone,
+    OUT error pg_catalog.text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_health_cluster_1_2'
+LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+REVOKE ALL ON FUNCTION health.cluster_rows() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION health.cluster_rows() TO pg_monitor;
+CREATE VIEW health.cluster AS
+SELECT c.name, c.address, c.resolved_address, c.state, c.since, c.self, c.discovered,
+       c.node_name, c.role, c.timeline, c.lsn, c.received_lsn, c.lag_bytes, c.lag, c.ready,
+       c.ready_since, c.clock_skew_ms, c.poll, c.answered_at, c.error
+  FROM health.cluster_rows() AS c;
+COMMENT ON VIEW health.cluster IS 'each member of pg_health.cluster_members (and each discovered, with pg_health.cluster_discover) as this node''s pg_health poller last asked it for its identity (GET /node): its state and since when, role, timeline, WAL positions, lag behind the one primary in bytes and time, readiness, clock skew and why its last poll failed';
+GRANT SELECT ON health.cluster TO pg_monitor;

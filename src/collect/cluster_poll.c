@@ -11,13 +11,18 @@
  * then one flat JSON object of strings, numbers, booleans and nulls with
  * the keys /node gives).  A member that is stopped, slow, huge, hostile or
  * garbage fails its own poll and nothing else.  Addresses are numeric (IPv4,
- * IPv6) or "localhost": a host name is not resolved, as a resolver may block
- * (the member says so).
+ * IPv6), "localhost", or host names, resolved asynchronously (glibc's
+ * getaddrinfo_a: a helper thread of glibc's own, every signal blocked in
+ * it) so that a resolver that does not answer never stalls the worker: the
+ * member is "unresolved" until it answers, and a name is resolved again
+ * every PH_RESOLVE_EVERY_S seconds, keeping its last address while the
+ * resolver fails for a while.
  */
 #include "postgres.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -35,6 +40,7 @@
 #include "utils/timestamp.h"
 
 #include "collect/cluster_poll.h"
+#include "libpq-fe.h"
 #include "ground/guard.h"
 #include "ground/shmem.h"
 #include "ground/wait_events.h"
@@ -42,6 +48,8 @@
 
 char	   *ph_cluster_name = NULL;
 char	   *ph_cluster_members = NULL;
+bool		ph_cluster_discover = false;
+int			ph_cluster_discover_port = 0;
 int			ph_cluster_interval_ms = 1000;
 int			ph_cluster_timeout_ms = 1000;
 
@@ -56,22 +64,51 @@ typedef enum PollStep
 	POLL_DONE
 } PollStep;
 
+/* a name is resolved again this often (and sooner after a failure) */
+#define PH_RESOLVE_EVERY_S 30
+#define PH_RESOLVE_RETRY_S 5
+
 typedef struct Member
 {
 	PhMember	out;			/* what is published */
 	struct sockaddr_storage addr;
 	socklen_t	addrlen;
-	bool		resolved;
+	bool		resolved;		/* addr holds its address */
+	char		host[PH_TARGET_LEN];	/* a name to resolve ("": numeric) */
+	uint16		port;
+	int			resolution;		/* its resolution in flight; -1: none */
+	TimestampTz next_resolve;
+	TimestampTz seen_at;		/* discovered: last seen by discovery */
 	pgsocket	sock;
 	PollStep	step;
 	TimestampTz started;
 	TimestampTz deadline;
 	size_t		len;
+	TimestampTz their_now;		/* its clock in its last valid answer */
 	char		buf[PH_NODE_ANSWER_MAX + 1];
 } Member;
 
 static Member members[PH_MAX_MEMBERS];
+
+/*
+ * The resolutions handed to getaddrinfo_a: glibc writes into a slot until
+ * it is done, so a slot is reused only once collected, even when the list
+ * changed meanwhile (its member then -1).  Twice the members: a resolver
+ * that never answers keeps a changed list's slots until it does.
+ */
+typedef struct Resolution
+{
+	struct gaicb cb;
+	struct addrinfo hints;
+	char		host[PH_TARGET_LEN];
+	bool		busy;			/* handed over, not collected */
+	int			member;			/* whose; -1: orphaned */
+	TimestampTz started;
+} Resolution;
+
+static Resolution resolutions[PH_MAX_MEMBERS * 2];
 static int	nmembers = 0;
+static int	nconfigured = 0;	/* members[0..nconfigured) are the setting's */
 static int	excess = 0;
 static char *loaded = NULL;		/* the setting the list was made from */
 static TimestampTz next_round = 0;
@@ -88,11 +125,25 @@ ph_define_cluster_poll_settings(void)
 							   NULL, NULL, NULL);
 	DefineCustomStringVariable("pg_health.cluster_members",
 							   "The cluster's members: name=host:port of each node's pg_health HTTP endpoint, comma-separated.",
-							   "This node may be in the list.  Hosts are IPv4 or IPv6 addresses, or localhost; empty turns the cluster view off.",
+							   "This node may be in the list.  Hosts are IPv4 or IPv6 addresses, localhost, or host names (resolved without waiting); empty turns the cluster view off.",
 							   &ph_cluster_members,
 							   "",
 							   PGC_SIGHUP, 0,
 							   NULL, NULL, NULL);
+	DefineCustomBoolVariable("pg_health.cluster_discover",
+							 "Whether the cluster's members include those PostgreSQL knows of: this node's standbys and its upstream.",
+							 "Each at the pg_health port of pg_health.cluster_discover_port; marked as discovered.",
+							 &ph_cluster_discover,
+							 false,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_health.cluster_discover_port",
+							"The pg_health HTTP port of the members discovered.",
+							"0 (the default): this node's own pg_health.http_port.",
+							&ph_cluster_discover_port,
+							0, 0, 65535,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
 	DefineCustomIntVariable("pg_health.cluster_interval",
 							"Time between two polls of every cluster member's identity (GET /node).",
 							NULL,
@@ -126,7 +177,59 @@ ph_node_name(char *out, size_t len)
 		strlcpy(out, "", len);
 }
 
-/* "host:port", "[v6]:port": into m's address; false when not numeric */
+/*
+ * The application_name this standby's WAL receiver gives its upstream, as
+ * walreceiver.c chooses it: primary_conninfo's, else cluster_name, else
+ * "walreceiver".  What a primary's pg_stat_replication (and /node's
+ * sync_standbys) names it by.
+ */
+void
+ph_walreceiver_name(char *out, size_t len)
+{
+	const char *conninfo = GetConfigOption("primary_conninfo", true, false);
+	const char *cluster = GetConfigOption("cluster_name", true, false);
+	PQconninfoOption *opts = conninfo ? PQconninfoParse(conninfo, NULL) : NULL;
+
+	strlcpy(out, cluster && cluster[0] ? cluster : "walreceiver", len);
+	for (PQconninfoOption * o = opts; o != NULL && o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "application_name") == 0 && o->val != NULL && o->val[0] != '\0')
+			strlcpy(out, o->val, len);
+	if (opts != NULL)
+		PQconninfoFree(opts);
+}
+
+/* a host name as DNS allows it: letters, digits, '-', '.', '_' */
+static bool
+host_name(const char *h)
+{
+	size_t		len = strlen(h);
+
+	if (len == 0 || len > 253 || h[0] == '-' || h[0] == '.')
+		return false;
+	return strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._") == len;
+}
+
+/* a resolved or numeric address with the member's port, into m */
+static void
+set_address(Member *m, const struct sockaddr *sa, socklen_t len)
+{
+	memset(&m->addr, 0, sizeof(m->addr));
+	memcpy(&m->addr, sa, len);
+	m->addrlen = len;
+	if (sa->sa_family == AF_INET)
+		((struct sockaddr_in *) &m->addr)->sin_port = pg_hton16(m->port);
+	else
+		((struct sockaddr_in6 *) &m->addr)->sin6_port = pg_hton16(m->port);
+	m->resolved = true;
+	/* where it is polled, numeric */
+	if (getnameinfo(sa, len, m->out.resolved, sizeof(m->out.resolved), NULL, 0, NI_NUMERICHOST) != 0)
+		m->out.resolved[0] = '\0';
+}
+
+/*
+ * "host:port", "[v6]:port": a numeric address into m's, or a host name to
+ * resolve into m->host; false when it is neither.
+ */
 static bool
 parse_address(Member *m, const char *hostport)
 {
@@ -136,14 +239,17 @@ parse_address(Member *m, const char *hostport)
 	size_t		hlen;
 	long		port;
 	char	   *end;
-	struct sockaddr_in *in4 = (struct sockaddr_in *) &m->addr;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &m->addr;
+	struct sockaddr_in in4;
+	struct sockaddr_in6 in6;
 
+	m->resolved = false;
+	m->host[0] = '\0';
 	if (colon == NULL)
 		return false;
 	port = strtol(colon + 1, &end, 10);
 	if (*end != '\0' || port <= 0 || port > 65535 || end == colon + 1)
 		return false;
+	m->port = (uint16) port;
 	hlen = colon - hostport;
 	if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']')
 	{
@@ -156,22 +262,24 @@ parse_address(Member *m, const char *hostport)
 	host[hlen] = '\0';
 	if (strcmp(host, "localhost") == 0)
 		strlcpy(host, "127.0.0.1", sizeof(host));
-	memset(&m->addr, 0, sizeof(m->addr));
-	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1)
+	memset(&in4, 0, sizeof(in4));
+	memset(&in6, 0, sizeof(in6));
+	if (inet_pton(AF_INET, host, &in4.sin_addr) == 1)
 	{
-		in4->sin_family = AF_INET;
-		in4->sin_port = pg_hton16((uint16) port);
-		m->addrlen = sizeof(*in4);
+		in4.sin_family = AF_INET;
+		set_address(m, (struct sockaddr *) &in4, sizeof(in4));
 		return true;
 	}
-	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1)
+	if (inet_pton(AF_INET6, host, &in6.sin6_addr) == 1)
 	{
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = pg_hton16((uint16) port);
-		m->addrlen = sizeof(*in6);
+		in6.sin6_family = AF_INET6;
+		set_address(m, (struct sockaddr *) &in6, sizeof(in6));
 		return true;
 	}
-	return false;
+	if (!host_name(host))
+		return false;
+	strlcpy(m->host, host, sizeof(m->host));
+	return true;
 }
 
 static void
@@ -180,6 +288,59 @@ close_member(Member *m)
 	if (m->sock != PGINVALID_SOCKET)
 		closesocket(m->sock);
 	m->sock = PGINVALID_SOCKET;
+}
+
+/* A member at the end of the list; NULL when the list is full. */
+static Member *
+add_member(const char *name, const char *addr, const char *own, bool discovered)
+{
+	Member	   *m;
+
+	if (nmembers >= PH_MAX_MEMBERS)
+		return NULL;
+	m = &members[nmembers++];
+	memset(&m->out, 0, sizeof(m->out));
+	ph_clean_text(m->out.name, sizeof(m->out.name), name, strlen(name));
+	ph_clean_text(m->out.address, sizeof(m->out.address), addr, strlen(addr));
+	m->out.self = strcmp(own, m->out.name) == 0;
+	m->out.discovered = discovered;
+	m->sock = PGINVALID_SOCKET;
+	m->step = POLL_IDLE;
+	m->resolution = -1;
+	m->next_resolve = 0;
+	m->seen_at = 0;
+	if (!parse_address(m, addr))
+		snprintf(m->out.error, sizeof(m->out.error),
+				 "not host:port (an IP address or a host name, and a port)");
+	else if (m->host[0] != '\0')
+	{
+		m->out.named = true;
+		snprintf(m->out.error, sizeof(m->out.error), "not resolved yet");
+	}
+	m->out.state = m->resolved ? PH_MEMBER_UNKNOWN : PH_MEMBER_UNRESOLVED;
+	return m;
+}
+
+/* Member k out of the list; its resolution in flight ends for nobody. */
+static void
+remove_member(int k)
+{
+	close_member(&members[k]);
+	for (int r = 0; r < (int) lengthof(resolutions); r++)
+	{
+		if (!resolutions[r].busy || resolutions[r].member < k)
+			continue;
+		if (resolutions[r].member == k)
+		{
+			resolutions[r].member = -1;
+			(void) gai_cancel(&resolutions[r].cb);
+		}
+		else
+			resolutions[r].member--;
+	}
+	for (int j = k + 1; j < nmembers; j++)
+		members[j - 1] = members[j];
+	nmembers--;
 }
 
 /* The list, made anew when the setting changed: "a=10.0.0.1:8008, b=..." */
@@ -196,9 +357,8 @@ take_members(void)
 	if (loaded != NULL && strcmp(loaded, setting) == 0 && strcmp(loaded_name, own) == 0)
 		return;
 	strlcpy(loaded_name, own, sizeof(loaded_name));
-	for (int i = 0; i < nmembers; i++)
-		close_member(&members[i]);
-	nmembers = 0;
+	while (nmembers > 0)
+		remove_member(nmembers - 1);
 	excess = 0;
 	if (loaded != NULL)
 		pfree(loaded);
@@ -212,7 +372,6 @@ take_members(void)
 		char	   *eq;
 		char	   *name;
 		char	   *addr;
-		Member	   *m;
 
 		if (len >= sizeof(item))
 			excess++;			/* said in /cluster: members_not_polled */
@@ -234,30 +393,135 @@ take_members(void)
 					t[-1] = '\0';
 				for (char *t = name + strlen(name); t > name && t[-1] == ' '; t--)
 					t[-1] = '\0';
-				if (nmembers >= PH_MAX_MEMBERS)
+				if (name[0] != '\0' && addr[0] != '\0' && add_member(name, addr, own, false) == NULL)
 					excess++;
-				else if (name[0] != '\0' && addr[0] != '\0')
-				{
-					m = &members[nmembers++];
-					memset(&m->out, 0, sizeof(m->out));
-					ph_clean_text(m->out.name, sizeof(m->out.name), name, strlen(name));
-					ph_clean_text(m->out.address, sizeof(m->out.address), addr, strlen(addr));
-					m->out.self = strcmp(own, m->out.name) == 0;
-					m->sock = PGINVALID_SOCKET;
-					m->step = POLL_IDLE;
-					m->resolved = parse_address(m, addr);
-					m->out.state = m->resolved ? PH_MEMBER_UNKNOWN : PH_MEMBER_UNRESOLVED;
-					if (!m->resolved)
-						snprintf(m->out.error, sizeof(m->out.error),
-								 "not an IP address: names are not resolved (a resolver may block)");
-				}
 			}
 		}
 		p += len;
 		if (*p == ',')
 			p++;
 	}
+	nconfigured = nmembers;
 	next_round = 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Discovery (pg_health.cluster_discover): the members PostgreSQL knows of
+ * ------------------------------------------------------------------------
+ *
+ * This node itself (over the loopback, at its own pg_health.http_port)
+ * unless the setting lists it, a primary's standbys (its walsenders' client
+ * addresses) and a standby's upstream (the WAL receiver's host), each at the
+ * pg_health port of
+ * pg_health.cluster_discover_port (this node's own by default), unless a
+ * configured member polls that address (as given, or resolved).  A standby discovered is named by its
+ * application_name (unless that is the default "walreceiver"), else by its
+ * address; the upstream by its host.  A member once discovered stays while
+ * it is seen and PH_DISCOVERED_KEEP_S after (a standby that stops is
+ * reported, not forgotten at once), then goes unless it answers.
+ */
+#define PH_DISCOVERED_KEEP_S 300
+
+/* whether a configured member already polls host:port (by address, or resolved) */
+static bool
+configured_polls(const char *addr, const char *host, int port)
+{
+	for (int i = 0; i < nconfigured; i++)
+	{
+		const Member *m = &members[i];
+
+		if (strcmp(m->out.address, addr) == 0 ||
+			(m->port == port && m->out.resolved[0] != '\0' && strcmp(m->out.resolved, host) == 0))
+			return true;
+	}
+	return false;
+}
+
+static void
+saw(const char *name, const char *host, int port, const char *own, TimestampTz now)
+{
+	char		addr[PH_TARGET_LEN];
+	char		clean_name[PH_MEMBER_NAME_LEN];
+	Member	   *m;
+
+	if (host[0] == '\0' || host[0] == '/' || strchr(host, ',') != NULL || strchr(host, '=') != NULL)
+		return;					/* a Unix socket, or nothing we can poll */
+	snprintf(addr, sizeof(addr), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+	ph_clean_text(clean_name, sizeof(clean_name), name, strlen(name));
+	if (configured_polls(addr, host, port))
+		return;
+	for (int i = nconfigured; i < nmembers; i++)
+		if (strcmp(members[i].out.address, addr) == 0)
+		{
+			members[i].seen_at = now;
+			return;
+		}
+	m = add_member(clean_name, addr, own, true);
+	if (m != NULL)
+		m->seen_at = now;
+}
+
+static void
+discover(TimestampTz now)
+{
+	static PhSnapshot *snap = NULL;
+	static PhStandbyTable *standbys = NULL;
+	PhPublished p;
+	char		own[PH_MEMBER_NAME_LEN];
+	const char *port_setting;
+	int			port = ph_cluster_discover_port;
+	int			own_port;
+	bool		have_self = false;
+
+	static TimestampTz last = 0;
+
+	if (!ph_cluster_discover)
+	{
+		while (nmembers > nconfigured)
+			remove_member(nmembers - 1);
+		return;
+	}
+	/* once a round (or a clock set back) */
+	if (now >= last && now - last < (int64) ph_cluster_interval_ms * 1000)
+		return;
+	last = now;
+	if (snap == NULL)
+	{
+		snap = MemoryContextAllocZero(TopMemoryContext, sizeof(PhSnapshot));
+		standbys = MemoryContextAllocZero(TopMemoryContext, sizeof(PhStandbyTable));
+	}
+	memset(&p, 0, sizeof(p));
+	p.snap = snap;
+	p.standbys = standbys;
+	if (!ph_copy_published(&p, PH_PART_STANDBYS) || snap->generation == 0)
+		return;
+	port_setting = GetConfigOption("pg_health.http_port", true, false);
+	own_port = port_setting ? atoi(port_setting) : 0;
+	if (port == 0)
+		port = own_port;
+	if (port <= 0 || port > 65535)
+		return;
+	ph_node_name(own, sizeof(own));
+	/* this node itself, over the loopback, unless the setting lists it */
+	for (int i = 0; i < nconfigured; i++)
+		have_self = have_self || members[i].out.self;
+	if (!have_self && own_port > 0 && own_port <= 65535)
+		saw(own, "127.0.0.1", own_port, own, now);
+	for (int k = 0; k < standbys->n; k++)
+	{
+		const PhStandby *sb = &standbys->items[k];
+		bool		named = sb->application_name[0] != '\0' &&
+			strcmp(sb->application_name, "walreceiver") != 0;
+
+		saw(named ? sb->application_name : sb->client_addr, sb->client_addr, port, own, now);
+	}
+	if (snap->in_recovery)
+		saw(snap->repl.sender_host, snap->repl.sender_host, port, own, now);
+	/* forget those not seen for a while that do not answer */
+	for (int i = nmembers - 1; i >= nconfigured; i--)
+		if (members[i].out.state != PH_MEMBER_UP &&
+			now - members[i].seen_at > (int64) PH_DISCOVERED_KEEP_S * 1000000)
+			remove_member(i);
 }
 
 static void
@@ -287,6 +551,7 @@ typedef struct NodeDoc
 	char		received_lsn[32];
 	bool		ready;
 	char		now[64];
+	char		sync_standbys[PH_SYNC_NAMES_LEN];
 	int			seen;			/* bits of the keys found */
 } NodeDoc;
 
@@ -397,7 +662,7 @@ parse_doc(const char *body, size_t len, NodeDoc *d)
 	for (;;)
 	{
 		char		key[32];
-		char		val[PH_MEMBER_NAME_LEN + 64];
+		char		val[PH_SYNC_NAMES_LEN + 64];
 		bool		b = false;
 		bool		is_null;
 
@@ -454,6 +719,8 @@ parse_doc(const char *body, size_t len, NodeDoc *d)
 		}
 		else if (strcmp(key, "received_lsn") == 0 && !is_null)
 			strlcpy(d->received_lsn, val, sizeof(d->received_lsn));
+		else if (strcmp(key, "sync_standbys") == 0 && !is_null)
+			strlcpy(d->sync_standbys, val, sizeof(d->sync_standbys));
 		else if (strcmp(key, "ready") == 0)
 		{
 			/* a boolean, nothing else */
@@ -581,7 +848,12 @@ answered(Member *m, TimestampTz now)
 	m->out.timeline = (uint32) d.timeline;
 	m->out.primary = strcmp(d.role, "primary") == 0;
 	m->out.recovering = strcmp(d.role, "recovering") == 0;
+	if (m->out.answered_at == 0 || m->out.ready != d.ready || m->out.state != PH_MEMBER_UP)
+		m->out.ready_since = now;
 	m->out.ready = d.ready;
+	ph_clean_text(m->out.sync_standbys, sizeof(m->out.sync_standbys), d.sync_standbys,
+				  strlen(d.sync_standbys));
+	m->their_now = their_now;
 	m->out.lsn = lsn;
 	m->out.received_lsn = received;
 	/* its clock at the answer's middle, against ours */
@@ -597,6 +869,136 @@ answered(Member *m, TimestampTz now)
 	{
 		m->out.state = (uint8) state;
 		m->out.state_since = now;
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Host names, resolved without waiting
+ * ------------------------------------------------------------------------
+ */
+static void
+unresolved(Member *m, const char *why, TimestampTz now)
+{
+	m->resolved = false;
+	m->out.resolved[0] = '\0';
+	ph_clean_text(m->out.error, sizeof(m->out.error), why, strlen(why));
+	if (m->out.state != PH_MEMBER_UNRESOLVED)
+	{
+		m->out.state = PH_MEMBER_UNRESOLVED;
+		m->out.state_since = now;
+	}
+}
+
+/* A resolution ended (err: getaddrinfo's result): its address, or why not. */
+static void
+took_resolution(Member *m, const Resolution *res, int err, TimestampTz now)
+{
+	const struct addrinfo *ai;
+	char		why[160];
+
+	m->resolution = -1;
+	m->next_resolve = TimestampTzPlusMilliseconds(now, PH_RESOLVE_EVERY_S * 1000);
+	for (ai = err == 0 ? res->cb.ar_result : NULL; ai != NULL; ai = ai->ai_next)
+		if ((ai->ai_family == AF_INET && ai->ai_addrlen == sizeof(struct sockaddr_in)) ||
+			(ai->ai_family == AF_INET6 && ai->ai_addrlen == sizeof(struct sockaddr_in6)))
+			break;
+	if (ai != NULL)
+	{
+		set_address(m, ai->ai_addr, ai->ai_addrlen);
+		if (m->out.state == PH_MEMBER_UNRESOLVED)
+		{
+			m->out.state = PH_MEMBER_UNKNOWN;
+			m->out.state_since = now;
+			m->out.error[0] = '\0';
+		}
+		return;
+	}
+	m->next_resolve = TimestampTzPlusMilliseconds(now, PH_RESOLVE_RETRY_S * 1000);
+	/* a resolver failing for a while: the last address stands */
+	if (m->resolved && (err == EAI_AGAIN || err == EAI_FAIL || err == EAI_SYSTEM ||
+						err == EAI_MEMORY || err == EAI_CANCELED))
+		return;
+	snprintf(why, sizeof(why), "could not resolve %s: %s", m->host,
+			 err == 0 ? "no IPv4 or IPv6 address" : gai_strerror(err));
+	unresolved(m, why, now);
+}
+
+/*
+ * Collect the resolutions that ended, start those that are due; a member
+ * whose resolver has not answered yet says for how long.
+ */
+static void
+resolve_step(TimestampTz now)
+{
+	for (int r = 0; r < (int) lengthof(resolutions); r++)
+	{
+		Resolution *res = &resolutions[r];
+		int			err;
+
+		if (!res->busy)
+			continue;
+		err = gai_error(&res->cb);
+		if (err == EAI_INPROGRESS)
+			continue;
+		res->busy = false;
+		if (res->member >= 0)
+			took_resolution(&members[res->member], res, err, now);
+		if (res->cb.ar_result != NULL)
+			freeaddrinfo(res->cb.ar_result);
+		res->cb.ar_result = NULL;
+	}
+	for (int i = 0; i < nmembers; i++)
+	{
+		Member	   *m = &members[i];
+		Resolution *res = NULL;
+		struct gaicb *list[1];
+		int			rc;
+		int			r;
+
+		if (m->host[0] == '\0')
+			continue;
+		if (m->resolution >= 0)
+		{
+			char		why[160];
+
+			if (m->resolved)
+				continue;		/* polled at its last address meanwhile */
+			snprintf(why, sizeof(why), "resolving %s: the resolver has not answered for %.0f s",
+					 m->host, (now - resolutions[m->resolution].started) / 1e6);
+			unresolved(m, why, now);
+			continue;
+		}
+		if (now < m->next_resolve)
+			continue;
+		for (r = 0; r < (int) lengthof(resolutions); r++)
+			if (!resolutions[r].busy)
+			{
+				res = &resolutions[r];
+				break;
+			}
+		if (res == NULL)
+		{
+			if (!m->resolved)
+				unresolved(m, "not resolved: earlier resolutions have not ended (the resolver does not answer)", now);
+			continue;
+		}
+		memset(res, 0, sizeof(*res));
+		strlcpy(res->host, m->host, sizeof(res->host));
+		res->hints.ai_family = AF_UNSPEC;
+		res->hints.ai_socktype = SOCK_STREAM;
+		res->cb.ar_name = res->host;
+		res->cb.ar_request = &res->hints;
+		list[0] = &res->cb;
+		rc = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
+		if (rc != 0)
+		{
+			took_resolution(m, res, rc, now);
+			continue;
+		}
+		res->busy = true;
+		res->member = i;
+		res->started = now;
+		m->resolution = r;
 	}
 }
 
@@ -746,6 +1148,103 @@ poll_members(void)
 	}
 }
 
+/* ------------------------------------------------------------------------
+ * Lag behind the one primary
+ * ------------------------------------------------------------------------
+ *
+ * In bytes: the primary's insert position against a standby's replay
+ * position, each as of its poll in the same round.  In time, by the
+ * primary's own clock: since the last round in which the primary had
+ * written no further than the standby has replayed -- from the primary's
+ * positions of the last rounds, kept in a ring (PH_LAG_RING rounds: at a
+ * 1 s interval, a lag beyond about a minute is given as the ring's span, a
+ * lower bound).  The ring restarts when another member, or the same on
+ * another timeline, is the primary.
+ */
+#define PH_LAG_RING 64
+
+static struct
+{
+	XLogRecPtr	lsn;
+	TimestampTz at;				/* the primary's clock */
+}			lag_ring[PH_LAG_RING];
+static int	lag_n = 0;
+static int	lag_head = 0;		/* the next slot to write */
+static char lag_primary[PH_MEMBER_NAME_LEN];
+static uint32 lag_timeline = 0;
+
+static void
+compute_lags(void)
+{
+	Member	   *primary = NULL;
+	int			primaries = 0;
+
+	for (int i = 0; i < nmembers; i++)
+	{
+		members[i].out.lag_bytes = -1;
+		members[i].out.lag_us = -1;
+		if (members[i].out.state == PH_MEMBER_UP && members[i].out.primary &&
+			!members[i].out.recovering)
+		{
+			primary = &members[i];
+			primaries++;
+		}
+	}
+	if (primaries != 1)
+	{
+		lag_n = 0;
+		return;
+	}
+	if (lag_n == 0 || strcmp(lag_primary, primary->out.name) != 0 ||
+		lag_timeline != primary->out.timeline)
+	{
+		lag_n = 0;
+		lag_head = 0;
+		strlcpy(lag_primary, primary->out.name, sizeof(lag_primary));
+		lag_timeline = primary->out.timeline;
+	}
+	/* this round's position, unless the last one already had it */
+	if (lag_n == 0 || lag_ring[(lag_head + PH_LAG_RING - 1) % PH_LAG_RING].at != primary->their_now)
+	{
+		lag_ring[lag_head].lsn = primary->out.lsn;
+		lag_ring[lag_head].at = primary->their_now;
+		lag_head = (lag_head + 1) % PH_LAG_RING;
+		lag_n = Min(lag_n + 1, PH_LAG_RING);
+	}
+	for (int i = 0; i < nmembers; i++)
+	{
+		PhMember   *m = &members[i].out;
+		TimestampTz caught_up = lag_ring[(lag_head + PH_LAG_RING - lag_n) % PH_LAG_RING].at;
+
+		if (m->state != PH_MEMBER_UP || m->primary || m->recovering)
+			continue;
+		m->lag_bytes = primary->out.lsn > m->lsn ? (int64) (primary->out.lsn - m->lsn) : 0;
+		if (m->lag_bytes == 0)
+		{
+			m->lag_us = 0;
+			continue;
+		}
+
+		/*
+		 * The last round in which the primary had written no further than it
+		 * has replayed: it lacks WAL written since, at most that long ago
+		 * (one interval's resolution).  None in the ring: at least as old as
+		 * the ring.
+		 */
+		for (int k = 1; k <= lag_n; k++)
+		{
+			int			slot = (lag_head + PH_LAG_RING - k) % PH_LAG_RING;
+
+			if (lag_ring[slot].lsn <= m->lsn)
+			{
+				caught_up = lag_ring[slot].at;
+				break;
+			}
+		}
+		m->lag_us = Max(primary->their_now - caught_up, 0);
+	}
+}
+
 /* how long the worker's other round (its poolers') may hold up ours */
 static int	other_round_ms = 0;
 
@@ -781,6 +1280,7 @@ ph_cluster_poll_step(int between_ms)
 
 	other_round_ms = between_ms;
 	take_members();
+	discover(GetCurrentTimestamp());
 	if (nmembers == 0)
 	{
 		/* once: readers see that nobody is a member */
@@ -791,6 +1291,7 @@ ph_cluster_poll_step(int between_ms)
 	}
 	published_empty = false;
 	now = GetCurrentTimestamp();
+	resolve_step(now);
 	/* a clock set back, or a shorter interval: never wait past one interval */
 	if (next_round > TimestampTzPlusMilliseconds(now, ph_cluster_interval_ms))
 		next_round = now;
@@ -798,6 +1299,7 @@ ph_cluster_poll_step(int between_ms)
 	{
 		next_round = TimestampTzPlusMilliseconds(now, ph_cluster_interval_ms);
 		poll_members();
+		compute_lags();
 		publish(now);
 		now = GetCurrentTimestamp();
 	}

@@ -9,6 +9,8 @@
 
 extern char *ph_cluster_name;
 extern char *ph_cluster_members;
+extern bool ph_cluster_discover;
+extern int	ph_cluster_discover_port;
 extern int	ph_cluster_interval_ms;
 extern int	ph_cluster_timeout_ms;
 
@@ -16,5 +18,6 @@ extern void ph_define_cluster_poll_settings(void);
 extern long ph_cluster_poll_step(int between_ms);
 extern void ph_read_cluster(PhClusterTable *t);
 extern void ph_node_name(char *out, size_t len);
+extern void ph_walreceiver_name(char *out, size_t len);
 
 #endif							/* PH_CLUSTER_POLL_H */

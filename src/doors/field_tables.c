@@ -31,6 +31,7 @@
 #include "ground/asked_pairs.h"
 #include "ground/workers.h"
 #include "judge/admission.h"
+#include "judge/cluster_checks.h"
 #include "judge/component_checks.h"
 #include "judge/replication_checks.h"
 #include "judge/verdict.h"
@@ -1037,3 +1038,163 @@ const PhField ph_filesystem_fields[] = {
 	{F("error", PH_FIELD_TEXT, 0, PH_IN_BOTH),.get = fs_error},
 };
 const int	ph_n_filesystem_fields = lengthof(ph_filesystem_fields);
+
+#define MEM(member) offsetof(PhMember, member)
+
+/* what its last answer said it is; NULL before any */
+const char *
+ph_member_role(const PhMember *m)
+{
+	if (m->answered_at == 0)
+		return NULL;
+	return m->primary ? "primary" : m->recovering ? "recovering" : "standby";
+}
+
+static void
+mem_state(const void *base, PhValue *v)
+{
+	v->s = ph_member_state_name((PhMemberState) ((const PhMember *) base)->state);
+}
+
+static void
+mem_resolved(const void *base, PhValue *v)
+{
+	const PhMember *m = base;
+
+	v->s = m->resolved[0] ? m->resolved : NULL;
+}
+
+static void
+mem_role(const void *base, PhValue *v)
+{
+	v->s = ph_member_role(base);
+}
+
+static void
+mem_node_name(const void *base, PhValue *v)
+{
+	const PhMember *m = base;
+
+	v->s = m->answered_at != 0 ? m->node_name : NULL;
+}
+
+static void
+mem_timeline(const void *base, PhValue *v)
+{
+	const PhMember *m = base;
+
+	v->i = m->answered_at != 0 ? (int64) m->timeline : -1;
+}
+
+static void
+mem_lsn(const void *base, PhValue *v)
+{
+	const PhMember *m = base;
+
+	v->lsn = m->answered_at != 0 ? m->lsn : InvalidXLogRecPtr;
+}
+
+static void
+mem_received_lsn(const void *base, PhValue *v)
+{
+	const PhMember *m = base;
+
+	v->lsn = m->answered_at != 0 ? m->received_lsn : InvalidXLogRecPtr;
+}
+
+static void
+mem_ready(const void *base, PhValue *v)
+{
+	const PhMember *m = base;
+
+	v->i = m->answered_at != 0 ? m->ready : -1;
+}
+
+static void
+mem_ready_since(const void *base, PhValue *v)
+{
+	const PhMember *m = base;
+
+	v->t = m->answered_at != 0 ? m->ready_since : 0;
+}
+
+static void
+mem_clock_skew(const void *base, PhValue *v)
+{
+	const PhMember *m = base;
+
+	v->f = m->answered_at != 0 ? (double) m->clock_skew_ms : get_float8_nan();
+}
+
+static void
+mem_poll(const void *base, PhValue *v)
+{
+	const PhMember *m = base;
+
+	v->i = m->answered_at != 0 ? m->poll_us : -1;
+}
+
+static void
+mem_up(const void *base, PhValue *v)
+{
+	v->i = ((const PhMember *) base)->state == PH_MEMBER_UP;
+}
+
+static void
+mem_primary(const void *base, PhValue *v)
+{
+	const PhMember *m = base;
+
+	v->i = m->state == PH_MEMBER_UP && m->primary && !m->recovering;
+}
+
+static void
+mem_error(const void *base, PhValue *v)
+{
+	const PhMember *m = base;
+
+	v->s = m->error[0] ? m->error : NULL;
+}
+
+/*
+ * One member of pg_health.cluster_members as this node's poller last saw
+ * it: health.cluster's columns, /cluster's and the report's members.  Its
+ * metrics carry a member="<name>" label (metrics.c).
+ */
+const PhField ph_member_fields[] = {
+	{F("name", PH_FIELD_TEXT, MEM(name), PH_IN_BOTH)},
+	{F("address", PH_FIELD_TEXT, MEM(address), PH_IN_BOTH)},
+	{F("resolved_address", PH_FIELD_TEXT, 0, PH_IN_BOTH),.get = mem_resolved},
+	{F("state", PH_FIELD_TEXT, 0, PH_IN_BOTH),.get = mem_state},
+	{F("since", PH_FIELD_TIME, MEM(state_since), PH_IN_BOTH)},
+	{F("self", PH_FIELD_BOOL, MEM(self), PH_IN_BOTH)},
+	{F("discovered", PH_FIELD_BOOL, MEM(discovered), PH_IN_BOTH)},
+	{F("up", PH_FIELD_BOOL, 0, 0),.get = mem_up,
+		METRIC("cluster_member_up", NULL, NULL),
+	.help = "1 when the member answered its last poll as a member of this cluster."},
+	{F("node_name", PH_FIELD_TEXT, 0, PH_IN_BOTH),.get = mem_node_name},
+	{F("role", PH_FIELD_TEXT, 0, PH_IN_BOTH),.get = mem_role},
+	{F("is_primary", PH_FIELD_BOOL, 0, 0),.get = mem_primary,
+		METRIC("cluster_member_primary", NULL, NULL),
+	.help = "1 when the member is up and says it is a primary."},
+	{F("timeline", PH_FIELD_OPT_BIGINT, 0, PH_IN_BOTH),.get = mem_timeline},
+	{F("lsn", PH_FIELD_LSN, 0, PH_IN_BOTH),.get = mem_lsn},
+	{F("received_lsn", PH_FIELD_LSN, 0, PH_IN_BOTH),.get = mem_received_lsn},
+	{F("lag_bytes", PH_FIELD_OPT_BIGINT, MEM(lag_bytes), PH_IN_BOTH),
+		METRIC("cluster_member_lag_bytes", NULL, NULL),
+	.help = "The member's replay position behind the one primary's insert position, each as polled (absent: no one primary, or not known)."},
+	{F("lag", PH_FIELD_INTERVAL, MEM(lag_us), PH_IN_BOTH),
+		METRIC("cluster_member_lag_seconds", NULL, NULL),.scale = 1e-6,
+	.help = "Since the primary, by its clock, had written no further than the member has replayed (one interval's resolution)."},
+	{F("ready", PH_FIELD_OPT_BOOL, 0, PH_IN_BOTH),.get = mem_ready,
+		METRIC("cluster_member_ready", NULL, NULL),
+	.help = "1 when the member says it is ready (its own verdict)."},
+	{F("ready_since", PH_FIELD_TIME, 0, PH_IN_BOTH),.get = mem_ready_since},
+	{F("clock_skew_ms", PH_FIELD_FLOAT, 0, PH_IN_BOTH),.get = mem_clock_skew},
+	{F("poll", PH_FIELD_INTERVAL, 0, PH_IN_BOTH),.get = mem_poll,
+		METRIC("cluster_member_poll_seconds", NULL, NULL),.scale = 1e-6,
+	.help = "The round trip of the member's last answered poll."},
+	{F("answered_at", PH_FIELD_TIME, MEM(answered_at), PH_IN_BOTH)},
+	{F("error", PH_FIELD_TEXT, 0, PH_IN_BOTH),.get = mem_error},
+};
+const int	ph_n_member_fields = lengthof(ph_member_fields);

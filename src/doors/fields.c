@@ -78,6 +78,7 @@ field_value(const PhField *f, const void *base, PhValue *v)
 			v->i = *(const int *) p;
 			break;
 		case PH_FIELD_BIGINT:
+		case PH_FIELD_OPT_BIGINT:
 		case PH_FIELD_INTERVAL:
 			v->i = *(const int64 *) p;
 			break;
@@ -97,6 +98,9 @@ field_value(const PhField *f, const void *base, PhValue *v)
 			break;
 		case PH_FIELD_BOOL:
 			v->i = *(const bool *) p;
+			break;
+		case PH_FIELD_OPT_BOOL:
+			v->i = -1;			/* a getter's only */
 			break;
 	}
 }
@@ -123,6 +127,7 @@ field_sql_type(PhFieldType type)
 		case PH_FIELD_PID:
 			return INT4OID;
 		case PH_FIELD_BIGINT:
+		case PH_FIELD_OPT_BIGINT:
 			return INT8OID;
 		case PH_FIELD_FLOAT:
 			return FLOAT8OID;
@@ -138,6 +143,7 @@ field_sql_type(PhFieldType type)
 		case PH_FIELD_JSONB:
 			return JSONBOID;
 		case PH_FIELD_BOOL:
+		case PH_FIELD_OPT_BOOL:
 			return BOOLOID;
 	}
 	return InvalidOid;
@@ -248,6 +254,11 @@ ph_put_fields(Datum *values, bool *nulls, int *i, const PhField *fields, int n,
 			case PH_FIELD_BIGINT:
 				values[c] = Int64GetDatum(v.i);
 				break;
+			case PH_FIELD_OPT_BIGINT:
+				nulls[c] = v.i < 0;
+				if (!nulls[c])
+					values[c] = Int64GetDatum(v.i);
+				break;
 			case PH_FIELD_FLOAT:
 				ph_set_float(values, nulls, c, v.f);
 				break;
@@ -276,6 +287,11 @@ ph_put_fields(Datum *values, bool *nulls, int *i, const PhField *fields, int n,
 			case PH_FIELD_BOOL:
 				values[c] = BoolGetDatum(v.i != 0);
 				break;
+			case PH_FIELD_OPT_BOOL:
+				nulls[c] = v.i < 0;
+				if (!nulls[c])
+					values[c] = BoolGetDatum(v.i != 0);
+				break;
 		}
 	}
 }
@@ -303,6 +319,7 @@ ph_json_fields(PhJson *j, const PhField *fields, int n, const void *base, Timest
 				ph_json_int(j, f->name, v.i);
 				break;
 			case PH_FIELD_OPT_INT:
+			case PH_FIELD_OPT_BIGINT:
 				ph_json_opt_int(j, f->name, v.i < 0 ? -1 : v.i);
 				break;
 			case PH_FIELD_PID:
@@ -343,6 +360,12 @@ ph_json_fields(PhJson *j, const PhField *fields, int n, const void *base, Timest
 			case PH_FIELD_BOOL:
 				ph_json_bool(j, f->name, v.i != 0);
 				break;
+			case PH_FIELD_OPT_BOOL:
+				if (v.i < 0)
+					ph_json_str(j, f->name, NULL);
+				else
+					ph_json_bool(j, f->name, v.i != 0);
+				break;
 		}
 	}
 }
@@ -359,6 +382,10 @@ ph_field_number(const PhField *f, const void *base, TimestampTz at)
 	{
 		case PH_FIELD_FLOAT:
 			d = v.f;
+			break;
+		case PH_FIELD_OPT_BIGINT:
+		case PH_FIELD_OPT_BOOL:
+			d = v.i < 0 ? get_float8_nan() : (double) v.i;
 			break;
 		case PH_FIELD_AGE:
 			d = v.t ? Max(at - v.t, 0) / 1e6 : 0;

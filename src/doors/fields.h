@@ -18,6 +18,7 @@ typedef enum PhFieldType
 	PH_FIELD_OPT_INT,			/* int; below 0: not known (NULL) */
 	PH_FIELD_PID,				/* int; 0: none (NULL) */
 	PH_FIELD_BIGINT,			/* int64 (uint64 counters too) */
+	PH_FIELD_OPT_BIGINT,		/* int64; below 0: not known (NULL) */
 	PH_FIELD_FLOAT,				/* double; NaN: not known (NULL) */
 	PH_FIELD_AGE,				/* TimestampTz "since": SQL an interval, JSON
 								 * <name>_ms, metric seconds; 0: none */
@@ -26,6 +27,8 @@ typedef enum PhFieldType
 	PH_FIELD_LSN,				/* XLogRecPtr; invalid: NULL */
 	PH_FIELD_TEXT,				/* a string; NULL: NULL */
 	PH_FIELD_BOOL,
+	PH_FIELD_OPT_BOOL,			/* a getter's i: 0, 1; below 0: not known
+								 * (NULL) */
 	PH_FIELD_JSONB,				/* a JSON text; SQL jsonb (SQL tables only) */
 } PhFieldType;
 
@@ -109,6 +112,11 @@ extern const int ph_n_serving_fields;
 extern const PhField ph_filesystem_fields[];
 extern const int ph_n_filesystem_fields;
 extern const char *ph_filesystem_holds(const PhFilesystem *fs);
+
+/* a PhMember: health.cluster's columns, the members of /cluster and the report's "cluster" */
+extern const PhField ph_member_fields[];
+extern const int ph_n_member_fields;
+extern const char *ph_member_role(const PhMember *m);
 
 /* pg_health.http_client_addresses */
 extern bool ph_http_client_addresses;

@@ -18,6 +18,7 @@
 #include "utils/timestamp.h"
 
 #include "collect/cluster_poll.h"
+#include "doors/fields.h"
 #include "doors/node.h"
 #include "ground/guard.h"
 #include "ground/json.h"
@@ -34,10 +35,27 @@
  * The document.  Always 200: it describes the node whatever its verdict
  * (which it carries).
  */
+/* a primary's synchronous (and quorum) standbys, by application_name: "s1,s2" */
+static void
+sync_names(const PhStandbyTable *t, char *out, size_t len)
+{
+	out[0] = '\0';
+	for (int k = 0; k < t->n; k++)
+	{
+		const PhStandby *sb = &t->items[k];
+
+		if (sb->sync_state != PH_SYNC_SYNC && sb->sync_state != PH_SYNC_QUORUM)
+			continue;
+		if (out[0] != '\0')
+			strlcat(out, ",", len);
+		strlcat(out, sb->application_name, len);
+	}
+}
+
 void
 ph_node_json(StringInfo buf)
 {
-	PhView		view;
+	PhPageView	pv;
 	PhJson		jj;
 	PhJson	   *j = &jj;
 	char		name[NAMEDATALEN];
@@ -47,9 +65,11 @@ ph_node_json(StringInfo buf)
 	XLogRecPtr	lsn;
 	XLogRecPtr	received = InvalidXLogRecPtr;
 	bool		crash = false;
+	char		sync[PH_SYNC_NAMES_LEN];
 
-	ph_read_view(&view, PH_ROLE_ANY, NULL, false);
+	ph_read_page(&pv, PH_PART_STANDBYS, 0, 0);
 	ph_node_name(name, sizeof(name));
+	sync_names(pv.standbys, sync, sizeof(sync));
 	snprintf(sysid, sizeof(sysid), UINT64_FORMAT, GetSystemIdentifier());
 	if (in_recovery)
 	{
@@ -73,10 +93,16 @@ ph_node_json(StringInfo buf)
 	ph_json_str(j, "role", crash ? "recovering" : ph_server_name(in_recovery));
 	ph_json_lsn(j, "lsn", lsn);
 	ph_json_lsn(j, "received_lsn", received);
-	ph_json_str(j, "status", ph_state_name(view.verdict.state));
-	ph_json_bool(j, "ready", view.verdict.ready);
-	ph_json_bool(j, "started", view.verdict.started);
-	ph_json_time(j, "sampled_at", view.snap->generation > 0 ? view.snap->sampled_at : 0);
+
+	/*
+	 * a primary's, as of the last sample; the names may hold commas: best
+	 * effort
+	 */
+	ph_json_str(j, "sync_standbys", in_recovery ? NULL : sync);
+	ph_json_str(j, "status", ph_state_name(pv.verdict.state));
+	ph_json_bool(j, "ready", pv.verdict.ready);
+	ph_json_bool(j, "started", pv.verdict.started);
+	ph_json_time(j, "sampled_at", pv.snap->generation > 0 ? pv.snap->sampled_at : 0);
 	ph_json_str(j, "pg_health_version", PH_LIBRARY_VERSION);
 	ph_json_str(j, "pg_version", GetConfigOption("server_version", false, false));
 	ph_json_time(j, "now", GetCurrentTimestamp());
@@ -85,37 +111,36 @@ ph_node_json(StringInfo buf)
 }
 
 /*
- * GET /cluster: the members as this node's poller last saw them and the
- * cluster's verdict from here.  200 when the cluster can take writes:
- * exactly one reachable primary (so no split brain); 503 otherwise, with the
- * cluster check's reasons.
+ * The cluster as this node's poller last saw it, and its verdict from here:
+ * the object GET /cluster answers and the report's "cluster".  *status
+ * (when asked): 200 when the cluster can take writes -- exactly one
+ * reachable primary (so no split brain) in a view that is not stale -- and
+ * 503 otherwise, with the cluster check's reasons.
  */
 void
-ph_cluster_json(StringInfo buf, int *status)
+ph_cluster_doc(PhJson *j, const PhSnapshot *snap, TimestampTz now, int *status)
 {
-	PhView		view;
-	PhJson		jj;
-	PhJson	   *j = &jj;
-	const PhClusterTable *t;
+	const PhClusterTable *t = &snap->cluster;
 	PhClusterCount n;
 	const PhCheck *check = NULL;
 	const PhMember *primary = NULL;
 	char		name[NAMEDATALEN];
+	bool		stale = ph_cluster_stale(t, now);
+	bool		ok;
 
-	ph_read_view(&view, PH_ROLE_ANY, NULL, false);
-	t = &view.snap->cluster;
 	ph_cluster_count(t, &n);
 	if (n.primaries == 1)
 		primary = &t->members[n.primary[0]];
-	for (int i = 0; i < view.snap->nchecks; i++)
-		if (strcmp(view.snap->checks[i].name, "cluster") == 0)
-			check = &view.snap->checks[i];
-	*status = view.snap->generation > 0 && !ph_cluster_stale(t, view.now) && n.primaries == 1 ? 200 : 503;
+	for (int i = 0; i < snap->nchecks; i++)
+		if (strcmp(snap->checks[i].name, "cluster") == 0)
+			check = &snap->checks[i];
+	ok = snap->generation > 0 && !stale && n.primaries == 1;
+	if (status != NULL)
+		*status = ok ? 200 : 503;
 	ph_node_name(name, sizeof(name));
 
-	ph_json_text_sink(j, buf);
 	ph_json_open(j, false);
-	ph_json_bool(j, "ok", *status == 200);
+	ph_json_bool(j, "ok", ok);
 	ph_json_str(j, "node", name);
 	ph_json_str(j, "status", check ? ph_check_status_name((PhCheckStatus) check->status) : NULL);
 	ph_json_str(j, "detail", check ? check->detail : NULL);
@@ -123,45 +148,111 @@ ph_cluster_json(StringInfo buf, int *status)
 	ph_json_int(j, "reachable", n.reachable);
 	ph_json_int(j, "primaries", n.primaries);
 	ph_json_str(j, "primary", primary ? primary->name : NULL);
+	ph_json_int(j, "ready_standbys", n.ready_standbys);
+	ph_json_str(j, "most_advanced_standby",
+				n.most_advanced >= 0 ? t->members[n.most_advanced].name : NULL);
 	ph_json_time(j, "polled_at", t->polled_at);
-	ph_json_bool(j, "stale", ph_cluster_stale(t, view.now));
+	ph_json_bool(j, "stale", stale);
 	ph_json_int(j, "members_not_polled", t->excess);
 	ph_json_key(j, "members");
 	ph_json_open(j, true);
 	for (int i = 0; i < t->n; i++)
 	{
-		const PhMember *m = &t->members[i];
-		bool		known = m->answered_at != 0;
-		XLogRecPtr	pos = Max(m->lsn, m->received_lsn);
-
 		ph_json_open(j, false);
-		ph_json_str(j, "name", m->name);
-		ph_json_str(j, "address", m->address);
-		ph_json_str(j, "state", ph_member_state_name((PhMemberState) m->state));
-		ph_json_time(j, "since", m->state_since);
-		ph_json_str(j, "node_name", known ? m->node_name : NULL);
-		ph_json_str(j, "role", !known ? NULL : m->primary ? "primary" :
-					m->recovering ? "recovering" : "standby");
-		ph_json_bool(j, "self", m->self);
-		ph_json_opt_int(j, "timeline", known ? (int64) m->timeline : -1);
-		ph_json_lsn(j, "lsn", known ? m->lsn : InvalidXLogRecPtr);
-		ph_json_lsn(j, "received_lsn", known ? m->received_lsn : InvalidXLogRecPtr);
-		/* behind the one primary, by its position when it was polled */
-		ph_json_opt_int(j, "lag_bytes", known && primary != NULL && !m->primary ?
-						(int64) (primary->lsn > pos ? primary->lsn - pos : 0) : -1);
-		if (known)
-			ph_json_bool(j, "ready", m->ready);
-		else
-			ph_json_str(j, "ready", NULL);
-		if (known)
-			ph_json_int(j, "clock_skew_ms", m->clock_skew_ms);
-		else
-			ph_json_str(j, "clock_skew_ms", NULL);
-		ph_json_opt_int(j, "poll_ms", known ? m->poll_us / 1000 : -1);
-		ph_json_str(j, "error", m->error[0] ? m->error : NULL);
+		ph_json_fields(j, ph_member_fields, ph_n_member_fields, &t->members[i], now, false);
 		ph_json_close(j);
 	}
 	ph_json_close(j);
+	ph_json_close(j);
+}
+
+/* GET /cluster: the document above, its status code */
+void
+ph_cluster_json(StringInfo buf, int *status)
+{
+	PhView		view;
+	PhJson		jj;
+
+	ph_read_view(&view, PH_ROLE_ANY, NULL, false);
+	ph_json_text_sink(&jj, buf);
+	ph_cluster_doc(&jj, view.snap, view.now, status);
+	appendStringInfoChar(buf, '\n');
+}
+
+/*
+ * GET /sync and /async, Patroni's names: 200 when this server is a standby,
+ * ready for reads, and the one primary of this node's cluster view names it
+ * (by its WAL receiver's application_name) among its synchronous or quorum
+ * standbys -- /sync -- or does not -- /async.  503 otherwise, and when there
+ * is no current view with one primary to ask (so no answer without
+ * pg_health.cluster_members or discovery).
+ */
+void
+ph_sync_json(StringInfo buf, bool want_sync, int *status)
+{
+	PhView		view;
+	PhVerdict	rv;
+	PhJson		jj;
+	PhJson	   *j = &jj;
+	PhClusterCount n;
+	const PhClusterTable *t;
+	const PhMember *primary = NULL;
+	bool		in_recovery = ph_live_in_recovery();
+	char		own[NAMEDATALEN];
+	const char *reason = NULL;
+	int			is_sync = -1;
+
+	ph_read_view(&view, PH_ROLE_REPLICA, NULL, false);
+	ph_verdict_from_snapshot(view.snap, view.worker_pid, PH_ROLE_REPLICA, view.now, &rv);
+	t = &view.snap->cluster;
+	ph_cluster_count(t, &n);
+	ph_walreceiver_name(own, sizeof(own));
+	if (n.primaries == 1)
+		primary = &t->members[n.primary[0]];
+	if (!in_recovery)
+		reason = "this server is not a standby";
+	else if (!rv.ready)
+		reason = "this standby is not ready for reads (see /replica)";
+	else if (t->n == 0)
+		reason = "no cluster view: pg_health.cluster_members is empty (or discovery off)";
+	else if (ph_cluster_stale(t, view.now))
+		reason = "the cluster view is stale";
+	else if (primary == NULL)
+		reason = n.primaries == 0 ? "no primary in the cluster view" : "more than one primary (split brain)";
+	else
+	{
+		const char *p = primary->sync_standbys;
+		size_t		len = strlen(own);
+
+		is_sync = 0;
+		while (*p != '\0')
+		{
+			const char *comma = strchr(p, ',');
+			size_t		item = comma ? (size_t) (comma - p) : strlen(p);
+
+			if (item == len && strncmp(p, own, len) == 0)
+				is_sync = 1;
+			p += item;
+			if (*p == ',')
+				p++;
+		}
+		if (is_sync != (want_sync ? 1 : 0))
+			reason = is_sync ? "a synchronous standby" : "an asynchronous standby";
+	}
+	*status = reason == NULL ? 200 : 503;
+
+	ph_json_text_sink(j, buf);
+	ph_json_open(j, false);
+	ph_json_bool(j, "ok", *status == 200);
+	ph_json_str(j, "role", in_recovery ? "standby" : "primary");
+	if (is_sync >= 0)
+		ph_json_bool(j, "sync", is_sync == 1);
+	else
+		ph_json_str(j, "sync", NULL);
+	ph_json_str(j, "application_name", in_recovery ? own : NULL);
+	ph_json_str(j, "primary", primary ? primary->name : NULL);
+	ph_json_str(j, "primary_sync_standbys", primary ? primary->sync_standbys : NULL);
+	ph_json_str(j, "reason", reason);
 	ph_json_close(j);
 	appendStringInfoChar(buf, '\n');
 }

@@ -6,6 +6,7 @@
 #include "postgres.h"
 
 #include "doors/fields.h"
+#include "doors/node.h"
 #include "doors/report.h"
 #include "ground/json.h"
 #include "judge/admission.h"
@@ -226,6 +227,13 @@ ph_report_jsonb(const PhSnapshot *snap, const PhComponentTable *components,
 		ph_json_null_value(j);
 	else
 		report_serving(j, snap);
+
+	/* as GET /cluster gives it; null when pg_health.cluster_members is empty */
+	ph_json_key(j, "cluster");
+	if (snap->generation == 0 || snap->cluster.n == 0)
+		ph_json_null_value(j);
+	else
+		ph_cluster_doc(j, snap, now, NULL);
 
 	ph_json_key(j, "components");
 	ph_json_open(j, true);

@@ -610,6 +610,7 @@ typedef struct PhServing
  */
 #define PH_MAX_MEMBERS		16
 #define PH_MEMBER_NAME_LEN	64
+#define PH_SYNC_NAMES_LEN	256 /* a primary's synchronous standbys, named */
 
 typedef enum PhMemberState
 {
@@ -617,8 +618,8 @@ typedef enum PhMemberState
 	PH_MEMBER_UP,				/* answered, of this cluster */
 	PH_MEMBER_DOWN,				/* no answer, or not a valid one */
 	PH_MEMBER_FOREIGN,			/* answered with another system identifier */
-	PH_MEMBER_UNRESOLVED		/* its address is a name the poller does not
-								 * resolve */
+	PH_MEMBER_UNRESOLVED		/* its address is not a host:port, or a name
+								 * not resolved (yet) */
 } PhMemberState;
 
 typedef struct PhMember
@@ -627,6 +628,10 @@ typedef struct PhMember
 	char		address[PH_TARGET_LEN]; /* host:port, as configured */
 	uint8		state;			/* PhMemberState */
 	bool		self;			/* this node (its name is ours) */
+	bool		named;			/* its address is a host name, resolved */
+	bool		discovered;		/* from PostgreSQL
+								 * (pg_health.cluster_discover) */
+	char		resolved[48];	/* the address the name resolved to; "" */
 	TimestampTz state_since;	/* this state since (as polled) */
 	TimestampTz answered_at;	/* its last valid answer; 0: none */
 	/* from its last valid answer */
@@ -638,8 +643,13 @@ typedef struct PhMember
 	bool		ready;
 	XLogRecPtr	lsn;			/* insert (primary) or replay (standby) */
 	XLogRecPtr	received_lsn;
+	char		sync_standbys[PH_SYNC_NAMES_LEN];	/* a primary's: "s1,s2" */
+	TimestampTz ready_since;	/* ready (or not) since (as polled) */
 	int64		clock_skew_ms;	/* its clock minus ours at the answer */
 	int64		poll_us;		/* the last poll's round trip */
+	/* behind the one primary, when there is one (-1: not known, or none) */
+	int64		lag_bytes;		/* its replay position behind the primary's */
+	int64		lag_us;			/* since the primary was where it replays */
 	char		error[128];		/* why the last poll failed */
 } PhMember;
 

@@ -680,7 +680,7 @@ static const PhCheckDef check_table[] = {
 		.name = "cluster",
 		FIGURE(PH_UNIT_COUNT, 1),	/* reachable primaries */
 		.also = {{SETTING("pg_health.cluster_min_standbys",
-						  "Ready standbys the cluster should have; fewer make the cluster check warn.",
+						  "Ready standbys the cluster should have; fewer make the cluster check warn (or critical: pg_health.cluster_min_standbys_level).",
 						  "0 (the default) turns it off."),
 		INT_VALUE(&ph_cluster_min_standbys, 0, 0, PH_MAX_MEMBERS, 0)}},
 		.evaluate = check_cluster,

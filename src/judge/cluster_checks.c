@@ -22,12 +22,26 @@
 #include "judge/verdict.h"
 
 int			ph_cluster_min_standbys = 0;
+int			ph_cluster_min_standbys_level = PH_CHECK_WARNING;
 bool		ph_cluster_in_ready = false;
 bool		ph_cluster_fence = false;
+
+static const struct config_enum_entry level_options[] = {
+	{"warning", PH_CHECK_WARNING, false},
+	{"critical", PH_CHECK_CRITICAL, false},
+	{NULL, 0, false}
+};
 
 void
 ph_define_cluster_check_settings(void)
 {
+	DefineCustomEnumVariable("pg_health.cluster_min_standbys_level",
+							 "What fewer ready standbys than pg_health.cluster_min_standbys make the cluster check: warning or critical.",
+							 "Critical counts in this node's verdict only with pg_health.cluster_in_ready; /cluster's status code is about the primary alone.",
+							 &ph_cluster_min_standbys_level,
+							 PH_CHECK_WARNING, level_options,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
 	DefineCustomBoolVariable("pg_health.cluster_in_ready",
 							 "Whether the cluster check's critical findings make this node not ready.",
 							 "Off (the default): the cluster check warns and informs, and /cluster answers for the cluster; fencing is apart (pg_health.cluster_fence).",
@@ -81,7 +95,8 @@ ph_cluster_count(const PhClusterTable *t, PhClusterCount *n)
 		const PhMember *m = &t->members[i];
 		XLogRecPtr	pos = Max(m->lsn, m->received_lsn);
 
-		if (m->state != PH_MEMBER_UNRESOLVED)
+		/* every member counts but an address that is not one (a name too) */
+		if (m->state != PH_MEMBER_UNRESOLVED || m->named)
 			n->resolvable++;
 		/* reached: it answered, even as another cluster; and this node itself */
 		if (m->state == PH_MEMBER_UP || m->state == PH_MEMBER_FOREIGN || m->self)
@@ -192,8 +207,8 @@ ph_check_cluster(PhCheck *c, const PhClusterTable *t, bool in_recovery, uint32 o
 	}
 	if (ph_cluster_min_standbys > 0 && n.ready_standbys < ph_cluster_min_standbys)
 	{
-		if (c->status == PH_CHECK_OK)
-			c->status = PH_CHECK_WARNING;
+		if (c->status < ph_cluster_min_standbys_level)
+			c->status = (uint8) ph_cluster_min_standbys_level;
 		appendStringInfo(&s, "; fewer ready standbys than pg_health.cluster_min_standbys (%d)",
 						 ph_cluster_min_standbys);
 	}
@@ -201,6 +216,16 @@ ph_check_cluster(PhCheck *c, const PhClusterTable *t, bool in_recovery, uint32 o
 	{
 		const PhMember *m = &t->members[i];
 
+		if (m->state == PH_MEMBER_UP && !m->ready && !m->self)
+		{
+			/* it answers, and says it is not ready: its own checks say why */
+			if (c->status == PH_CHECK_OK)
+				c->status = PH_CHECK_WARNING;
+			appendStringInfo(&s, "; %s not ready", m->name);
+			if (m->ready_since != 0)
+				appendStringInfo(&s, " for %.0f s", ph_age_seconds(m->ready_since, now));
+			continue;
+		}
 		if (m->state == PH_MEMBER_UP || m->state == PH_MEMBER_UNKNOWN)
 			continue;
 		if (c->status == PH_CHECK_OK)

@@ -7,6 +7,7 @@
 #include "ground/snapshot.h"
 
 extern int	ph_cluster_min_standbys;
+extern int	ph_cluster_min_standbys_level;
 extern bool ph_cluster_in_ready;
 extern bool ph_cluster_fence;
 
@@ -15,7 +16,7 @@ typedef struct PhClusterCount
 {
 	int			reachable;		/* up */
 	int			answered;		/* up, foreign, or this node */
-	int			resolvable;		/* members with an address */
+	int			resolvable;		/* members with an address or a name */
 	int			primaries;
 	int			primary[PH_MAX_MEMBERS];	/* their indexes */
 	int			ready_standbys;

@@ -499,6 +499,19 @@ answer_cluster(StringInfo body, const PhHttpRequest *req, int *status, bool *wai
 	ph_cluster_json(body, status);
 }
 
+/* GET /sync, /async: a standby named (or not) by the primary as synchronous */
+static void
+answer_sync(StringInfo body, const PhHttpRequest *req, int *status, bool *waits)
+{
+	ph_sync_json(body, true, status);
+}
+
+static void
+answer_async(StringInfo body, const PhHttpRequest *req, int *status, bool *waits)
+{
+	ph_sync_json(body, false, status);
+}
+
 /* indexed by route, as ph_http_routes is: a new path is a row there and here */
 static const PhHttpHandler handlers[PH_PATH_LAST + 1] = {
 	[PH_PATH_LIVE] = answer_live,
@@ -518,6 +531,8 @@ static const PhHttpHandler handlers[PH_PATH_LAST + 1] = {
 	[PH_PATH_READ_WRITE] = answer_primary,
 	[PH_PATH_READ_ONLY] = answer_ready,
 	[PH_PATH_CLUSTER] = answer_cluster,
+	[PH_PATH_SYNC] = answer_sync,
+	[PH_PATH_ASYNC] = answer_async,
 };
 
 /* ------------------------------------------------------------------------

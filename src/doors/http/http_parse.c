@@ -44,6 +44,8 @@ const PhHttpRoute ph_http_routes[PH_PATH_LAST + 1] = {
 	[PH_PATH_READ_WRITE] = {{"/read-write", "/leader"}, PROBE, 0, JSON, 0, NULL},
 	[PH_PATH_READ_ONLY] = {{"/read-only"}, PROBE, PH_PARAM_LAG | PH_PARAM_DELAY, JSON, 0, NULL},
 	[PH_PATH_CLUSTER] = {{"/cluster"}, PROBE, 0, JSON, 0, NULL},
+	[PH_PATH_SYNC] = {{"/sync", "/synchronous"}, PROBE, 0, JSON, 0, NULL},
+	[PH_PATH_ASYNC] = {{"/async", "/asynchronous"}, PROBE, 0, JSON, 0, NULL},
 };
 
 const PhHttpMethod ph_http_methods[] = {

@@ -62,9 +62,11 @@ typedef enum PhHttpPath
 	PH_PATH_NODE,				/* this node's identity document */
 	PH_PATH_READ_WRITE,			/* Patroni's /read-write and /leader */
 	PH_PATH_READ_ONLY,			/* Patroni's /read-only */
-	PH_PATH_CLUSTER				/* the cluster as this node sees it */
+	PH_PATH_CLUSTER,			/* the cluster as this node sees it */
+	PH_PATH_SYNC,				/* Patroni's /sync: a synchronous standby */
+	PH_PATH_ASYNC				/* Patroni's /async: an asynchronous one */
 } PhHttpPath;
-#define PH_PATH_LAST PH_PATH_CLUSTER
+#define PH_PATH_LAST PH_PATH_ASYNC
 
 /* methods, as bits of PhHttpRoute.methods */
 #define PH_METHOD_GET		1

@@ -19,6 +19,7 @@
 #include "doors/fields.h"
 #include "doors/http/metrics.h"
 #include "ground/shmem.h"
+#include "judge/cluster_checks.h"
 #include "judge/replication_checks.h"
 #include "judge/verdict.h"
 #include "read/read.h"
@@ -394,6 +395,53 @@ filesystem_metrics(StringInfo b, const PhDisk *d)
 }
 
 /*
+ * The cluster, when pg_health.cluster_members names any: members by state,
+ * reachable primaries, and each member's figures (the member fields that
+ * have a metric) labelled by its name; a figure not known is absent.  No
+ * family at all when the list is empty, so that "primaries != 1" alerts
+ * only where there is a cluster to judge.
+ */
+static void
+cluster_metrics(StringInfo b, const PhClusterTable *t)
+{
+	PhClusterCount n;
+	static const PhMemberState states[] = {PH_MEMBER_UP, PH_MEMBER_DOWN, PH_MEMBER_FOREIGN,
+	PH_MEMBER_UNRESOLVED, PH_MEMBER_UNKNOWN};
+
+	if (t->n == 0)
+		return;
+	ph_cluster_count(t, &n);
+	family(b, "cluster_members", "gauge", "Members of pg_health.cluster_members by state, as this node polled them.");
+	for (int s = 0; s < (int) lengthof(states); s++)
+	{
+		int			count = 0;
+
+		for (int i = 0; i < t->n; i++)
+			count += t->members[i].state == states[s];
+		sample1(b, "cluster_members", "state", ph_member_state_name(states[s]), count);
+	}
+	family(b, "cluster_primaries", "gauge", "Reachable members that say they are a primary: 1 is a cluster that takes writes, 0 none, 2 and more a split brain.");
+	sample(b, "cluster_primaries", n.primaries);
+	family(b, "cluster_stale", "gauge", "1 when this node's view of the cluster is older than three polling rounds (nothing is judged from it).");
+	sample(b, "cluster_stale", ph_cluster_stale(t, GetCurrentTimestamp()));
+	for (int k = 0; k < ph_n_member_fields; k++)
+	{
+		const PhField *f = &ph_member_fields[k];
+
+		if (f->metric == NULL)
+			continue;
+		family(b, f->metric, "gauge", f->help);
+		for (int i = 0; i < t->n; i++)
+		{
+			double		v = ph_field_number(f, &t->members[i], 0);
+
+			if (!isnan(v))
+				labeled(b, f->metric, v, "member", t->members[i].name, NULL);
+		}
+	}
+}
+
+/*
  * The fields of a table that have a metric (fields.c) and apply to this
  * server's role: a family's HELP and TYPE before its first sample; each
  * table keeps a family's fields together.
@@ -509,6 +557,7 @@ ph_metrics_text(StringInfo b)
 		field_metrics(b, ph_serving_fields, ph_n_serving_fields, snap,
 					  snap->sampled_at, snap->in_recovery);
 		filesystem_metrics(b, &snap->serving.disk);
+		cluster_metrics(b, &snap->cluster);
 
 		/*
 		 * the 5 slots that retain the most; whether each is in use apart, so

@@ -27,6 +27,7 @@
 #include "doors/http/status_text.h"
 #include "ground/shmem.h"
 #include "ground/workers.h"
+#include "judge/cluster_checks.h"
 #include "judge/component_checks.h"
 #include "judge/replication_checks.h"
 #include "judge/verdict.h"
@@ -393,6 +394,74 @@ filesystems_section(StringInfo b, const PhSnapshot *snap)
 	appendStringInfoString(b, "</section>");
 }
 
+/*
+ * The cluster, when pg_health.cluster_members names any: the verdict from
+ * here (the cluster check's detail is in the checks table) and each member
+ * as polled.  A standby's lag is behind the one primary.
+ */
+static void
+cluster_section(StringInfo b, const PhSnapshot *snap, TimestampTz now)
+{
+	const PhClusterTable *t = &snap->cluster;
+	PhClusterCount n;
+
+	if (t->n == 0)
+		return;
+	ph_cluster_count(t, &n);
+	appendStringInfoString(b, "<section id=\"cluster\"><h2>Cluster</h2>");
+	if (ph_cluster_stale(t, now))
+		appendStringInfoString(b, "<p class=\"note st-warning\">this node's view of the cluster is stale: nothing is judged from it</p>");
+	else
+		appendStringInfo(b, "<p class=\"note st-%s\">%s</p>",
+						 n.primaries == 1 ? "ok" : "critical",
+						 n.primaries == 1 ? "one primary" :
+						 n.primaries == 0 ? "no primary: writes fail" : "split brain: more than one primary");
+	appendStringInfoString(b, "<table id=\"cluster-table\"><thead><tr><th>member</th><th>address</th>"
+						   "<th>state</th><th>role</th><th>timeline</th><th>ready</th>"
+						   "<th>lag</th><th>poll</th><th>why</th></tr></thead><tbody>");
+	for (int i = 0; i < t->n; i++)
+	{
+		const PhMember *m = &t->members[i];
+		const char *role = ph_member_role(m);
+
+		appendStringInfo(b, "<tr class=\"st-%s\">",
+						 m->state == PH_MEMBER_UP && (m->ready || m->self) ? "ok" : "warning");
+		appendStringInfoString(b, "<td>");
+		ph_html_esc(b, m->name);
+		if (m->self)
+			appendStringInfoString(b, " (this node)");
+		appendStringInfoString(b, "</td>");
+		td(b, m->address);
+		td(b, ph_member_state_name((PhMemberState) m->state));
+		td(b, role ? role : "");
+		if (m->answered_at != 0)
+			td_int(b, (long long) m->timeline);
+		else
+			td(b, "");
+		td(b, m->answered_at == 0 ? "" : m->ready ? "yes" : "no");
+		appendStringInfoString(b, "<td class=\"n\">");
+		if (m->lag_bytes >= 0)
+		{
+			ph_html_bytes(b, (double) m->lag_bytes);
+			if (m->lag_us >= 0)
+			{
+				appendStringInfoString(b, ", ");
+				ph_html_seconds(b, m->lag_us / 1e6);
+			}
+		}
+		appendStringInfoString(b, "</td><td class=\"n\">");
+		if (m->answered_at != 0)
+			appendStringInfo(b, "%.1f ms", m->poll_us / 1000.0);
+		appendStringInfoString(b, "</td>");
+		td(b, m->error);
+		appendStringInfoString(b, "</tr>");
+	}
+	appendStringInfoString(b, "</tbody></table>");
+	if (t->excess > 0)
+		appendStringInfo(b, "<p class=\"note\">%d member(s) not polled</p>", t->excess);
+	appendStringInfoString(b, "</section>");
+}
+
 static void
 components_section(StringInfo b, const PhComponentTable *t)
 {
@@ -529,6 +598,7 @@ ph_status_page_html(StringInfo b, int refresh_s, int *status)
 		pools_table(b, pv.pools);
 		replication_section(b, snap, pv.standbys);
 		filesystems_section(b, snap);
+		cluster_section(b, snap, pv.now);
 		components_section(b, pv.components);
 		checks_table(b, snap, checks, nchecks, true);
 		poolers_section(b, pv.poolers);
