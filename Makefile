@@ -25,9 +25,11 @@ NO_INSTALLCHECK_EXISTING = 1
 EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(srcdir)/pg_health.control)
 PG_CPPFLAGS = -I$(srcdir)/src -I$(libpq_srcdir) -DPH_LIBRARY_VERSION='"$(EXTVERSION)"'
 # the pooler worker talks to PgBouncer through libpq, as dblink does; the
-# HTTP worker gzips /metrics and /health for clients that accept it
+# HTTP worker gzips /metrics and /health for clients that accept it; the
+# cluster poller resolves host names with getaddrinfo_a (libanl before glibc
+# 2.34, a stub in libc since)
 SHLIB_LINK_INTERNAL = $(libpq)
-SHLIB_LINK = -lz
+SHLIB_LINK = -lz -lanl
 EXTRA_CLEAN = tmp_check tmp_regress tmp_check_iso output_iso results regression.diffs regression.out log
 
 PG_CONFIG ?= pg_config

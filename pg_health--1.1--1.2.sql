@@ -92,6 +92,7 @@ CREATE FUNCTION health.cluster_rows(
     OUT since timestamp with time zone,
     OUT self boolean,
     OUT discovered boolean,
+    OUT same_as pg_catalog.text,
     OUT node_name pg_catalog.text,
     OUT role pg_catalog.text,
     OUT timeline bigint,
@@ -112,7 +113,7 @@ REVOKE ALL ON FUNCTION health.cluster_rows() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION health.cluster_rows() TO pg_monitor;
 CREATE VIEW health.cluster AS
 SELECT c.name, c.address, c.resolved_address, c.state, c.since, c.self, c.discovered,
-       c.node_name, c.role, c.timeline, c.lsn, c.received_lsn, c.lag_bytes, c.lag, c.ready,
+       c.same_as, c.node_name, c.role, c.timeline, c.lsn, c.received_lsn, c.lag_bytes, c.lag, c.ready,
        c.ready_since, c.clock_skew_ms, c.poll, c.answered_at, c.error
   FROM health.cluster_rows() AS c;
 COMMENT ON VIEW health.cluster IS 'each member of pg_health.cluster_members (and each discovered, with pg_health.cluster_discover) as this node''s pg_health poller last asked it for its identity (GET /node): its state and since when, role, timeline, WAL positions, lag behind the one primary in bytes and time, readiness, clock skew and why its last poll failed';

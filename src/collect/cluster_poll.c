@@ -31,6 +31,7 @@
 #include "access/xlog.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "replication/walsender_private.h"
 #include "port/pg_bswap.h"
 #include "storage/ipc.h"
 #include "storage/pmsignal.h"
@@ -109,6 +110,8 @@ typedef struct Resolution
 static Resolution resolutions[PH_MAX_MEMBERS * 2];
 static int	nmembers = 0;
 static int	nconfigured = 0;	/* members[0..nconfigured) are the setting's */
+static int	discovered_excess = 0;	/* discovered, not polled: the list is
+									 * full */
 static int	excess = 0;
 static char *loaded = NULL;		/* the setting the list was made from */
 static TimestampTz next_round = 0;
@@ -292,7 +295,7 @@ close_member(Member *m)
 
 /* A member at the end of the list; NULL when the list is full. */
 static Member *
-add_member(const char *name, const char *addr, const char *own, bool discovered)
+add_member(const char *name, const char *addr, bool self, bool discovered)
 {
 	Member	   *m;
 
@@ -302,7 +305,7 @@ add_member(const char *name, const char *addr, const char *own, bool discovered)
 	memset(&m->out, 0, sizeof(m->out));
 	ph_clean_text(m->out.name, sizeof(m->out.name), name, strlen(name));
 	ph_clean_text(m->out.address, sizeof(m->out.address), addr, strlen(addr));
-	m->out.self = strcmp(own, m->out.name) == 0;
+	m->out.self = self;
 	m->out.discovered = discovered;
 	m->sock = PGINVALID_SOCKET;
 	m->step = POLL_IDLE;
@@ -321,6 +324,22 @@ add_member(const char *name, const char *addr, const char *own, bool discovered)
 	return m;
 }
 
+/*
+ * A resolution whose member is gone: cancelled if glibc has not started it
+ * (then glibc no longer refers to the slot: free at once), else it ends for
+ * nobody and its slot is collected then.
+ */
+static void
+orphan(Resolution *res)
+{
+	res->member = -1;
+	if (gai_cancel(&res->cb) == EAI_CANCELED)
+	{
+		res->busy = false;
+		res->cb.ar_result = NULL;
+	}
+}
+
 /* Member k out of the list; its resolution in flight ends for nobody. */
 static void
 remove_member(int k)
@@ -331,10 +350,7 @@ remove_member(int k)
 		if (!resolutions[r].busy || resolutions[r].member < k)
 			continue;
 		if (resolutions[r].member == k)
-		{
-			resolutions[r].member = -1;
-			(void) gai_cancel(&resolutions[r].cb);
-		}
+			orphan(&resolutions[r]);
 		else
 			resolutions[r].member--;
 	}
@@ -393,7 +409,8 @@ take_members(void)
 					t[-1] = '\0';
 				for (char *t = name + strlen(name); t > name && t[-1] == ' '; t--)
 					t[-1] = '\0';
-				if (name[0] != '\0' && addr[0] != '\0' && add_member(name, addr, own, false) == NULL)
+				if (name[0] != '\0' && addr[0] != '\0' &&
+					add_member(name, addr, strcmp(own, name) == 0, false) == NULL)
 					excess++;
 			}
 		}
@@ -410,15 +427,18 @@ take_members(void)
  * ------------------------------------------------------------------------
  *
  * This node itself (over the loopback, at its own pg_health.http_port)
- * unless the setting lists it, a primary's standbys (its walsenders' client
- * addresses) and a standby's upstream (the WAL receiver's host), each at the
- * pg_health port of
- * pg_health.cluster_discover_port (this node's own by default), unless a
- * configured member polls that address (as given, or resolved).  A standby discovered is named by its
- * application_name (unless that is the default "walreceiver"), else by its
- * address; the upstream by its host.  A member once discovered stays while
- * it is seen and PH_DISCOVERED_KEEP_S after (a standby that stops is
- * reported, not forgotten at once), then goes unless it answers.
+ * unless the setting lists it, a primary's streaming standbys (its
+ * walsenders' client addresses; not pg_basebackup, nor pg_receivewal, which
+ * replays nothing) and a standby's upstream (the WAL receiver's host), each
+ * at the pg_health port of pg_health.cluster_discover_port (this node's own
+ * by default), unless a configured member polls that address (as given, or
+ * resolved).  A standby is named by its application_name (unless that is
+ * the default "walreceiver"), else "standby-N", never by its address; the
+ * upstream "upstream".  A member stays while PostgreSQL shows it and
+ * PH_DISCOVERED_KEEP_S after (a standby that stops is reported, not
+ * forgotten at once), answering or not.  Discovered members inform; they
+ * never count for the partition rule nor fence (anyone allowed to stream
+ * could be one).
  */
 #define PH_DISCOVERED_KEEP_S 300
 
@@ -438,16 +458,23 @@ configured_polls(const char *addr, const char *host, int port)
 }
 
 static void
-saw(const char *name, const char *host, int port, const char *own, TimestampTz now)
+saw(const char *name, const char *host, size_t host_size, int port, bool self, TimestampTz now)
 {
 	char		addr[PH_TARGET_LEN];
 	char		clean_name[PH_MEMBER_NAME_LEN];
+	char		numbered[PH_MEMBER_NAME_LEN];
 	Member	   *m;
+	int			len;
 
-	if (host[0] == '\0' || host[0] == '/' || strchr(host, ',') != NULL || strchr(host, '=') != NULL)
-		return;					/* a Unix socket, or nothing we can poll */
-	snprintf(addr, sizeof(addr), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
-	ph_clean_text(clean_name, sizeof(clean_name), name, strlen(name));
+	static int	standbys_seen = 0;
+
+	/* a Unix socket, nothing we can poll, or a host cut to its buffer */
+	if (host[0] == '\0' || host[0] == '/' || strchr(host, ',') != NULL || strchr(host, '=') != NULL ||
+		strlen(host) >= host_size - 1)
+		return;
+	len = snprintf(addr, sizeof(addr), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+	if (len < 0 || len >= (int) sizeof(addr))
+		return;
 	if (configured_polls(addr, host, port))
 		return;
 	for (int i = nconfigured; i < nmembers; i++)
@@ -456,9 +483,32 @@ saw(const char *name, const char *host, int port, const char *own, TimestampTz n
 			members[i].seen_at = now;
 			return;
 		}
-	m = add_member(clean_name, addr, own, true);
-	if (m != NULL)
-		m->seen_at = now;
+	/* never named by its address (which /cluster shows only as allowed) */
+	if (name == NULL)
+	{
+		snprintf(numbered, sizeof(numbered), "standby-%d", ++standbys_seen);
+		name = numbered;
+	}
+	/* a name no other member has: "c", else "c#2", ... */
+	ph_clean_text(clean_name, sizeof(clean_name), name, strlen(name));
+	for (int k = 2; k < 2 + PH_MAX_MEMBERS; k++)
+	{
+		bool		taken = false;
+
+		for (int i = 0; i < nmembers && !taken; i++)
+			taken = strcmp(members[i].out.name, clean_name) == 0;
+		if (!taken)
+			break;
+		ph_clean_text(clean_name, sizeof(clean_name) - 8, name, strlen(name));
+		snprintf(clean_name + strlen(clean_name), 8, "#%d", k);
+	}
+	m = add_member(clean_name, addr, self, true);
+	if (m == NULL)
+	{
+		discovered_excess++;
+		return;
+	}
+	m->seen_at = now;
 }
 
 static void
@@ -502,25 +552,34 @@ discover(TimestampTz now)
 	if (port <= 0 || port > 65535)
 		return;
 	ph_node_name(own, sizeof(own));
+	discovered_excess = 0;
 	/* this node itself, over the loopback, unless the setting lists it */
 	for (int i = 0; i < nconfigured; i++)
 		have_self = have_self || members[i].out.self;
 	if (!have_self && own_port > 0 && own_port <= 65535)
-		saw(own, "127.0.0.1", own_port, own, now);
+		saw(own, "127.0.0.1", sizeof("127.0.0.1") + 1, own_port, true, now);
+
+	/*
+	 * streaming physical standbys: not pg_basebackup, nor pg_receivewal (no
+	 * replay)
+	 */
 	for (int k = 0; k < standbys->n; k++)
 	{
 		const PhStandby *sb = &standbys->items[k];
 		bool		named = sb->application_name[0] != '\0' &&
 			strcmp(sb->application_name, "walreceiver") != 0;
 
-		saw(named ? sb->application_name : sb->client_addr, sb->client_addr, port, own, now);
+		if (sb->state != WALSNDSTATE_STREAMING || XLogRecPtrIsInvalid(sb->replay_lsn))
+			continue;
+		saw(named ? sb->application_name : NULL, sb->client_addr,
+			sizeof(sb->client_addr), port, false, now);
 	}
 	if (snap->in_recovery)
-		saw(snap->repl.sender_host, snap->repl.sender_host, port, own, now);
-	/* forget those not seen for a while that do not answer */
+		saw("upstream", snap->repl.sender_host, sizeof(snap->repl.sender_host),
+			port, false, now);
+	/* forget those PostgreSQL has not shown for a while, answering or not */
 	for (int i = nmembers - 1; i >= nconfigured; i--)
-		if (members[i].out.state != PH_MEMBER_UP &&
-			now - members[i].seen_at > (int64) PH_DISCOVERED_KEEP_S * 1000000)
+		if (now - members[i].seen_at > (int64) PH_DISCOVERED_KEEP_S * 1000000)
 			remove_member(i);
 }
 
@@ -552,6 +611,8 @@ typedef struct NodeDoc
 	bool		ready;
 	char		now[64];
 	char		sync_standbys[PH_SYNC_NAMES_LEN];
+	char		async_standbys[PH_SYNC_NAMES_LEN];
+	char		instance[40];
 	int			seen;			/* bits of the keys found */
 } NodeDoc;
 
@@ -721,6 +782,10 @@ parse_doc(const char *body, size_t len, NodeDoc *d)
 			strlcpy(d->received_lsn, val, sizeof(d->received_lsn));
 		else if (strcmp(key, "sync_standbys") == 0 && !is_null)
 			strlcpy(d->sync_standbys, val, sizeof(d->sync_standbys));
+		else if (strcmp(key, "async_standbys") == 0 && !is_null)
+			strlcpy(d->async_standbys, val, sizeof(d->async_standbys));
+		else if (strcmp(key, "instance") == 0 && !is_null)
+			strlcpy(d->instance, val, sizeof(d->instance));
 		else if (strcmp(key, "ready") == 0)
 		{
 			/* a boolean, nothing else */
@@ -853,6 +918,9 @@ answered(Member *m, TimestampTz now)
 	m->out.ready = d.ready;
 	ph_clean_text(m->out.sync_standbys, sizeof(m->out.sync_standbys), d.sync_standbys,
 				  strlen(d.sync_standbys));
+	ph_clean_text(m->out.async_standbys, sizeof(m->out.async_standbys), d.async_standbys,
+				  strlen(d.async_standbys));
+	ph_clean_text(m->out.instance, sizeof(m->out.instance), d.instance, strlen(d.instance));
 	m->their_now = their_now;
 	m->out.lsn = lsn;
 	m->out.received_lsn = received;
@@ -990,8 +1058,10 @@ resolve_step(TimestampTz now)
 		res->cb.ar_request = &res->hints;
 		list[0] = &res->cb;
 		rc = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
-		if (rc != 0)
+		/* it may fail after glibc took the request: then the slot is busy */
+		if (rc != 0 && gai_error(&res->cb) != EAI_INPROGRESS)
 		{
+			res->cb.ar_result = NULL;
 			took_resolution(m, res, rc, now);
 			continue;
 		}
@@ -1184,17 +1254,15 @@ compute_lags(void)
 		members[i].out.lag_bytes = -1;
 		members[i].out.lag_us = -1;
 		if (members[i].out.state == PH_MEMBER_UP && members[i].out.primary &&
-			!members[i].out.recovering)
+			!members[i].out.recovering && members[i].out.same_as[0] == '\0')
 		{
 			primary = &members[i];
 			primaries++;
 		}
 	}
+	/* none or several this round: nothing to measure against (the ring stays) */
 	if (primaries != 1)
-	{
-		lag_n = 0;
 		return;
-	}
 	if (lag_n == 0 || strcmp(lag_primary, primary->out.name) != 0 ||
 		lag_timeline != primary->out.timeline)
 	{
@@ -1245,6 +1313,55 @@ compute_lags(void)
 	}
 }
 
+/*
+ * This server's identity in /node: its postmaster's pid and start, which
+ * two servers share only by a coincidence of both.
+ */
+void
+ph_node_instance(char *out, size_t len)
+{
+	snprintf(out, len, "%d-" INT64_FORMAT, (int) PostmasterPid, (int64) PgStartTime);
+}
+
+/* a named member whose first resolution may still come: not counted yet */
+#define PH_RESOLVE_GRACE_S 10
+
+/*
+ * After a round: which members are the same server (by the instance in
+ * their documents: a configured one and a discovered one, a name and an
+ * address of one host), which one is this server, and which count for
+ * the partition rule -- the configured members, once each, but an address
+ * that is none, and a name given a little time for its first resolution.
+ */
+static void
+identify(TimestampTz now)
+{
+	char		own[40];
+
+	ph_node_instance(own, sizeof(own));
+	for (int i = 0; i < nmembers; i++)
+	{
+		PhMember   *m = &members[i].out;
+
+		m->same_as[0] = '\0';
+		if (m->state == PH_MEMBER_UP && m->instance[0] != '\0')
+		{
+			if (strcmp(m->instance, own) == 0)
+				m->self = true;
+			for (int j = 0; j < i; j++)
+				if (members[j].out.state == PH_MEMBER_UP && members[j].out.same_as[0] == '\0' &&
+					strcmp(members[j].out.instance, m->instance) == 0)
+				{
+					strlcpy(m->same_as, members[j].out.name, sizeof(m->same_as));
+					break;
+				}
+		}
+		m->counted = !m->discovered && m->same_as[0] == '\0' &&
+			(m->state != PH_MEMBER_UNRESOLVED ||
+			 (m->named && now - m->state_since >= (int64) PH_RESOLVE_GRACE_S * 1000000));
+	}
+}
+
 /* how long the worker's other round (its poolers') may hold up ours */
 static int	other_round_ms = 0;
 
@@ -1255,7 +1372,7 @@ publish(TimestampTz at)
 
 	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
 	t->n = nmembers;
-	t->excess = excess;
+	t->excess = excess + discovered_excess;
 	t->poller_pid = MyProcPid;
 	t->polled_at = at;
 	/* three rounds late, each as long as it may take, and a pooler round */
@@ -1299,6 +1416,7 @@ ph_cluster_poll_step(int between_ms)
 	{
 		next_round = TimestampTzPlusMilliseconds(now, ph_cluster_interval_ms);
 		poll_members();
+		identify(GetCurrentTimestamp());
 		compute_lags();
 		publish(now);
 		now = GetCurrentTimestamp();

@@ -19,5 +19,6 @@ extern long ph_cluster_poll_step(int between_ms);
 extern void ph_read_cluster(PhClusterTable *t);
 extern void ph_node_name(char *out, size_t len);
 extern void ph_walreceiver_name(char *out, size_t len);
+extern void ph_node_instance(char *out, size_t len);
 
 #endif							/* PH_CLUSTER_POLL_H */

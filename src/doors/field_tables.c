@@ -1064,6 +1064,43 @@ mem_resolved(const void *base, PhValue *v)
 	v->s = m->resolved[0] ? m->resolved : NULL;
 }
 
+/*
+ * Over HTTP (and in the report, the same document), a discovered member's
+ * address only with pg_health.http_client_addresses: it is a standby's
+ * client address.
+ */
+const char *
+ph_member_address_http(const PhMember *m, const char *addr)
+{
+	if (!m->discovered || ph_http_client_addresses)
+		return addr[0] ? addr : NULL;
+	return NULL;
+}
+
+static void
+mem_address_http(const void *base, PhValue *v)
+{
+	const PhMember *m = base;
+
+	v->s = ph_member_address_http(m, m->address);
+}
+
+static void
+mem_resolved_http(const void *base, PhValue *v)
+{
+	const PhMember *m = base;
+
+	v->s = ph_member_address_http(m, m->resolved);
+}
+
+static void
+mem_same_as(const void *base, PhValue *v)
+{
+	const PhMember *m = base;
+
+	v->s = m->same_as[0] ? m->same_as : NULL;
+}
+
 static void
 mem_role(const void *base, PhValue *v)
 {
@@ -1163,12 +1200,16 @@ mem_error(const void *base, PhValue *v)
  */
 const PhField ph_member_fields[] = {
 	{F("name", PH_FIELD_TEXT, MEM(name), PH_IN_BOTH)},
-	{F("address", PH_FIELD_TEXT, MEM(address), PH_IN_BOTH)},
-	{F("resolved_address", PH_FIELD_TEXT, 0, PH_IN_BOTH),.get = mem_resolved},
+	/* a discovered member's address is a standby's: over HTTP as allowed */
+	{F("address", PH_FIELD_TEXT, MEM(address), PH_IN_SQL)},
+	{F("address", PH_FIELD_TEXT, 0, PH_IN_JSON),.get = mem_address_http},
+	{F("resolved_address", PH_FIELD_TEXT, 0, PH_IN_SQL),.get = mem_resolved},
+	{F("resolved_address", PH_FIELD_TEXT, 0, PH_IN_JSON),.get = mem_resolved_http},
 	{F("state", PH_FIELD_TEXT, 0, PH_IN_BOTH),.get = mem_state},
 	{F("since", PH_FIELD_TIME, MEM(state_since), PH_IN_BOTH)},
 	{F("self", PH_FIELD_BOOL, MEM(self), PH_IN_BOTH)},
 	{F("discovered", PH_FIELD_BOOL, MEM(discovered), PH_IN_BOTH)},
+	{F("same_as", PH_FIELD_TEXT, 0, PH_IN_BOTH),.get = mem_same_as},
 	{F("up", PH_FIELD_BOOL, 0, 0),.get = mem_up,
 		METRIC("cluster_member_up", NULL, NULL),
 	.help = "1 when the member answered its last poll as a member of this cluster."},

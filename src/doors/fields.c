@@ -385,6 +385,7 @@ ph_field_number(const PhField *f, const void *base, TimestampTz at)
 			break;
 		case PH_FIELD_OPT_BIGINT:
 		case PH_FIELD_OPT_BOOL:
+		case PH_FIELD_INTERVAL:
 			d = v.i < 0 ? get_float8_nan() : (double) v.i;
 			break;
 		case PH_FIELD_AGE:

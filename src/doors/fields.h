@@ -117,6 +117,7 @@ extern const char *ph_filesystem_holds(const PhFilesystem *fs);
 extern const PhField ph_member_fields[];
 extern const int ph_n_member_fields;
 extern const char *ph_member_role(const PhMember *m);
+extern const char *ph_member_address_http(const PhMember *m, const char *addr);
 
 /* pg_health.http_client_addresses */
 extern bool ph_http_client_addresses;

@@ -14,6 +14,7 @@
 #include "access/xlog.h"
 #include "access/xlogrecovery.h"
 #include "replication/walreceiver.h"
+#include "replication/walsender_private.h"
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
@@ -35,21 +36,49 @@
  * The document.  Always 200: it describes the node whatever its verdict
  * (which it carries).
  */
-/* a primary's synchronous (and quorum) standbys, by application_name: "s1,s2" */
+/*
+ * A primary's streaming standbys by application_name, "s1,s2": the
+ * synchronous (and quorum) ones, or the others.  Whole names only (one that
+ * does not fit is left out, and one with a comma cannot be told apart).
+ */
 static void
-sync_names(const PhStandbyTable *t, char *out, size_t len)
+standby_names(const PhStandbyTable *t, bool sync, char *out, size_t len)
 {
 	out[0] = '\0';
 	for (int k = 0; k < t->n; k++)
 	{
 		const PhStandby *sb = &t->items[k];
+		bool		is_sync = sb->sync_state == PH_SYNC_SYNC || sb->sync_state == PH_SYNC_QUORUM;
+		size_t		used = strlen(out);
 
-		if (sb->sync_state != PH_SYNC_SYNC && sb->sync_state != PH_SYNC_QUORUM)
+		if (is_sync != sync || sb->state != WALSNDSTATE_STREAMING ||
+			strchr(sb->application_name, ',') != NULL ||
+			used + (used > 0) + strlen(sb->application_name) >= len)
 			continue;
-		if (out[0] != '\0')
+		if (used > 0)
 			strlcat(out, ",", len);
 		strlcat(out, sb->application_name, len);
 	}
+}
+
+/* how many times name is in the list "s1,s2" */
+static int
+count_name(const char *list, const char *name)
+{
+	size_t		len = strlen(name);
+	int			n = 0;
+
+	while (*list != '\0')
+	{
+		const char *comma = strchr(list, ',');
+		size_t		item = comma ? (size_t) (comma - list) : strlen(list);
+
+		n += item == len && strncmp(list, name, len) == 0;
+		list += item;
+		if (*list == ',')
+			list++;
+	}
+	return n;
 }
 
 void
@@ -66,10 +95,14 @@ ph_node_json(StringInfo buf)
 	XLogRecPtr	received = InvalidXLogRecPtr;
 	bool		crash = false;
 	char		sync[PH_SYNC_NAMES_LEN];
+	char		async[PH_SYNC_NAMES_LEN];
+	char		instance[40];
 
 	ph_read_page(&pv, PH_PART_STANDBYS, 0, 0);
 	ph_node_name(name, sizeof(name));
-	sync_names(pv.standbys, sync, sizeof(sync));
+	ph_node_instance(instance, sizeof(instance));
+	standby_names(pv.standbys, true, sync, sizeof(sync));
+	standby_names(pv.standbys, false, async, sizeof(async));
 	snprintf(sysid, sizeof(sysid), UINT64_FORMAT, GetSystemIdentifier());
 	if (in_recovery)
 	{
@@ -94,11 +127,10 @@ ph_node_json(StringInfo buf)
 	ph_json_lsn(j, "lsn", lsn);
 	ph_json_lsn(j, "received_lsn", received);
 
-	/*
-	 * a primary's, as of the last sample; the names may hold commas: best
-	 * effort
-	 */
+	/* a primary's streaming standbys, as of the last sample */
 	ph_json_str(j, "sync_standbys", in_recovery ? NULL : sync);
+	ph_json_str(j, "async_standbys", in_recovery ? NULL : async);
+	ph_json_str(j, "instance", instance);
 	ph_json_str(j, "status", ph_state_name(pv.verdict.state));
 	ph_json_bool(j, "ready", pv.verdict.ready);
 	ph_json_bool(j, "started", pv.verdict.started);
@@ -144,7 +176,14 @@ ph_cluster_doc(PhJson *j, const PhSnapshot *snap, TimestampTz now, int *status)
 	ph_json_str(j, "node", name);
 	ph_json_str(j, "status", check ? ph_check_status_name((PhCheckStatus) check->status) : NULL);
 	ph_json_str(j, "detail", check ? check->detail : NULL);
-	ph_json_int(j, "members_configured", t->n);
+	{
+		int			discovered = 0;
+
+		for (int i = 0; i < t->n; i++)
+			discovered += t->members[i].discovered;
+		ph_json_int(j, "members_configured", t->n - discovered);
+		ph_json_int(j, "members_discovered", discovered);
+	}
 	ph_json_int(j, "reachable", n.reachable);
 	ph_json_int(j, "primaries", n.primaries);
 	ph_json_str(j, "primary", primary ? primary->name : NULL);
@@ -221,23 +260,22 @@ ph_sync_json(StringInfo buf, bool want_sync, int *status)
 		reason = n.primaries == 0 ? "no primary in the cluster view" : "more than one primary (split brain)";
 	else
 	{
-		const char *p = primary->sync_standbys;
-		size_t		len = strlen(own);
+		int			as_sync = count_name(primary->sync_standbys, own);
+		int			as_async = count_name(primary->async_standbys, own);
 
-		is_sync = 0;
-		while (*p != '\0')
+		/*
+		 * By name: a name two standbys share ("walreceiver") tells nothing.
+		 * One the primary does not stream to (a cascading standby) is not
+		 * synchronous.
+		 */
+		if (as_sync + as_async > 1)
+			reason = "ambiguous: more than one standby of the primary has this application_name";
+		else
 		{
-			const char *comma = strchr(p, ',');
-			size_t		item = comma ? (size_t) (comma - p) : strlen(p);
-
-			if (item == len && strncmp(p, own, len) == 0)
-				is_sync = 1;
-			p += item;
-			if (*p == ',')
-				p++;
+			is_sync = as_sync;
+			if (is_sync != (want_sync ? 1 : 0))
+				reason = is_sync ? "a synchronous standby" : "an asynchronous standby";
 		}
-		if (is_sync != (want_sync ? 1 : 0))
-			reason = is_sync ? "a synchronous standby" : "an asynchronous standby";
 	}
 	*status = reason == NULL ? 200 : 503;
 

@@ -629,6 +629,14 @@ typedef struct PhMember
 	uint8		state;			/* PhMemberState */
 	bool		self;			/* this node (its name is ours) */
 	bool		named;			/* its address is a host name, resolved */
+	bool		counted;		/* counts for the partition rule (a configured
+								 * member, not the same server twice, its name
+								 * resolved or given time to) */
+	char		instance[40];	/* the server's identity in its /node: the
+								 * same server polled twice shows it twice */
+	char		same_as[PH_MEMBER_NAME_LEN];	/* the member it is the same
+												 * server as; "" */
+	char		async_standbys[PH_SYNC_NAMES_LEN];	/* a primary's others */
 	bool		discovered;		/* from PostgreSQL
 								 * (pg_health.cluster_discover) */
 	char		resolved[48];	/* the address the name resolved to; "" */

@@ -95,12 +95,21 @@ ph_cluster_count(const PhClusterTable *t, PhClusterCount *n)
 		const PhMember *m = &t->members[i];
 		XLogRecPtr	pos = Max(m->lsn, m->received_lsn);
 
-		/* every member counts but an address that is not one (a name too) */
-		if (m->state != PH_MEMBER_UNRESOLVED || m->named)
+		/* the same server as another member: counted there */
+		if (m->same_as[0] != '\0')
+			continue;
+		/* the partition rule: the configured members (the poller says which) */
+		if (m->counted)
+		{
 			n->resolvable++;
-		/* reached: it answered, even as another cluster; and this node itself */
-		if (m->state == PH_MEMBER_UP || m->state == PH_MEMBER_FOREIGN || m->self)
-			n->answered++;
+
+			/*
+			 * reached: it answered, even as another cluster; and this node
+			 * itself
+			 */
+			if (m->state == PH_MEMBER_UP || m->state == PH_MEMBER_FOREIGN || m->self)
+				n->answered++;
+		}
 		if (m->state != PH_MEMBER_UP)
 			continue;
 		n->reachable++;
@@ -244,8 +253,13 @@ ph_check_cluster(PhCheck *c, const PhClusterTable *t, bool in_recovery, uint32 o
 	 */
 	if (ph_cluster_fence && !in_recovery)
 	{
+		/*
+		 * a configured member's word only: anyone may stream and be
+		 * discovered
+		 */
 		for (int k = 0; k < n.primaries && k < PH_MAX_MEMBERS; k++)
-			if (t->members[n.primary[k]].timeline > own_timeline)
+			if (t->members[n.primary[k]].timeline > own_timeline &&
+				!t->members[n.primary[k]].discovered)
 				fenced = true;
 		fenced = fenced || partitioned;
 	}

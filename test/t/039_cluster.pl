@@ -55,6 +55,22 @@ $nc->append_conf('postgresql.conf',
 	"primary_conninfo = 'host=127.0.0.1 port=" . $nb->port . " application_name=c'");
 $nc->start;
 my %node = (a => $na, b => $nb, c => $nc);
+# on failure, what the servers said of their workers (the logs go with the
+# temporary directory)
+END
+{
+	if (!Test::More->builder->is_passing)
+	{
+		for my $n (sort keys %node)
+		{
+			my $log = eval { slurp_file($node{$n}->logfile) } // next;
+			my @all = split /\n/, $log;
+			diag("$n: $_") for grep { /exited with exit code|terminated by signal|ERROR|FATAL|PANIC|TRAP/ } @all;
+			my @lines = grep { /pg_health/ } @all;
+			diag("$n: $_") for @lines[ ($#lines > 20 ? $#lines - 20 : 0) .. $#lines ];
+		}
+	}
+}
 
 sub cluster
 {
@@ -230,11 +246,11 @@ $t = all_agree(['a'], sub {
 ok(defined $t, 'discovery on a (no members listed): itself, and b from its walsender (application_name b), a standby; /cluster 200');
 $t = all_agree(['c'], sub {
 	my ($st, $d) = @_;
-	my $m = member($d, '127.0.0.1');
+	my $m = member($d, 'upstream');
 	return $st == 503 && ($m->{state} // '') eq 'up' && $m->{discovered} && ($m->{node_name} // '') eq 'b'
 	  && member($d, 'c')->{self};
 }, 10);
-ok(defined $t, 'discovery on c: itself and its upstream (127.0.0.1), b, a standby; no primary seen from there: 503');
+ok(defined $t, 'discovery on c: itself and its upstream (named upstream), b, a standby; no primary seen from there: 503');
 is($na->safe_psql('postgres', q{SELECT string_agg(name || ':' || discovered, ' ' ORDER BY name) FROM health.cluster}),
 	'a:true b:true', '... health.cluster says discovered');
 $_->safe_psql('postgres', q{ALTER SYSTEM RESET pg_health.cluster_members; ALTER SYSTEM RESET pg_health.cluster_discover;
@@ -299,8 +315,13 @@ ok($ENV{PH_TEST_NAMES}, 'the harness gives host names and a resolver that does n
 my @named = $ENV{PH_TEST_NAMES}
   ? ("bee=pg-health-b.test:$hport{b}", 'mute=no-answer.pg-health.test:8008') : ();
 my $with_hostile = join(',', $members, (map { "$_=127.0.0.1:$hostile{$_}" } sort keys %hostile),
-	"other=127.0.0.1:$hport{d}", 'bad=not a host:8008', @named);
+	"other=127.0.0.1:$hport{d}", 'bad=not a host:8008', "alias=localhost:$hport{a}", @named);
 my $poller = (worker_pids($na, 'pg_health poller'))[0];
+ok(defined $poller, "a's poller found by its title") or diag(join("\n", map {
+	my $st = eval { slurp_file("$_/status") } // '';
+	my ($pp) = $st =~ /^PPid:\s+(\d+)/m;
+	"$_ ppid " . ($pp // '?') . ': ' . ((eval { slurp_file("$_/cmdline") } // '') =~ s/\0/ /gr)
+} grep { (eval { slurp_file("$_/cmdline") } // '') =~ /pg_health/ } glob '/proc/[0-9]*'));
 $na->safe_psql('postgres', qq{ALTER SYSTEM SET pg_health.cluster_members = '$with_hostile'; SELECT pg_reload_conf()});
 $t = all_agree(['a'], sub {
 	my ($st, $d) = @_;
@@ -321,12 +342,14 @@ like(member($d, 'silent')->{error}, qr/no answer within pg_health\.cluster_timeo
 like(member($d, 'other')->{error}, qr/^another cluster: system identifier \d+, not ours$/,
 	'... one of another cluster: foreign, its system identifier named');
 like(member($d, 'bad')->{error}, qr/^not host:port/, '... an address that is not one: unresolved, and said so');
+is(member($d, 'alias')->{same_as}, 'a', '... a second name for a (localhost): the same server, said so (same_as a), not a second primary');
 SKIP:
 {
 	skip 'no host names from the harness (failed above)', 4 unless @named;
 	my $bee = member($d, 'bee');
-	is("$bee->{state} $bee->{resolved_address} $bee->{node_name} $bee->{role}", 'up 127.0.0.1 b standby',
-		'... a host name (pg-health-b.test): resolved to 127.0.0.1 and polled: b, a standby');
+	is("$bee->{state} $bee->{resolved_address} $bee->{node_name} $bee->{role} $bee->{same_as}",
+		'up 127.0.0.1 b standby b',
+		'... a host name (pg-health-b.test): resolved to 127.0.0.1 and polled: b, a standby, the same server as b');
 	my $mute = member($d, 'mute');
 	is($mute->{state}, 'unresolved', '... a name the resolver never answers for: unresolved');
 	like($mute->{error}, qr/^resolving no-answer\.pg-health\.test: the resolver has not answered for \d+ s$/,

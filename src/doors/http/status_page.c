@@ -431,7 +431,7 @@ cluster_section(StringInfo b, const PhSnapshot *snap, TimestampTz now)
 		if (m->self)
 			appendStringInfoString(b, " (this node)");
 		appendStringInfoString(b, "</td>");
-		td(b, m->address);
+		td(b, ph_member_address_http(m, m->address) ? m->address : "hidden");
 		td(b, ph_member_state_name((PhMemberState) m->state));
 		td(b, role ? role : "");
 		if (m->answered_at != 0)
