@@ -51,7 +51,9 @@ my $svc = start(
 my $http = HTTP::Tiny->new(timeout => 5);
 sub ready_route
 {
-	my $r = $http->get("http://127.0.0.1:$port/health/ready");
+	# /health: the whole report (with its checks and components), with the
+	# status /health/ready answers
+	my $r = $http->get("http://127.0.0.1:$port/health");
 	my $body = eval { decode_json($r->{content}) } // {};
 	return ($r->{status}, $body);
 }
@@ -94,6 +96,7 @@ is($body->{status}, 'ready', '... status ready');
 my ($comp) = grep { $_->{name} eq 'example' } @{ $body->{components} };
 is($comp->{state}, 'ready', '... and the component is ready in the body');
 is($http->get("http://127.0.0.1:$port/health/live")->{status}, 200, '/health/live answers');
+is($http->get("http://127.0.0.1:$port/health/ready")->{status}, 200, '/health/ready answers 200 too');
 
 # The heartbeat stops: after the 2 s TTL the component is lost, 503.
 $svc->signal('USR1');

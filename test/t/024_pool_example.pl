@@ -47,7 +47,9 @@ my $svc = start(
 my $http = HTTP::Tiny->new(timeout => 30);
 sub ready_route
 {
-	my $r = $http->get("http://127.0.0.1:$port/health/ready");
+	# /health: the whole report (with its checks and components), with the
+	# status /health/ready answers
+	my $r = $http->get("http://127.0.0.1:$port/health");
 	my $body = eval { decode_json($r->{content}) } // {};
 	return ($r->{status}, $body);
 }
@@ -97,6 +99,7 @@ $_->finish for @load;
 ($status, $body) = wait_route(200, 15);
 is($status, 200, 'the load gone: 200 again');
 is(shop_check($body)->{status}, 'ok', '... the component ok');
+is($http->get("http://127.0.0.1:$port/health/ready")->{status}, 200, '... and /health/ready 200');
 
 $svc->signal('TERM');
 $svc->finish;
