@@ -1365,10 +1365,35 @@ identify(TimestampTz now)
 /* how long the worker's other round (its poolers') may hold up ours */
 static int	other_round_ms = 0;
 
+/*
+ * What the cluster check judges first, as a fingerprint: which members are
+ * up and primary, on which timeline.  When it changes, the sampler is asked
+ * for a sample now rather than at its next interval, so that /cluster and
+ * the check follow a failover within a polling round.
+ */
+static uint64
+roles_fingerprint(void)
+{
+	uint64		h = 1469598103934665603ULL;
+
+	for (int i = 0; i < nmembers; i++)
+	{
+		const PhMember *m = &members[i].out;
+		uint64		v = ((uint64) m->state << 40) | ((uint64) (m->primary && !m->recovering) << 33) |
+			((uint64) (m->same_as[0] != '\0') << 32) | m->timeline;
+
+		h = (h ^ v) * 1099511628211ULL;
+	}
+	return h;
+}
+
 static void
 publish(TimestampTz at)
 {
 	PhClusterTable *t = &ph_shared->cluster_polls;
+	uint64		roles = roles_fingerprint();
+
+	static uint64 last_roles = 0;
 
 	LWLockAcquire(ph_shared->lock, LW_EXCLUSIVE);
 	t->n = nmembers;
@@ -1380,6 +1405,9 @@ publish(TimestampTz at)
 	for (int i = 0; i < nmembers; i++)
 		t->members[i] = members[i].out;
 	LWLockRelease(ph_shared->lock);
+	if (roles != last_roles)
+		ph_nudge_sampler();
+	last_roles = roles;
 }
 
 /*
