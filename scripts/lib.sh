@@ -46,6 +46,20 @@ ph_ensure_packages() {
 	# the pooler test (test/t/023_poolers.pl) and the psycopg 3 example
 	[ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
 	/usr/bin/python3 -c 'import psycopg, psycopg_pool' 2>/dev/null || need+=(python3-psycopg python3-psycopg-pool)
+	# the Python package (clients/python) and its test (test/t/043_python.pl):
+	# a virtualenv it is pip-installed into offline, and the frameworks it serves
+	/usr/bin/python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
+	/usr/bin/python3 -c 'import setuptools, wheel' 2>/dev/null || need+=(python3-setuptools python3-wheel)
+	/usr/bin/python3 -c 'import fastapi' 2>/dev/null || need+=(python3-fastapi)
+	/usr/bin/python3 -c 'import uvicorn' 2>/dev/null || need+=(python3-uvicorn)
+	/usr/bin/python3 -c 'import sqlalchemy' 2>/dev/null || need+=(python3-sqlalchemy)
+	/usr/bin/python3 -c 'import asyncpg' 2>/dev/null || need+=(python3-asyncpg)
+	/usr/bin/python3 -c 'import flask' 2>/dev/null || need+=(python3-flask)
+	/usr/bin/python3 -c 'import django' 2>/dev/null || need+=(python3-django)
+	# the Patroni test (test/t/040_patroni.pl): Patroni, etcd, and python3-etcd (Patroni 4 imports it, no longer depends on it)
+	command -v patroni >/dev/null || need+=(patroni)
+	command -v etcd >/dev/null || need+=(etcd-server)
+	/usr/bin/python3 -c 'import etcd' 2>/dev/null || need+=(python3-etcd)
 	# test/t/022_admission.pl asks the per-tenant question with curl
 	command -v curl >/dev/null || need+=(curl)
 	# the metrics test (test/t/010_http.pl) runs Prometheus's own promtool

@@ -35,6 +35,7 @@
 
 #include "collect/components.h"
 #include "ground/asked_pairs.h"
+#include "ground/compat.h"
 #include "ground/guard.h"
 #include "ground/shmem.h"
 #include "judge/admission.h"

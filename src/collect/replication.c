@@ -169,6 +169,11 @@ receiver_state(WalRcvState s)
 			return PH_RCV_STOPPED;
 		case WALRCV_STARTING:
 			return PH_RCV_STARTING;
+#if PH_HAVE_WALRCV_CONNECTING
+		case WALRCV_CONNECTING:
+			/* connecting to its upstream: not streaming yet, so starting */
+			return PH_RCV_STARTING;
+#endif
 		case WALRCV_STREAMING:
 			return PH_RCV_STREAMING;
 		case WALRCV_WAITING:
@@ -380,7 +385,7 @@ collect_slots(PhReplication *r)
 	for (int i = 0; i < max_replication_slots; i++)
 	{
 		ReplicationSlot *s = &ReplicationSlotCtl->replication_slots[i];
-		pid_t		active_pid;
+		bool		active;
 		XLogRecPtr	restart_lsn;
 		bool		invalidated;
 		NameData	name;
@@ -388,7 +393,7 @@ collect_slots(PhReplication *r)
 		if (!s->in_use)
 			continue;
 		SpinLockAcquire(&s->mutex);
-		active_pid = s->active_pid;
+		active = ph_slot_active(s);
 		restart_lsn = s->data.restart_lsn;
 		invalidated = ph_slot_invalidated(s);
 		name = s->data.name;
@@ -397,8 +402,8 @@ collect_slots(PhReplication *r)
 		r->slots++;
 		if (!invalidated && !XLogRecPtrIsInvalid(restart_lsn))
 			note_top_slot(r, NameStr(name), r->current_lsn > restart_lsn ?
-						  (int64) (r->current_lsn - restart_lsn) : 0, active_pid != 0);
-		if (active_pid != 0)
+						  (int64) (r->current_lsn - restart_lsn) : 0, active);
+		if (active)
 			continue;
 		r->inactive_slots++;
 		if (!invalidated && !XLogRecPtrIsInvalid(restart_lsn) && r->current_lsn > restart_lsn &&

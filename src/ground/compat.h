@@ -1,8 +1,9 @@
 /*
  * compat.h -- every PG_VERSION_NUM branch of pg_health lives here.
  *
- * Supported: PostgreSQL 15, 16, 17, 18.  Each shim names the upstream change
- * it bridges, so that dropping a version is a matter of deleting branches.
+ * Supported: PostgreSQL 15, 16, 17, 18, 19.  Each shim names the upstream
+ * change it bridges, so that dropping a version is a matter of deleting
+ * branches.
  */
 #ifndef PG_HEALTH_COMPAT_H
 #define PG_HEALTH_COMPAT_H
@@ -17,6 +18,31 @@
 #if PG_VERSION_NUM < 150000
 #error "pg_health requires PostgreSQL 15 or later"
 #endif
+
+/*
+ * Declarations that PG19's header cleanups no longer bring along; a C file
+ * that uses them includes this header.
+ * PG19 (commit 20abdc9e82, "Avoid including commands/dbcommands.h in so many
+ * places"): get_database_name() moved to utils/lsyscache.h and
+ * get_database_oid() to catalog/pg_database.h; before, both are in
+ * commands/dbcommands.h.
+ * The next three headers exist in every supported version, so they are
+ * included everywhere: PG19 (commit fba4233c83, "Reduce header inclusions
+ * via execnodes.h"): funcapi.h no longer brings utils/tuplestore.h
+ * (tuplestore_putvalues()); PG19 (commit 3bf31dd2, "Do a tiny bit of header
+ * file maintenance"): nor access/htup_details.h (heap_form_tuple()); PG19
+ * (commit 868825aaeb, "Don't include wait_event.h in pgstat.h"):
+ * pgstat_report_wait_start() and _end() are in utils/wait_event.h alone.
+ */
+#if PG_VERSION_NUM >= 190000
+#include "catalog/pg_database.h"
+#include "utils/lsyscache.h"
+#else
+#include "commands/dbcommands.h"
+#endif
+#include "access/htup_details.h"
+#include "utils/tuplestore.h"
+#include "utils/wait_event.h"
 
 /*
  * PG16 (commit 6e2775e4d4): reserved_connections and the role
@@ -190,6 +216,31 @@ ph_limits_count_backends_only(void)
 #define ph_slot_invalidated(s)	((s)->data.invalidated != RS_INVAL_NONE)
 #else
 #define ph_slot_invalidated(s)	(!XLogRecPtrIsInvalid((s)->data.invalidated_at))
+#endif
+
+/*
+ * Is a replication slot in use by a process (pg_replication_slots.active)?
+ * PG19 (replication/slot.h: ReplicationSlot's active_pid became active_proc):
+ * a slot records the ProcNumber of that process, not its PID.  Called with
+ * the slot's spinlock held.
+ */
+#if PG_VERSION_NUM >= 190000
+#define ph_slot_active(s)	((s)->active_proc != INVALID_PROC_NUMBER)
+#else
+#define ph_slot_active(s)	((s)->active_pid != 0)
+#endif
+
+/*
+ * PG19 (commit a36164e74, "Add WALRCV_CONNECTING state to the WAL
+ * receiver"): a WAL receiver is WALRCV_CONNECTING until its upstream has
+ * accepted START_REPLICATION, and only then WALRCV_STREAMING; before, it was
+ * STREAMING from its start, connected or not.  The switch over WalRcvState
+ * names the new state where it exists.
+ */
+#if PG_VERSION_NUM >= 190000
+#define PH_HAVE_WALRCV_CONNECTING 1
+#else
+#define PH_HAVE_WALRCV_CONNECTING 0
 #endif
 
 /*

@@ -37,6 +37,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 
+#include "ground/compat.h"
 #include "ground/shmem.h"
 #include "ground/wait_events.h"
 #include "ground/worker_loop.h"

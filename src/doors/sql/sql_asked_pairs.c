@@ -14,6 +14,7 @@
 
 #include "doors/fields.h"
 #include "ground/asked_pairs.h"
+#include "ground/compat.h"
 #include "ground/shmem.h"
 
 PG_FUNCTION_INFO_V1(pg_health_asked_pairs_1_2);

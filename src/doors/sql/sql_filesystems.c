@@ -11,6 +11,7 @@
 #include "funcapi.h"
 
 #include "doors/fields.h"
+#include "ground/compat.h"
 #include "ground/shmem.h"
 #include "read/read.h"
 

@@ -12,6 +12,7 @@
 #include "utils/builtins.h"
 
 #include "doors/fields.h"
+#include "ground/compat.h"
 #include "ground/shmem.h"
 #include "judge/verdict.h"
 #include "read/read.h"

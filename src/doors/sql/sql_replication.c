@@ -11,6 +11,7 @@
 #include "utils/pg_lsn.h"
 
 #include "doors/fields.h"
+#include "ground/compat.h"
 #include "ground/guard.h"
 #include "ground/shmem.h"
 #include "judge/replication_checks.h"

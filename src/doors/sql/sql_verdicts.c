@@ -31,6 +31,7 @@
 
 #include "doors/fields.h"
 #include "doors/report.h"
+#include "ground/compat.h"
 #include "ground/shmem.h"
 #include "ground/workers.h"
 #include "judge/admission.h"

@@ -13,6 +13,7 @@
 #include "utils/builtins.h"
 
 #include "doors/fields.h"
+#include "ground/compat.h"
 #include "ground/shmem.h"
 #include "ground/workers.h"
 
