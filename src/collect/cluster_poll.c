@@ -80,6 +80,7 @@ typedef struct Member
 	int			resolution;		/* its resolution in flight; -1: none */
 	TimestampTz next_resolve;
 	TimestampTz seen_at;		/* discovered: last seen by discovery */
+	bool		named_self;		/* this node by its name (or the loopback) */
 	pgsocket	sock;
 	PollStep	step;
 	TimestampTz started;
@@ -306,6 +307,8 @@ add_member(const char *name, const char *addr, bool self, bool discovered)
 	ph_clean_text(m->out.name, sizeof(m->out.name), name, strlen(name));
 	ph_clean_text(m->out.address, sizeof(m->out.address), addr, strlen(addr));
 	m->out.self = self;
+	m->named_self = self;
+	m->out.state_since = GetCurrentTimestamp();
 	m->out.discovered = discovered;
 	m->sock = PGINVALID_SOCKET;
 	m->step = POLL_IDLE;
@@ -466,8 +469,6 @@ saw(const char *name, const char *host, size_t host_size, int port, bool self, T
 	Member	   *m;
 	int			len;
 
-	static int	standbys_seen = 0;
-
 	/* a Unix socket, nothing we can poll, or a host cut to its buffer */
 	if (host[0] == '\0' || host[0] == '/' || strchr(host, ',') != NULL || strchr(host, '=') != NULL ||
 		strlen(host) >= host_size - 1)
@@ -486,7 +487,17 @@ saw(const char *name, const char *host, size_t host_size, int port, bool self, T
 	/* never named by its address (which /cluster shows only as allowed) */
 	if (name == NULL)
 	{
-		snprintf(numbered, sizeof(numbered), "standby-%d", ++standbys_seen);
+		/* the lowest "standby-N" no member has */
+		for (int k = 1; k <= PH_MAX_MEMBERS + 1; k++)
+		{
+			bool		taken = false;
+
+			snprintf(numbered, sizeof(numbered), "standby-%d", k);
+			for (int i = 0; i < nmembers && !taken; i++)
+				taken = strcmp(members[i].out.name, numbered) == 0;
+			if (!taken)
+				break;
+		}
 		name = numbered;
 	}
 	/* a name no other member has: "c", else "c#2", ... */
@@ -529,6 +540,7 @@ discover(TimestampTz now)
 	{
 		while (nmembers > nconfigured)
 			remove_member(nmembers - 1);
+		discovered_excess = 0;
 		return;
 	}
 	/* once a round (or a clock set back) */
@@ -1229,7 +1241,8 @@ poll_members(void)
  * positions of the last rounds, kept in a ring (PH_LAG_RING rounds: at a
  * 1 s interval, a lag beyond about a minute is given as the ring's span, a
  * lower bound).  The ring restarts when another member, or the same on
- * another timeline, is the primary.
+ * another timeline, is the primary, or when the primary was away for more
+ * than two rounds (a gap would read as lag).
  */
 #define PH_LAG_RING 64
 
@@ -1264,7 +1277,9 @@ compute_lags(void)
 	if (primaries != 1)
 		return;
 	if (lag_n == 0 || strcmp(lag_primary, primary->out.name) != 0 ||
-		lag_timeline != primary->out.timeline)
+		lag_timeline != primary->out.timeline ||
+		primary->their_now - lag_ring[(lag_head + PH_LAG_RING - 1) % PH_LAG_RING].at >
+		(int64) 2 * (ph_cluster_interval_ms + ph_cluster_timeout_ms) * 1000)
 	{
 		lag_n = 0;
 		lag_head = 0;
@@ -1344,18 +1359,50 @@ identify(TimestampTz now)
 		PhMember   *m = &members[i].out;
 
 		m->same_as[0] = '\0';
-		if (m->state == PH_MEMBER_UP && m->instance[0] != '\0')
+
+		/*
+		 * this node: by its name, or answering now with this server's
+		 * instance
+		 */
+		m->self = members[i].named_self ||
+			(m->state == PH_MEMBER_UP && m->instance[0] != '\0' && strcmp(m->instance, own) == 0);
+	}
+
+	/*
+	 * The same server twice: by the instance of their last answers.  A member
+	 * points at another that answers now if there is one, else at an earlier
+	 * one; never at a discovered member (anyone may stream and claim any
+	 * instance) unless that is this node over the loopback.
+	 */
+	for (int i = 0; i < nmembers; i++)
+	{
+		PhMember   *m = &members[i].out;
+		int			target = -1;
+
+		if (m->instance[0] == '\0' || m->answered_at == 0)
+			continue;
+		for (int j = 0; j < nmembers; j++)
 		{
-			if (strcmp(m->instance, own) == 0)
-				m->self = true;
-			for (int j = 0; j < i; j++)
-				if (members[j].out.state == PH_MEMBER_UP && members[j].out.same_as[0] == '\0' &&
-					strcmp(members[j].out.instance, m->instance) == 0)
-				{
-					strlcpy(m->same_as, members[j].out.name, sizeof(m->same_as));
-					break;
-				}
+			const PhMember *o = &members[j].out;
+
+			if (j == i || o->same_as[0] != '\0' || o->answered_at == 0 ||
+				strcmp(o->instance, m->instance) != 0 || (o->discovered && !members[j].named_self))
+				continue;
+			/* one that answers now, else an earlier one; never hide an up one */
+			if (m->state == PH_MEMBER_UP && (o->state != PH_MEMBER_UP || j > i))
+				continue;
+			if (m->state != PH_MEMBER_UP && o->state != PH_MEMBER_UP && j > i)
+				continue;
+			if (target < 0 || (o->state == PH_MEMBER_UP && members[target].out.state != PH_MEMBER_UP))
+				target = j;
 		}
+		if (target >= 0)
+			strlcpy(m->same_as, members[target].out.name, sizeof(m->same_as));
+	}
+	for (int i = 0; i < nmembers; i++)
+	{
+		PhMember   *m = &members[i].out;
+
 		m->counted = !m->discovered && m->same_as[0] == '\0' &&
 			(m->state != PH_MEMBER_UNRESOLVED ||
 			 (m->named && now - m->state_since >= (int64) PH_RESOLVE_GRACE_S * 1000000));

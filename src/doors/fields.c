@@ -35,8 +35,8 @@ void
 ph_define_field_settings(void)
 {
 	DefineCustomBoolVariable("pg_health.http_client_addresses",
-							 "Whether /metrics and the status page show the client addresses of a primary's standbys.",
-							 "Off (the default): whoever reaches the port does not learn the standbys' addresses; health.replication (pg_monitor) shows them.",
+							 "Whether /metrics, the status page and the cluster's documents show the client addresses of a primary's standbys.",
+							 "Off (the default): whoever reaches the port does not learn the standbys' addresses, nor discovered members' (/cluster, /health and health.report()); health.replication and health.cluster (pg_monitor) show them.",
 							 &ph_http_client_addresses,
 							 false,
 							 PGC_SIGHUP, 0,

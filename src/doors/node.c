@@ -51,7 +51,8 @@ standby_names(const PhStandbyTable *t, bool sync, char *out, size_t len)
 		bool		is_sync = sb->sync_state == PH_SYNC_SYNC || sb->sync_state == PH_SYNC_QUORUM;
 		size_t		used = strlen(out);
 
-		if (is_sync != sync || sb->state != WALSNDSTATE_STREAMING ||
+		/* physical standbys that replay: not pg_receivewal, nor pg_basebackup */
+		if (is_sync != sync || sb->state != WALSNDSTATE_STREAMING || XLogRecPtrIsInvalid(sb->replay_lsn) ||
 			strchr(sb->application_name, ',') != NULL ||
 			used + (used > 0) + strlen(sb->application_name) >= len)
 			continue;

@@ -88,8 +88,13 @@ ph_cluster_stale(const PhClusterTable *t, TimestampTz now)
 void
 ph_cluster_count(const PhClusterTable *t, PhClusterCount *n)
 {
+	bool		listed = false;
+
 	memset(n, 0, sizeof(*n));
 	n->most_advanced = -1;
+	/* with members listed, a discovered primary informs, it is not counted */
+	for (int i = 0; i < t->n; i++)
+		listed = listed || !t->members[i].discovered;
 	for (int i = 0; i < t->n; i++)
 	{
 		const PhMember *m = &t->members[i];
@@ -117,6 +122,8 @@ ph_cluster_count(const PhClusterTable *t, PhClusterCount *n)
 			continue;
 		if (m->primary)
 		{
+			if (listed && m->discovered)
+				continue;
 			if (n->primaries < PH_MAX_MEMBERS)
 				n->primary[n->primaries] = i;
 			n->primaries++;
