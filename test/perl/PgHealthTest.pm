@@ -9,7 +9,7 @@ use IO::Select;
 use Time::HiRes qw(time usleep);
 use PostgreSQL::Test::Utils qw(slurp_file);
 our @EXPORT = qw(fill_slots http_raw http_get poll_http streaming_standby worker_pids rss_anon_kb
-  http_rss_growth write_pgbouncer_config pgbouncer_pid);
+  http_rss_growth write_pgbouncer_config pgbouncer_pid start_prometheus);
 
 # A streaming standby of $primary, from a base backup, with $conf appended to
 # its postgresql.conf; started, and caught up with the primary.
@@ -187,6 +187,46 @@ sub pgbouncer_pid
 	my $pid = <$fh>;
 	chomp $pid;
 	return $pid;
+}
+
+# A real Prometheus ($prometheus, its binary) in $dir scraping the pg_health
+# endpoints @$targets ("host:port") as job pg_health every $scrape_s
+# seconds, evaluating $rules_file when given.  Returns its IPC::Run handle
+# (the caller kills it) and a function of (api path, optional form) that
+# returns the HTTP API's decoded answer (or {status, error}).
+sub start_prometheus
+{
+	my ($prometheus, $dir, $scrape_s, $targets, $rules_file) = @_;
+	require IPC::Run;
+	require HTTP::Tiny;
+	require JSON::PP;
+	my $rules = defined $rules_file ? "rule_files:\n  - $rules_file\n" : '';
+	open my $fh, '>', "$dir/prometheus.yml" or die $!;
+	print $fh <<"EOF";
+global:
+  scrape_interval: ${scrape_s}s
+  scrape_timeout: ${scrape_s}s
+  evaluation_interval: ${scrape_s}s
+${rules}scrape_configs:
+  - job_name: pg_health
+    static_configs:
+      - targets: [@{[ join ', ', map { "'$_'" } @$targets ]}]
+EOF
+	close $fh;
+	my $port = PostgreSQL::Test::Cluster::get_free_port();
+	my $h = IPC::Run::start(
+		[ $prometheus, "--config.file=$dir/prometheus.yml", "--storage.tsdb.path=$dir/data",
+		  "--web.listen-address=127.0.0.1:$port" ],
+		'>', "$dir/prometheus.out", '2>', "$dir/prometheus.err");
+	my $ua = HTTP::Tiny->new(timeout => 10);
+	my $api = sub {
+		my ($path, $form) = @_;
+		my $url = "http://127.0.0.1:$port/api/v1/$path";
+		my $r = $form ? $ua->post_form($url, $form) : $ua->get($url);
+		my $doc = eval { JSON::PP::decode_json($r->{content}) };
+		return $doc // { status => "HTTP $r->{status}", error => $r->{content} };
+	};
+	return ($h, $api);
 }
 
 1;

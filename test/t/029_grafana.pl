@@ -300,31 +300,8 @@ note('families the dashboard does not show: ' . (join(', ', @unused) || 'none'))
 # A real Prometheus: every panel's query answers with series
 # ------------------------------------------------------------------------
 my @targets = map { "127.0.0.1:$server{$_}" } sort keys %server;
-open $fh, '>', "$dir/prometheus.yml" or die $!;
-print $fh <<"EOF";
-global:
-  scrape_interval: ${scrape_s}s
-  scrape_timeout: ${scrape_s}s
-  evaluation_interval: ${scrape_s}s
-scrape_configs:
-  - job_name: pg_health
-    static_configs:
-      - targets: [@{[ join ', ', map { "'$_'" } @targets ]}]
-EOF
-close $fh;
-my $promport = PostgreSQL::Test::Cluster::get_free_port();
-$prom = IPC::Run::start(
-	[ $prometheus, "--config.file=$dir/prometheus.yml", "--storage.tsdb.path=$dir/data",
-	  "--web.listen-address=127.0.0.1:$promport" ],
-	'>', "$dir/prometheus.out", '2>', "$dir/prometheus.err");
-my $ua = HTTP::Tiny->new(timeout => 10);
-my $api = sub {
-	my ($path, $form) = @_;
-	my $url = "http://127.0.0.1:$promport/api/v1/$path";
-	my $r = $form ? $ua->post_form($url, $form) : $ua->get($url);
-	my $doc = eval { decode_json($r->{content}) };
-	return $doc // { status => "HTTP $r->{status}", error => $r->{content} };
-};
+my $api;
+($prom, $api) = start_prometheus($prometheus, $dir, $scrape_s, \@targets);
 
 # both targets up, and a few scrapes of each stored
 my ($up, $scrapes) = (0, 0);

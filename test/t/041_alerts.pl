@@ -368,33 +368,8 @@ for my $name (sort keys %server)
 # A real Prometheus evaluates the rules against both servers
 # ------------------------------------------------------------------------
 my @targets = map { "127.0.0.1:$server{$_}" } sort keys %server;
-open my $fh, '>', "$dir/prometheus.yml" or die $!;
-print $fh <<"EOF";
-global:
-  scrape_interval: ${scrape_s}s
-  scrape_timeout: ${scrape_s}s
-  evaluation_interval: ${scrape_s}s
-rule_files:
-  - $rules_file
-scrape_configs:
-  - job_name: pg_health
-    static_configs:
-      - targets: [@{[ join ', ', map { "'$_'" } @targets ]}]
-EOF
-close $fh;
-my $promport = PostgreSQL::Test::Cluster::get_free_port();
-$prom = IPC::Run::start(
-	[ $prometheus, "--config.file=$dir/prometheus.yml", "--storage.tsdb.path=$dir/data",
-	  "--web.listen-address=127.0.0.1:$promport" ],
-	'>', "$dir/prometheus.out", '2>', "$dir/prometheus.err");
-my $ua = HTTP::Tiny->new(timeout => 10);
-my $api = sub {
-	my ($path, $form) = @_;
-	my $url = "http://127.0.0.1:$promport/api/v1/$path";
-	my $r = $form ? $ua->post_form($url, $form) : $ua->get($url);
-	my $doc = eval { decode_json($r->{content}) };
-	return $doc // { status => "HTTP $r->{status}", error => $r->{content} };
-};
+my $api;
+($prom, $api) = start_prometheus($prometheus, $dir, $scrape_s, \@targets, $rules_file);
 
 # both targets up, every rule evaluated at least twice
 my (@rules, @unevaluated, $up);
