@@ -1072,9 +1072,9 @@ mem_resolved(const void *base, PhValue *v)
 const char *
 ph_member_address_http(const PhMember *m, const char *addr)
 {
-	if (!m->discovered || ph_http_client_addresses)
-		return addr[0] ? addr : NULL;
-	return NULL;
+	const char *shown = m->discovered ? ph_client_addr_for_http(addr) : addr;
+
+	return shown[0] ? shown : NULL;
 }
 
 static void

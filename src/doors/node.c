@@ -231,7 +231,6 @@ void
 ph_sync_json(StringInfo buf, bool want_sync, int *status)
 {
 	PhView		view;
-	PhVerdict	rv;
 	PhJson		jj;
 	PhJson	   *j = &jj;
 	PhClusterCount n;
@@ -242,8 +241,8 @@ ph_sync_json(StringInfo buf, bool want_sync, int *status)
 	const char *reason = NULL;
 	int			is_sync = -1;
 
+	/* the verdict as /replica gives it */
 	ph_read_view(&view, PH_ROLE_REPLICA, NULL, false);
-	ph_verdict_from_snapshot(view.snap, view.worker_pid, PH_ROLE_REPLICA, view.now, &rv);
 	t = &view.snap->cluster;
 	ph_cluster_count(t, &n);
 	ph_walreceiver_name(own, sizeof(own));
@@ -251,7 +250,7 @@ ph_sync_json(StringInfo buf, bool want_sync, int *status)
 		primary = &t->members[n.primary[0]];
 	if (!in_recovery)
 		reason = "this server is not a standby";
-	else if (!rv.ready)
+	else if (!view.verdict.ready)
 		reason = "this standby is not ready for reads (see /replica)";
 	else if (t->n == 0)
 		reason = "no cluster view: pg_health.cluster_members is empty (or discovery off)";

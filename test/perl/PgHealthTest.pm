@@ -9,7 +9,7 @@ use IO::Select;
 use Time::HiRes qw(time usleep);
 use PostgreSQL::Test::Utils qw(slurp_file);
 our @EXPORT = qw(fill_slots http_raw http_get poll_http streaming_standby worker_pids rss_anon_kb
-  http_rss_growth write_pgbouncer_config pgbouncer_pid start_prometheus);
+  http_rss_growth write_pgbouncer_config pgbouncer_pid start_pgbouncer start_prometheus);
 
 # A streaming standby of $primary, from a base backup, with $conf appended to
 # its postgresql.conf; started, and caught up with the primary.
@@ -187,6 +187,25 @@ sub pgbouncer_pid
 	my $pid = <$fh>;
 	chomp $pid;
 	return $pid;
+}
+
+# PgBouncer ($pgbouncer, its binary) with the configuration
+# write_pgbouncer_config put in $dir, started and waited for until its
+# admin console on port $port answers $user (10 s at most).  Returns its
+# IPC::Run handle.
+sub start_pgbouncer
+{
+	my ($pgbouncer, $dir, $bindir, $port, $user) = @_;
+	require IPC::Run;
+	unlink "$dir/pgbouncer.pid";
+	my $h = IPC::Run::start([ $pgbouncer, "$dir/pgbouncer.ini" ],
+		'>', "$dir/pgbouncer.out", '2>', "$dir/pgbouncer.err");
+	for (1 .. 100)
+	{
+		last if system("$bindir/pg_isready -q -h 127.0.0.1 -p $port -d pgbouncer -U $user") == 0;
+		usleep(100_000);
+	}
+	return $h;
 }
 
 # A real Prometheus ($prometheus, its binary) in $dir scraping the pg_health

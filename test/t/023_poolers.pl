@@ -57,17 +57,7 @@ write_pgbouncer_config($dir, $node->port, $bport, $su, 100, $su, 'app');
 my $bouncer;
 # whatever happens to the test, its PgBouncer does not outlive it
 END { kill 'KILL', bouncer_pid() if defined $bouncer && bouncer_pid(); }
-sub start_bouncer
-{
-	unlink "$dir/pgbouncer.pid";
-	$bouncer = IPC::Run::start([ $pgbouncer, "$dir/pgbouncer.ini" ],
-		'>', "$dir/pgbouncer.out", '2>', "$dir/pgbouncer.err");
-	for (1 .. 100)
-	{
-		last if system("$bindir/pg_isready -q -h 127.0.0.1 -p $bport -d pgbouncer -U $su") == 0;
-		usleep(100_000);
-	}
-}
+sub start_bouncer { $bouncer = start_pgbouncer($pgbouncer, $dir, $bindir, $bport, $su); }
 sub bouncer_pid { return pgbouncer_pid($dir); }
 start_bouncer();
 ok(bouncer_pid(), 'PgBouncer is running');

@@ -221,13 +221,7 @@ END
 	$blocked->kill_kill if $blocked;
 	kill 'KILL', bouncer_pid() if $bouncer && bouncer_pid();
 }
-$bouncer = IPC::Run::start([ $pgbouncer, "$dir/pgbouncer.ini" ],
-	'>', "$dir/pgbouncer.out", '2>', "$dir/pgbouncer.err");
-for (1 .. 100)
-{
-	last if system("$bindir/pg_isready -q -h 127.0.0.1 -p $bport -d pgbouncer -U $su") == 0;
-	usleep(100_000);
-}
+$bouncer = start_pgbouncer($pgbouncer, $dir, $bindir, $bport, $su);
 ok(bouncer_pid(), 'PgBouncer is running');
 $primary->safe_psql('postgres',
 	"SELECT health.configure_pooler('edge', 'host=127.0.0.1 port=$bport dbname=pgbouncer user=$su')");
