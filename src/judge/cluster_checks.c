@@ -103,6 +103,7 @@ ph_cluster_count(const PhClusterTable *t, PhClusterCount *n)
 		/* the same server as another member: counted there */
 		if (m->same_as[0] != '\0')
 			continue;
+		n->servers++;
 		/* the partition rule: the configured members (the poller says which) */
 		if (m->counted)
 		{
@@ -210,7 +211,7 @@ ph_check_cluster(PhCheck *c, const PhClusterTable *t, bool in_recovery, uint32 o
 		appendStringInfo(&s, "one primary, %s (timeline %u)", t->members[n.primary[0]].name,
 						 t->members[n.primary[0]].timeline);
 	appendStringInfo(&s, "; %d of %d member(s) reachable, %d ready standby(s)",
-					 n.reachable, t->n, n.ready_standbys);
+					 n.reachable, n.servers, n.ready_standbys);
 	if (t->excess > 0)
 		appendStringInfo(&s, "; %d member(s) not polled (more than %d, or an entry too long)",
 						 t->excess, PH_MAX_MEMBERS);
@@ -234,6 +235,9 @@ ph_check_cluster(PhCheck *c, const PhClusterTable *t, bool in_recovery, uint32 o
 
 		if (m->state == PH_MEMBER_UP && !m->ready && !m->self)
 		{
+			/* another member's alias: said under that member's name */
+			if (m->same_as[0] != '\0')
+				continue;
 			/* it answers, and says it is not ready: its own checks say why */
 			if (c->status == PH_CHECK_OK)
 				c->status = PH_CHECK_WARNING;

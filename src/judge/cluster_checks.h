@@ -14,6 +14,7 @@ extern bool ph_cluster_fence;
 /* The members counted: reachable, primaries (which), ready standbys. */
 typedef struct PhClusterCount
 {
+	int			servers;		/* members that are not another's alias */
 	int			reachable;		/* up */
 	int			answered;		/* up, foreign, or this node */
 	int			resolvable;		/* members with an address or a name */

@@ -343,6 +343,11 @@ like(member($d, 'other')->{error}, qr/^another cluster: system identifier \d+, n
 	'... one of another cluster: foreign, its system identifier named');
 like(member($d, 'bad')->{error}, qr/^not host:port/, '... an address that is not one: unresolved, and said so');
 is(member($d, 'alias')->{same_as}, 'a', '... a second name for a (localhost): the same server, said so (same_as a), not a second primary');
+# eleven members listed (nine without host names), alias and bee two names
+# of servers already listed: counted once
+my $servers = @named ? 9 : 8;
+like($d->{detail}, qr/; 3 of $servers member\(s\) reachable/,
+	"... the detail counts each server once: 3 of $servers reachable");
 SKIP:
 {
 	skip 'no host names from the harness (failed above)', 4 unless @named;
