@@ -624,6 +624,7 @@ typedef struct NodeDoc
 	char		now[64];
 	char		sync_standbys[PH_SYNC_NAMES_LEN];
 	char		async_standbys[PH_SYNC_NAMES_LEN];
+	bool		standbys_cut;	/* said so, or a list too long here */
 	char		instance[40];
 	int			seen;			/* bits of the keys found */
 } NodeDoc;
@@ -719,6 +720,29 @@ json_value(const char *p, const char *end, char *str, size_t strlen_, bool *b, b
 	}
 }
 
+/*
+ * A list of names "s1,s2" into out: whole names only.  A list longer than out
+ * is cut at the last comma that fits (a name's beginning is not a name), and
+ * said so (false).
+ */
+static bool
+whole_names(char *out, size_t outlen, const char *list)
+{
+	size_t		len = strlen(list);
+
+	if (len < outlen)
+	{
+		memcpy(out, list, len + 1);
+		return true;
+	}
+	len = outlen - 1;
+	while (len > 0 && list[len] != ',')
+		len--;
+	memcpy(out, list, len);
+	out[len] = '\0';
+	return false;
+}
+
 static bool
 parse_doc(const char *body, size_t len, NodeDoc *d)
 {
@@ -793,9 +817,16 @@ parse_doc(const char *body, size_t len, NodeDoc *d)
 		else if (strcmp(key, "received_lsn") == 0 && !is_null)
 			strlcpy(d->received_lsn, val, sizeof(d->received_lsn));
 		else if (strcmp(key, "sync_standbys") == 0 && !is_null)
-			strlcpy(d->sync_standbys, val, sizeof(d->sync_standbys));
+			d->standbys_cut |= !whole_names(d->sync_standbys, sizeof(d->sync_standbys), val);
 		else if (strcmp(key, "async_standbys") == 0 && !is_null)
-			strlcpy(d->async_standbys, val, sizeof(d->async_standbys));
+			d->standbys_cut |= !whole_names(d->async_standbys, sizeof(d->async_standbys), val);
+		else if (strcmp(key, "standbys_cut") == 0 && !is_null)
+		{
+			/* a boolean, nothing else */
+			if (val[0] != '\0')
+				return false;
+			d->standbys_cut |= b;
+		}
 		else if (strcmp(key, "instance") == 0 && !is_null)
 			strlcpy(d->instance, val, sizeof(d->instance));
 		else if (strcmp(key, "ready") == 0)
@@ -932,6 +963,7 @@ answered(Member *m, TimestampTz now)
 				  strlen(d.sync_standbys));
 	ph_clean_text(m->out.async_standbys, sizeof(m->out.async_standbys), d.async_standbys,
 				  strlen(d.async_standbys));
+	m->out.standbys_cut = d.standbys_cut;
 	ph_clean_text(m->out.instance, sizeof(m->out.instance), d.instance, strlen(d.instance));
 	m->their_now = their_now;
 	m->out.lsn = lsn;

@@ -38,12 +38,15 @@
  */
 /*
  * A primary's streaming standbys by application_name, "s1,s2": the
- * synchronous (and quorum) ones, or the others.  Whole names only (one that
- * does not fit is left out, and one with a comma cannot be told apart).
+ * synchronous (and quorum) ones, or the others.  Whole names only: one that
+ * does not fit, or has a comma (it could not be told apart), is left out,
+ * and the list is then said to be cut (false).
  */
-static void
+static bool
 standby_names(const PhStandbyTable *t, bool sync, char *out, size_t len)
 {
+	bool		whole = true;
+
 	out[0] = '\0';
 	for (int k = 0; k < t->n; k++)
 	{
@@ -52,14 +55,19 @@ standby_names(const PhStandbyTable *t, bool sync, char *out, size_t len)
 		size_t		used = strlen(out);
 
 		/* physical standbys that replay: not pg_receivewal, nor pg_basebackup */
-		if (is_sync != sync || sb->state != WALSNDSTATE_STREAMING || XLogRecPtrIsInvalid(sb->replay_lsn) ||
-			strchr(sb->application_name, ',') != NULL ||
-			used + (used > 0) + strlen(sb->application_name) >= len)
+		if (is_sync != sync || sb->state != WALSNDSTATE_STREAMING || XLogRecPtrIsInvalid(sb->replay_lsn))
 			continue;
+		if (strchr(sb->application_name, ',') != NULL ||
+			used + (used > 0) + strlen(sb->application_name) >= len)
+		{
+			whole = false;
+			continue;
+		}
 		if (used > 0)
 			strlcat(out, ",", len);
 		strlcat(out, sb->application_name, len);
 	}
+	return whole;
 }
 
 /* how many times name is in the list "s1,s2" */
@@ -98,12 +106,13 @@ ph_node_json(StringInfo buf)
 	char		sync[PH_SYNC_NAMES_LEN];
 	char		async[PH_SYNC_NAMES_LEN];
 	char		instance[40];
+	bool		whole;
 
 	ph_read_page(&pv, PH_PART_STANDBYS, 0, 0);
 	ph_node_name(name, sizeof(name));
 	ph_node_instance(instance, sizeof(instance));
-	standby_names(pv.standbys, true, sync, sizeof(sync));
-	standby_names(pv.standbys, false, async, sizeof(async));
+	whole = standby_names(pv.standbys, true, sync, sizeof(sync));
+	whole = standby_names(pv.standbys, false, async, sizeof(async)) && whole;
 	snprintf(sysid, sizeof(sysid), UINT64_FORMAT, GetSystemIdentifier());
 	if (in_recovery)
 	{
@@ -131,6 +140,11 @@ ph_node_json(StringInfo buf)
 	/* a primary's streaming standbys, as of the last sample */
 	ph_json_str(j, "sync_standbys", in_recovery ? NULL : sync);
 	ph_json_str(j, "async_standbys", in_recovery ? NULL : async);
+	/* a name left out of them: a standby in neither cannot tell which it is */
+	if (in_recovery)
+		ph_json_str(j, "standbys_cut", NULL);
+	else
+		ph_json_bool(j, "standbys_cut", !whole);
 	ph_json_str(j, "instance", instance);
 	ph_json_str(j, "status", ph_state_name(pv.verdict.state));
 	ph_json_bool(j, "ready", pv.verdict.ready);
@@ -266,10 +280,15 @@ ph_sync_json(StringInfo buf, bool want_sync, int *status)
 		/*
 		 * By name: a name two standbys share ("walreceiver") tells nothing.
 		 * One the primary does not stream to (a cascading standby) is not
-		 * synchronous.
+		 * synchronous -- unless the primary's lists left a name out.
 		 */
-		if (as_sync + as_async > 1)
+		if (strchr(own, ',') != NULL)
+			reason = "this standby's application_name has a comma: the primary's lists cannot name it";
+		else if (as_sync + as_async > 1)
 			reason = "ambiguous: more than one standby of the primary has this application_name";
+		else if (as_sync + as_async == 0 && primary->standbys_cut)
+			reason = "cannot tell: this standby is not in the primary's lists, which leave a name out "
+				"(past 255 bytes, or with a comma)";
 		else
 		{
 			is_sync = as_sync;

@@ -652,6 +652,7 @@ typedef struct PhMember
 	XLogRecPtr	lsn;			/* insert (primary) or replay (standby) */
 	XLogRecPtr	received_lsn;
 	char		sync_standbys[PH_SYNC_NAMES_LEN];	/* a primary's: "s1,s2" */
+	bool		standbys_cut;	/* a primary's: a name left out of the two */
 	TimestampTz ready_since;	/* ready (or not) since (as polled) */
 	int64		clock_skew_ms;	/* its clock minus ours at the answer */
 	int64		poll_us;		/* the last poll's round trip */

@@ -40,8 +40,8 @@ sub node_doc
 my ($nst, $pnode, $pbody) = node_doc($pport);
 is($nst, 200, 'GET /node: 200');
 is(join(',', sort keys %$pnode),
-	'async_standbys,instance,lsn,name,now,pg_health_version,pg_version,ready,received_lsn,role,sampled_at,started,status,'
-	  . 'sync_standbys,system_identifier,timeline',
+	'async_standbys,instance,lsn,name,now,pg_health_version,pg_version,ready,received_lsn,role,sampled_at,'
+	  . 'standbys_cut,started,status,sync_standbys,system_identifier,timeline',
 	'... with exactly its keys');
 is($pnode->{name}, 'east', '... its name from pg_health.cluster_name');
 is($pnode->{role}, 'primary', '... the primary says primary');

@@ -163,6 +163,41 @@ is((http_get($hport{a}, '/sync'))[0], 503, '/sync on the primary: 503');
 $na->safe_psql('postgres', q{ALTER SYSTEM RESET synchronous_standby_names; SELECT pg_reload_conf()});
 my ($async_b) = poll_http($hport{b}, '/async', 200, 10);
 is($async_b, 200, 'synchronous_standby_names reset: b is asynchronous again');
+# A name the primary's lists cannot carry: b's WAL receiver named "b,x", and
+# a asks for it as its synchronous standby.  b cannot find itself (503, said
+# why, neither sync nor async), and c, in neither list, cannot tell either:
+# the list a name was left out of says nothing about who is not in it.
+sub reason_of
+{
+	my ($name, $path, $re) = @_;
+	my $deadline = time + 10;
+	my ($st, $d);
+	while (1)
+	{
+		(my $code, undef, my $body) = http_get($hport{$name}, $path);
+		($st, $d) = ($code, eval { decode_json($body) } // {});
+		last if ($d->{reason} // '') =~ $re || time > $deadline;
+		usleep(50_000);
+	}
+	return ($st, $d->{reason} // '');
+}
+$nb->safe_psql('postgres', qq{ALTER SYSTEM SET primary_conninfo = 'host=127.0.0.1 port=@{[ $na->port ]} application_name=''b,x'''; SELECT pg_reload_conf()});
+$na->safe_psql('postgres', q{ALTER SYSTEM SET synchronous_standby_names = '"b,x"'; SELECT pg_reload_conf()});
+$na->poll_query_until('postgres', q{SELECT sync_state = 'sync' FROM pg_stat_replication WHERE application_name = 'b,x'})
+  or diag('b did not stream as "b,x"');
+my ($st_b, $why_b) = reason_of('b', '/sync', qr/comma/);
+is("$st_b $why_b", "503 this standby's application_name has a comma: the primary's lists cannot name it",
+	'b streaming as "b,x", synchronous: /sync on b 503, saying why');
+is((reason_of('b', '/async', qr/comma/))[0], 503, '... and /async 503 (not misread as asynchronous)');
+my ($st_c, $why_c) = reason_of('c', '/async', qr/cannot tell/);
+is($st_c, 503, '... /async on c, in neither of a\'s lists, one of which left a name out: 503');
+like($why_c, qr/^cannot tell: this standby is not in the primary's lists, which leave a name out/, '... cannot tell');
+my (undef, undef, $node_a) = http_get($hport{a}, '/node');
+like($node_a, qr/"sync_standbys":"","async_standbys":"","standbys_cut":true/, "... a's /node: b left out, and said so");
+$na->safe_psql('postgres', q{ALTER SYSTEM RESET synchronous_standby_names; SELECT pg_reload_conf()});
+$nb->safe_psql('postgres', q{ALTER SYSTEM RESET primary_conninfo; SELECT pg_reload_conf()});
+is((poll_http($hport{c}, '/async', 200, 10))[0], 200, 'b named "b" again: /async on c 200');
+is((poll_http($hport{b}, '/async', 200, 10))[0], 200, '... and on b');
 
 # --- Lag in time; a member not ready; fewer ready standbys than asked ----------
 # b's replay paused while a writes: b (and c, which streams from b) fall
