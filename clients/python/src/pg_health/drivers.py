@@ -92,6 +92,17 @@ class AsyncConnector:
 
 # ---------------------------------------------------------------- psycopg 3
 
+def _psycopg_kwargs(kwargs: Dict[str, Any], application_name: str,
+                    timeout: float) -> Dict[str, Any]:
+    """psycopg 3's connection arguments, blocking or asyncio: the user's,
+    with a connect timeout unless they gave one, autocommit, and no
+    prepared statements."""
+    args = dict(kwargs)
+    args.setdefault("connect_timeout", _connect_timeout(timeout))
+    args.update(application_name=application_name, autocommit=True, prepare_threshold=None)
+    return args
+
+
 class _PsycopgConnection(SyncConnection):
     def __init__(self, conn: Any) -> None:
         self._conn = conn
@@ -120,11 +131,8 @@ class PsycopgConnector(SyncConnector):
     def connect(self, application_name: str, timeout: float) -> SyncConnection:
         import psycopg
 
-        kwargs = dict(self.kwargs)
-        kwargs.setdefault("connect_timeout", _connect_timeout(timeout))
-        kwargs.update(application_name=application_name, autocommit=True,
-                      prepare_threshold=None)
-        return _PsycopgConnection(psycopg.connect(self.conninfo, **kwargs))
+        return _PsycopgConnection(
+            psycopg.connect(self.conninfo, **_psycopg_kwargs(self.kwargs, application_name, timeout)))
 
 
 class _AsyncPsycopgConnection(AsyncConnection):
@@ -156,12 +164,10 @@ class AsyncPsycopgConnector(AsyncConnector):
     async def connect(self, application_name: str, timeout: float) -> AsyncConnection:
         import psycopg
 
-        kwargs = dict(self.kwargs)
-        kwargs.setdefault("connect_timeout", _connect_timeout(timeout))
-        kwargs.update(application_name=application_name, autocommit=True,
-                      prepare_threshold=None)
         conn = await asyncio.wait_for(
-            psycopg.AsyncConnection.connect(self.conninfo, **kwargs), timeout)
+            psycopg.AsyncConnection.connect(
+                self.conninfo, **_psycopg_kwargs(self.kwargs, application_name, timeout)),
+            timeout)
         return _AsyncPsycopgConnection(conn)
 
 
