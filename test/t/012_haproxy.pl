@@ -101,13 +101,16 @@ is(until_via($pwport, $where, "false $p1"), "false $p1",
 	'Patroni\'s template (OPTIONS /primary): reaches the primary');
 
 # HAProxy starts with every server up and marks one down after "fall 2"
-# failed checks (500 ms apart): until then the round robin may still pick
-# the primary for a read.  Wait for three reads in a row on the standby.
+# failed checks (500 ms apart), in each backend at its own offset: until
+# then the round robin may still pick the primary for a read, or the
+# standby for a write.  Wait for three reads on the standby and three
+# writes on the primary in a row.
 my $streak = 0;
 my $settle = time + 30;
 while ($streak < 3 && time < $settle)
 {
-	$streak = (via($rport, $where))[1] eq "true $p2" ? $streak + 1 : 0;
+	$streak = ((via($rport, $where))[1] eq "true $p2" && (via($wport, $where))[1] eq "false $p1")
+	  ? $streak + 1 : 0;
 	usleep(100_000) if $streak < 3;
 }
 

@@ -225,7 +225,15 @@ else
 {
 	fail("could not connect to the server's socket: $!");
 }
+# The backends that fill the server (the session and its dblink
+# connections) leave after the client's quit, each at its own pace: a
+# connection opened before they are gone would be refused too, and its
+# refusal would be the last one the report names.
+my @fillers = split /\n/, $bg->query_safe(q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend'});
 $bg->quit;
+my $gone_by = time + 60;
+usleep(50_000) while grep({ kill 0, $_ } @fillers) && time < $gone_by;
+is(scalar(grep { kill 0, $_ } @fillers), 0, 'the ' . scalar(@fillers) . ' backends that filled the server are gone');
 ok($node->poll_query_until('postgres', q{SELECT health.refresh() AND (health.report() #>> '{connections,last_refused_role}') IS NOT NULL}),
 	'the refusal is in the report');
 
