@@ -1490,6 +1490,42 @@ publish(TimestampTz at)
 }
 
 /*
+ * Before this worker's first round: whether to wait for this node's own
+ * HTTP endpoint, which starts beside it with the server, to listen.  A
+ * round before then would read this node, a member of its own list, as
+ * unreachable, and a primary's cluster as without a primary: a critical
+ * event on every start.  It waits at most PH_OWN_ENDPOINT_WAIT_MS from its
+ * first step: an endpoint that cannot listen (its port taken) is then
+ * reported as it is.
+ */
+#define PH_OWN_ENDPOINT_WAIT_MS 5000
+#define PH_OWN_ENDPOINT_STEP_MS 20
+
+static bool
+awaiting_own_endpoint(TimestampTz now)
+{
+	static TimestampTz first_step = 0;
+	static bool polled = false;
+	const char *port_setting;
+	int			own_port;
+	bool		self = false;
+
+	if (polled)
+		return false;
+	if (first_step == 0)
+		first_step = now;
+	for (int i = 0; i < nmembers; i++)
+		self = self || members[i].named_self;
+	port_setting = GetConfigOption("pg_health.http_port", true, false);
+	own_port = port_setting ? atoi(port_setting) : 0;
+	if (self && own_port > 0 && ph_http_listening() != own_port &&
+		now - first_step < (int64) PH_OWN_ENDPOINT_WAIT_MS * 1000)
+		return true;
+	polled = true;
+	return false;
+}
+
+/*
  * In the pooler worker's loop: a round when one is due (every member at
  * once, within pg_health.cluster_timeout), then publish.  between_ms: how
  * long the worker's other work may delay a round.  Returns the ms until the
@@ -1519,6 +1555,12 @@ ph_cluster_poll_step(int between_ms)
 	/* a clock set back, or a shorter interval: never wait past one interval */
 	if (next_round > TimestampTzPlusMilliseconds(now, ph_cluster_interval_ms))
 		next_round = now;
+	if (awaiting_own_endpoint(now))
+	{
+		/* readers see the members, not polled yet */
+		publish(0);
+		return PH_OWN_ENDPOINT_STEP_MS;
+	}
 	if (now >= next_round)
 	{
 		next_round = TimestampTzPlusMilliseconds(now, ph_cluster_interval_ms);

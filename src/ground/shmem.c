@@ -133,6 +133,7 @@ ph_shmem_startup(void)
 		ph_shared->events_size = ph_events_size;
 		pg_atomic_init_u64(&ph_shared->refresh_requested, 0);
 		pg_atomic_init_u32(&ph_shared->http_pid, 0);
+		pg_atomic_init_u32(&ph_shared->http_listening, 0);
 		pg_atomic_init_u32(&ph_shared->verdict.changecount, 0);
 		pg_atomic_init_u64(&ph_shared->authenticated, 0);
 		pg_atomic_init_u64(&ph_shared->auth_failures, 0);
@@ -215,6 +216,23 @@ ph_set_http_worker(pid_t expected, pid_t pid)
 	if (pg_atomic_compare_exchange_u32(&ph_shared->http_pid, &found, (uint32) pid))
 		return expected;
 	return (pid_t) found;
+}
+
+/*
+ * The port the HTTP worker listens on now, on at least one address (0: it
+ * listens on none): set by it, read by the cluster poller, which waits for
+ * this node's own endpoint before its first round.
+ */
+void
+ph_set_http_listening(int port)
+{
+	pg_atomic_write_u32(&ph_shared->http_listening, (uint32) port);
+}
+
+int
+ph_http_listening(void)
+{
+	return (int) pg_atomic_read_u32(&ph_shared->http_listening);
 }
 
 /*

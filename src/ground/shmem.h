@@ -29,6 +29,8 @@ extern void ph_publish(const PhSnapshot *snap, const PhPoolTable *pools,
 extern void ph_copy_pooler_table(PhPoolerTable *dst, const PhPoolerTable *src);
 extern pid_t ph_set_worker(pid_t expected, pid_t pid, Latch *latch);
 extern pid_t ph_set_http_worker(pid_t expected, pid_t pid);
+extern void ph_set_http_listening(int port);
+extern int	ph_http_listening(void);
 
 extern void ph_reader_lock_timeout(int max_wait_us);
 extern bool ph_lock_for_reading(void);

@@ -991,6 +991,7 @@ typedef struct PhShared
 	pid_t		worker_pid;		/* 0 when no sampler runs */
 	Latch	   *worker_latch;
 	pg_atomic_uint32 http_pid;	/* the HTTP worker's; 0 when none runs */
+	pg_atomic_uint32 http_listening;	/* the port it listens on; 0: none */
 	PhWorkerMemory worker_memory[PH_WORKER_KINDS];
 	pg_atomic_uint64 refresh_requested;
 	ConditionVariable sampled_cv;	/* broadcast after each publish */

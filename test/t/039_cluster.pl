@@ -447,6 +447,12 @@ is($nb->safe_psql('postgres', q{SELECT count(*) > 0 FROM health.events
 $na->start;
 $t = all_agree([qw(a b c)], sub { my ($st, $d) = @_; return $st == 200 && ($d->{primary} // '') eq 'a' }, 15);
 ok(defined $t, 'a started again: one primary everywhere');
+# a's poller starts beside its HTTP worker: its first round waits for its
+# own endpoint, or a, a member of its own list, would read itself
+# unreachable and its cluster as without a primary, once on every start
+is($na->safe_psql('postgres', q{SELECT count(*) FROM health.events
+	WHERE occurred_at >= pg_postmaster_start_time() AND (reasons ~ '\ma unreachable' OR reasons ~ 'no primary')}), '0',
+	'... and a never said, since its start, that it was itself unreachable, nor that there was no primary');
 
 # --- Split brain: b promoted while a runs; fencing on ----------------------------
 for my $n ($na, $nb)
@@ -471,4 +477,43 @@ is((http_get($hport{a}, '/ready'))[0], 200, '... but a still serves reads: /read
 is((http_get($hport{b}, '/primary'))[0], 200, 'the new primary b: /primary 200');
 
 $_->stop for ($nc, $nb, $na);
+
+# --- This node's own endpoint cannot listen: the wait for it ends -------------
+# e's HTTP port is held by another program that never answers: e's HTTP
+# worker cannot bind it on its one address, and e's first round, after
+# waiting for its own endpoint for at most 5 s, reports e unreachable as it
+# is.  (Listening on another address, ::1 of localhost, it would not wait.)
+my $eport = PostgreSQL::Test::Cluster::get_free_port();
+my $squatter = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $eport, Listen => 1, ReuseAddr => 1)
+  or die "listen on $eport: $!";
+my $ne = PostgreSQL::Test::Cluster->new('e');
+$ne->init;
+$ne->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'pg_health'
+pg_health.sample_interval = 100ms
+pg_health.http_port = $eport
+pg_health.http_listen_addresses = '127.0.0.1'
+pg_health.cluster_name = 'e'
+pg_health.cluster_members = 'e=127.0.0.1:$eport'
+pg_health.cluster_interval = 200ms
+pg_health.cluster_timeout = 300ms
+});
+$ne->start;
+my $t_e = time;
+$ne->safe_psql('postgres', 'CREATE EXTENSION pg_health');
+my ($e_detail, $e_first);
+while (time - $t_e < 30)
+{
+	$e_detail = $ne->safe_psql('postgres', q{SELECT detail FROM health.checks WHERE name = 'cluster'});
+	$e_first //= $e_detail;
+	last if $e_detail =~ /e unreachable/;
+	usleep(100_000);
+}
+is($e_first, '1 member(s), not polled yet', 'e\'s own endpoint not listening: its poller waits for it (not polled yet)');
+like($e_detail, qr/^no primary: writes fail; 0 of 1 member\(s\) reachable.*; e unreachable for \d+ s \(/,
+	'e\'s own port held by another program: e reports itself unreachable, after the wait for its endpoint');
+note(sprintf('e: unreachable reported %.1f s after its start (the wait ends at 5 s)', time - $t_e));
+like(slurp_file($ne->logfile), qr/pg_health: could not listen for HTTP on /, '... and its HTTP worker logged the bind failure');
+$ne->stop;
+close $squatter;
 done_testing();

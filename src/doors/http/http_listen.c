@@ -28,6 +28,7 @@
 #include "utils/varlena.h"
 
 #include "doors/http/http_listen.h"
+#include "ground/shmem.h"
 
 #define PH_HTTP_RETRY_MS	5000
 
@@ -242,6 +243,7 @@ ph_http_unlisten(void)
 	ph_http_nlisteners = 0;
 	bound_port = 0;
 	some_failed = false;
+	ph_set_http_listening(0);
 }
 
 /*
@@ -278,6 +280,7 @@ ph_http_listen(TimestampTz now, MemoryContext cxt)
 	before = ph_http_nlisteners;
 	if (!open_listeners())
 		retry_at = TimestampTzPlusMilliseconds(now, PH_HTTP_RETRY_MS);
+	ph_set_http_listening(ph_http_nlisteners > 0 ? bound_port : 0);
 	return closed || ph_http_nlisteners != before;
 }
 
