@@ -8,7 +8,7 @@ use IO::Socket::INET;
 use IO::Select;
 use Time::HiRes qw(time usleep);
 use PostgreSQL::Test::Utils qw(slurp_file);
-our @EXPORT = qw(fill_slots http_raw http_get poll_http streaming_standby worker_pids rss_anon_kb
+our @EXPORT = qw(fill_slots refreshed_until http_raw http_get poll_http streaming_standby worker_pids rss_anon_kb
   http_rss_growth write_pgbouncer_config pgbouncer_pid start_pgbouncer start_prometheus);
 
 # A streaming standby of $primary, from a base backup, with $conf appended to
@@ -53,6 +53,26 @@ sub fill_slots
 	});
 	my $refused = $bg->query_safe("SELECT current_setting('ph.refused')");
 	return ($opened, $refused);
+}
+
+# In the background session $bg: health.refresh(), then $sql, until it
+# returns $want (up to 10 s); returns its last answer.  For figures that
+# follow a step a sample may see half done: a connection refused keeps its
+# process slot until its backend has exited, after its client read the
+# error.
+sub refreshed_until
+{
+	my ($bg, $sql, $want) = @_;
+	my $deadline = time + 10;
+	my $got;
+	while (1)
+	{
+		$bg->query_safe('SELECT health.refresh()');
+		$got = $bg->query_safe($sql);
+		last if $got eq $want || time > $deadline;
+		usleep(100_000);
+	}
+	return $got;
 }
 
 # One HTTP request over a raw socket to 127.0.0.1:$port.

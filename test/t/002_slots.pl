@@ -28,23 +28,12 @@ is($opened, '16', 'role app got exactly max_connections - superuser_reserved - 1
 like($refused,
 	qr/remaining connection slots are reserved/, 'the 17th was refused for the reserved slots');
 
-# The refused connection's backend holds its process slot until it has
-# exited, which comes after its client read the error: until then a
-# sample counts one slot more.
-my $slots_sql = q{
+# (the refused connection's backend holds its slot until it has exited)
+is(refreshed_until($holder, q{
 	SELECT concat_ws(',', max_connections, superuser_reserved_connections, usable_slots,
 	                 slots_used, slots_free, available_to_ordinary_roles,
 	                 client_backends, idle >= 16, utilization_pct >= 100)
-	  FROM health.connections};
-my $slots;
-for (1 .. 100)
-{
-	$holder->query_safe('SELECT health.refresh()');
-	$slots = $holder->query_safe($slots_sql);
-	last if $slots eq '20,3,17,17,3,0,17,t,t';
-	usleep(100_000);
-}
-is($slots,
+	  FROM health.connections}, '20,3,17,17,3,0,17,t,t'),
 	'20,3,17,17,3,0,17,t,t', 'slot arithmetic: 17 usable, 17 used, 3 free, none for ordinary roles');
 like($holder->query_safe("SELECT status || ': ' || detail FROM health.checks WHERE name = 'connections'"),
 	qr/^critical: no connection slot left for ordinary roles: 17 of 17 usable slots in use/,

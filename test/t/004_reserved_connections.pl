@@ -6,7 +6,6 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(usleep);
 use PgHealthTest;
 
 my $node = PostgreSQL::Test::Cluster->new('reserved');
@@ -44,22 +43,11 @@ like($refused,
 	qr/reserved for roles with privileges of the "pg_use_reserved_connections" role/,
 	'the next one was refused for the reserved_connections slots');
 
-# The refused connection's backend holds its process slot until it has
-# exited, which comes after its client read the error: until then a
-# sample counts one slot more.
-my $slots_sql = q{
+# (the refused connection's backend holds its slot until it has exited)
+is(refreshed_until($holder, q{
 	SELECT concat_ws(',', superuser_reserved_connections, reserved_connections, usable_slots,
 	                 slots_used, slots_free, available_to_ordinary_roles, available_to_reserved_roles)
-	  FROM health.connections};
-my $slots;
-for (1 .. 100)
-{
-	$holder->query_safe('SELECT health.refresh()');
-	$slots = $holder->query_safe($slots_sql);
-	last if $slots eq '2,3,15,15,5,0,3';
-	usleep(100_000);
-}
-is($slots,
+	  FROM health.connections}, '2,3,15,15,5,0,3'),
 	'2,3,15,15,5,0,3', 'slot arithmetic counts reserved_connections');
 like($holder->query_safe("SELECT status || ': ' || detail FROM health.checks WHERE name = 'connections'"),
 	qr/^critical: no connection slot left for ordinary roles: 15 of 15 usable slots in use \(5 more reserved/,
