@@ -522,6 +522,15 @@ saw(const char *name, const char *host, size_t host_size, int port, bool self, T
 	m->seen_at = now;
 }
 
+/* this node's own pg_health.http_port (the HTTP worker's setting); 0: off */
+static int
+own_http_port(void)
+{
+	const char *setting = GetConfigOption("pg_health.http_port", true, false);
+
+	return setting ? atoi(setting) : 0;
+}
+
 static void
 discover(TimestampTz now)
 {
@@ -529,7 +538,6 @@ discover(TimestampTz now)
 	static PhStandbyTable *standbys = NULL;
 	PhPublished p;
 	char		own[PH_MEMBER_NAME_LEN];
-	const char *port_setting;
 	int			port = ph_cluster_discover_port;
 	int			own_port;
 	bool		have_self = false;
@@ -557,8 +565,7 @@ discover(TimestampTz now)
 	p.standbys = standbys;
 	if (!ph_copy_published(&p, PH_PART_STANDBYS) || snap->generation == 0)
 		return;
-	port_setting = GetConfigOption("pg_health.http_port", true, false);
-	own_port = port_setting ? atoi(port_setting) : 0;
+	own_port = own_http_port();
 	if (port == 0)
 		port = own_port;
 	if (port <= 0 || port > 65535)
@@ -1506,7 +1513,6 @@ awaiting_own_endpoint(TimestampTz now)
 {
 	static TimestampTz first_step = 0;
 	static bool polled = false;
-	const char *port_setting;
 	int			own_port;
 	bool		self = false;
 
@@ -1516,8 +1522,7 @@ awaiting_own_endpoint(TimestampTz now)
 		first_step = now;
 	for (int i = 0; i < nmembers; i++)
 		self = self || members[i].named_self;
-	port_setting = GetConfigOption("pg_health.http_port", true, false);
-	own_port = port_setting ? atoi(port_setting) : 0;
+	own_port = own_http_port();
 	if (self && own_port > 0 && ph_http_listening() != own_port &&
 		now - first_step < (int64) PH_OWN_ENDPOINT_WAIT_MS * 1000)
 		return true;
